@@ -1,0 +1,129 @@
+// A 3-VM lab on one Linux host: VMs are network namespaces on a bridge, each with private
+// Postgres directories. Faults act on one VM the way they would on a real host.
+import fs from 'node:fs/promises'
+import { $ } from 'zx'
+import { findVm } from './lab-config.mjs'
+import { createNetwork, destroyNetwork, ensureSubnetFree, killNamespace, listNamespaces, namespacePids, setVmLink, vmLinkState } from './network.mjs'
+import { listServices, servicePid, startService } from './services.mjs'
+import { ensureDebianPackages } from '../scripts/lib/ensure-packages.mjs'
+
+export const LAB_PACKAGES = ['postgresql-15', 'postgresql-15-auto-failover', 'pg-auto-failover-cli', 'iproute2', 'util-linux', 'procps']
+
+/** @typedef {ReturnType<typeof import('./lab-config.mjs').resolveLabConfig>} Lab */
+
+/** Cleans leftovers of any earlier run, then builds the lab from nothing. @param {Lab} lab */
+export async function labUp(lab, { log = () => {} } = {}) {
+  await ensureDebianPackages(LAB_PACKAGES, { log })
+  await labDown(lab)
+  await ensureSubnetFree(lab)
+  // Mount points the VMs' private directories are bound over.
+  for (const target of Object.keys(lab.vms[0]?.mounts ?? {})) await fs.mkdir(target, { recursive: true })
+  for (const vm of lab.vms) {
+    for (const [target, source] of Object.entries(vm.mounts)) {
+      await fs.mkdir(source, { recursive: true })
+      if (target === '/tmp') await fs.chmod(source, 0o1777)
+      else await $`chown postgres:postgres ${source}`
+    }
+    await fs.mkdir(vm.servicesDir, { recursive: true, mode: 0o700 })
+    await fs.mkdir(vm.logDir, { recursive: true, mode: 0o700 })
+  }
+  await fs.writeFile(`${lab.dir}/lab.json`, JSON.stringify({ name: lab.name, subnet: lab.subnet, vms: lab.vms.map(({ vm, address }) => ({ vm, address })) }, null, 2) + '\n')
+  await createNetwork(lab)
+  log(`lab ${lab.name} up: ${lab.vms.map((vm) => `${vm.vm}=${vm.address}`).join(' ')} on ${lab.bridge}`)
+}
+
+/** Leaves no namespace, bridge, process or directory behind. Idempotent. @param {Lab} lab */
+export async function labDown(lab) {
+  await destroyNetwork(lab)
+  await fs.rm(lab.dir, { recursive: true, force: true })
+}
+
+/** @param {Lab} lab */
+export async function labStatus(lab) {
+  const namespaces = new Set(await listNamespaces())
+  const vms = []
+  for (const vm of lab.vms) {
+    const present = namespaces.has(vm.netns)
+    const services = []
+    for (const spec of present ? await listServices(vm) : []) {
+      services.push({ name: spec.name, pid: await servicePid(vm, spec.name) })
+    }
+    vms.push({
+      vm: vm.vm,
+      netns: vm.netns,
+      address: vm.address,
+      link: present ? await vmLinkState(vm.netns) : 'absent',
+      processes: present ? (await namespacePids(vm.netns)).length : 0,
+      services,
+    })
+  }
+  return { name: lab.name, subnet: lab.subnet, bridge: lab.bridge, vms }
+}
+
+async function requireVm(lab, vmName) {
+  const vm = findVm(lab, vmName)
+  if (!(await listNamespaces()).includes(vm.netns)) throw new Error(`${vm.vm} of lab ${lab.name} does not exist; run "lab up" first`)
+  return vm
+}
+
+/** Link down and every process SIGKILLed, as if the power cord were pulled. */
+export async function powerOff(lab, vmName) {
+  const vm = await requireVm(lab, vmName)
+  await setVmLink(vm.netns, 'down')
+  await killNamespace(vm.netns)
+}
+
+/** Link down, processes keep running. */
+export async function partition(lab, vmName) {
+  const vm = await requireVm(lab, vmName)
+  await setVmLink(vm.netns, 'down')
+}
+
+export async function heal(lab, vmName) {
+  const vm = await requireVm(lab, vmName)
+  await setVmLink(vm.netns, 'up')
+}
+
+/** Power back on: link up and every registered service started again. @returns {Promise<string[]>} services started */
+export async function restart(lab, vmName) {
+  const vm = await requireVm(lab, vmName)
+  await setVmLink(vm.netns, 'up')
+  const started = []
+  for (const spec of await listServices(vm)) {
+    if (await startService(vm, spec.name)) started.push(spec.name)
+  }
+  return started
+}
+
+/**
+ * SIGKILL the postmaster listening on `port` (the keeper stays alive and restarts it).
+ * @returns {Promise<number>} the killed pid
+ */
+export async function crashPostgres(lab, vmName, { port = 5432 } = {}) {
+  const vm = await requireVm(lab, vmName)
+  const pids = new Set(await namespacePids(vm.netns))
+  for (const pid of pids) {
+    const exe = await fs.readlink(`/proc/${pid}/exe`).catch(() => '')
+    if (!exe.endsWith('/bin/postgres')) continue
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    if (pids.has(ppid) && (await fs.readlink(`/proc/${ppid}/exe`).catch(() => '')).endsWith('/bin/postgres')) continue
+    const argv = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')
+    const portIndex = argv.indexOf('-p')
+    const listens = portIndex >= 0 ? Number(argv[portIndex + 1]) : await postmasterPortFromPidFile(vm, argv)
+    if (listens !== port) continue
+    process.kill(pid, 'SIGKILL')
+    return pid
+  }
+  throw new Error(`no postmaster listening on port ${port} runs on ${vm.vm}`)
+}
+
+async function postmasterPortFromPidFile(vm, argv) {
+  const dataIndex = argv.indexOf('-D')
+  const pgdata = dataIndex >= 0 ? argv[dataIndex + 1] : undefined
+  if (!pgdata) return undefined
+  const home = vm.mounts['/var/lib/postgresql']
+  const hostPath = pgdata.startsWith('/var/lib/postgresql/') ? `${home}${pgdata.slice('/var/lib/postgresql'.length)}` : pgdata
+  const lines = (await fs.readFile(`${hostPath}/postmaster.pid`, 'utf8').catch(() => '')).split('\n')
+  return Number(lines[3])
+}

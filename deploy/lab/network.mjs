@@ -1,0 +1,92 @@
+// Host-side plumbing of a lab: one bridge, one namespace + veth pair per VM.
+import { $ } from 'zx'
+
+export async function listNamespaces() {
+  const out = await $`ip -j netns list`.nothrow()
+  if (out.exitCode !== 0 || out.stdout.trim() === '') return []
+  return JSON.parse(out.stdout).map((/** @type {{name: string}} */ ns) => ns.name)
+}
+
+/** @param {string} name */
+export async function linkExists(name) {
+  return (await $`ip link show dev ${name}`.quiet().nothrow()).exitCode === 0
+}
+
+/** Pids of every process whose network namespace is `netns`. @param {string} netns */
+export async function namespacePids(netns) {
+  const out = await $`ip netns pids ${netns}`.quiet().nothrow()
+  if (out.exitCode !== 0) return []
+  return out.stdout.split('\n').map((s) => s.trim()).filter(Boolean).map(Number)
+}
+
+/** SIGKILL every process in a namespace until none is left (processes may fork while we kill). */
+export async function killNamespace(netns) {
+  for (let round = 0; round < 50; round++) {
+    const pids = await namespacePids(netns)
+    if (pids.length === 0) return
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`processes in namespace ${netns} survived SIGKILL`)
+}
+
+/**
+ * Refuse a subnet that overlaps a route the host already has (other than our own bridge's).
+ * @param {{subnet: string, prefix: string, bridge: string}} lab
+ */
+export async function ensureSubnetFree(lab) {
+  const routes = JSON.parse((await $`ip -j -4 route show table all`).stdout)
+  for (const route of routes) {
+    if (route.dev === lab.bridge || typeof route.dst !== 'string') continue
+    const [dst] = route.dst.split('/')
+    if (route.dst === lab.subnet || (dst && dst.startsWith(`${lab.prefix}.`))) {
+      throw new Error(`lab subnet ${lab.subnet} collides with the host route ${route.dst} on ${route.dev}; choose another with --subnet`)
+    }
+  }
+}
+
+/** @param {ReturnType<typeof import('./lab-config.mjs').resolveLabConfig>} lab */
+export async function createNetwork(lab) {
+  await $`ip link add ${lab.bridge} type bridge`
+  await $`ip addr add ${lab.gateway}/24 dev ${lab.bridge}`
+  await $`ip link set ${lab.bridge} up`
+  for (const vm of lab.vms) {
+    await $`ip netns add ${vm.netns}`
+    await $`ip link add ${vm.hostVeth} type veth peer name eth0 netns ${vm.netns}`
+    await $`ip link set ${vm.hostVeth} master ${lab.bridge} up`
+    await $`ip -n ${vm.netns} addr add ${vm.address}/24 dev eth0`
+    await $`ip -n ${vm.netns} link set lo up`
+    await $`ip -n ${vm.netns} link set eth0 up`
+    await $`ip -n ${vm.netns} route add default via ${lab.gateway}`
+  }
+}
+
+/** Removes what `createNetwork` made, whatever state it is in. */
+export async function destroyNetwork(lab) {
+  // Also VMs an earlier run of the same lab had beyond today's count.
+  const ours = new RegExp(`^${lab.name}-vm\\d$`)
+  const namespaces = (await listNamespaces()).filter((ns) => ours.test(ns))
+  for (const netns of namespaces) {
+    await killNamespace(netns)
+    await $`ip netns delete ${netns}`
+  }
+  for (const veth of new Set([...lab.vms.map((vm) => vm.hostVeth), ...namespaces])) {
+    if (await linkExists(veth)) await $`ip link delete ${veth}`
+  }
+  if (await linkExists(lab.bridge)) await $`ip link delete ${lab.bridge}`
+}
+
+/** @param {string} netns @param {'up'|'down'} state */
+export async function setVmLink(netns, state) {
+  await $`ip -n ${netns} link set eth0 ${state}`
+}
+
+/** @param {string} netns */
+export async function vmLinkState(netns) {
+  const out = await $`ip -n ${netns} -j link show dev eth0`.quiet().nothrow()
+  if (out.exitCode !== 0) return 'absent'
+  const [link] = JSON.parse(out.stdout)
+  return link?.flags?.includes('UP') ? 'up' : 'down'
+}

@@ -1,0 +1,88 @@
+// The lab's stand-in for systemd inside a VM: a service is a JSON spec in the VM's
+// services/ dir; "enabled" services are started again when the VM restarts.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs/promises'
+import { openSync, closeSync } from 'node:fs'
+import path from 'node:path'
+import { vmCommand } from './vm-exec.mjs'
+
+/** @typedef {{name: string, user: string, argv: string[], env?: Record<string, string>}} ServiceSpec */
+
+const specPath = (vm, name) => path.join(vm.servicesDir, `${name}.json`)
+const pidPath = (vm, name) => path.join(vm.servicesDir, `${name}.pid`)
+
+/** @param {any} vm @param {ServiceSpec} spec */
+export async function registerService(vm, spec) {
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(spec.name)) throw new Error(`invalid service name "${spec.name}"`)
+  await fs.mkdir(vm.servicesDir, { recursive: true })
+  await fs.writeFile(specPath(vm, spec.name), JSON.stringify(spec, null, 2) + '\n', { mode: 0o600 })
+}
+
+/** @returns {Promise<ServiceSpec[]>} */
+export async function listServices(vm) {
+  const files = await fs.readdir(vm.servicesDir).catch(() => [])
+  const specs = []
+  for (const file of files.filter((f) => f.endsWith('.json')).sort()) {
+    specs.push(JSON.parse(await fs.readFile(path.join(vm.servicesDir, file), 'utf8')))
+  }
+  return specs
+}
+
+async function readSpec(vm, name) {
+  try {
+    return JSON.parse(await fs.readFile(specPath(vm, name), 'utf8'))
+  } catch (error) {
+    if (error.code === 'ENOENT') throw new Error(`no service "${name}" on ${vm.vm}`)
+    throw error
+  }
+}
+
+/** The service's pid when it runs, else null. */
+export async function servicePid(vm, name) {
+  const pid = Number((await fs.readFile(pidPath(vm, name), 'utf8').catch(() => '')).trim())
+  if (!pid) return null
+  const spec = await readSpec(vm, name).catch(() => null)
+  const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null)
+  if (cmdline === null || !spec) return null
+  const program = path.basename(spec.argv[0])
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  const zombie = / Z /.test(stat.slice(stat.lastIndexOf(')')))
+  return !zombie && cmdline.split('\0').some((arg) => path.basename(arg) === program) ? pid : null
+}
+
+/** Starts a registered service unless it already runs. @returns {Promise<boolean>} true when started */
+export async function startService(vm, name) {
+  if (await servicePid(vm, name)) return false
+  const spec = await readSpec(vm, name)
+  const argv = vmCommand(vm, spec.argv, { user: spec.user, env: spec.env })
+  await fs.mkdir(vm.logDir, { recursive: true })
+  const log = openSync(path.join(vm.logDir, `${name}.log`), 'a', 0o600)
+  try {
+    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] })
+    await fs.writeFile(pidPath(vm, name), `${child.pid}\n`)
+    child.unref()
+  } finally {
+    closeSync(log)
+  }
+  return true
+}
+
+/** Stops a service with SIGTERM, then SIGKILL after `timeoutMs`. @returns {Promise<boolean>} true when it was running */
+export async function stopService(vm, name, { timeoutMs = 30_000 } = {}) {
+  const pid = await servicePid(vm, name)
+  if (!pid) return false
+  process.kill(pid, 'SIGTERM')
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (!(await servicePid(vm, name))) return true
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  try { process.kill(pid, 'SIGKILL') } catch { /* exited meanwhile */ }
+  return true
+}
+
+export async function removeService(vm, name) {
+  await stopService(vm, name)
+  await fs.rm(specPath(vm, name), { force: true })
+  await fs.rm(pidPath(vm, name), { force: true })
+}

@@ -1,0 +1,20 @@
+// How a command runs "on" a lab VM: inside its network namespace, with the VM's private
+// directories bind-mounted over the shared host paths, optionally as another user.
+import { quote } from 'zx'
+
+/**
+ * @param {{netns: string, mounts: Record<string, string>}} vm
+ * @param {string[]} argv
+ * @param {{user?: string, env?: Record<string, string>}} [options]
+ * @returns {string[]}
+ */
+export function vmCommand(vm, argv, { user, env = {} } = {}) {
+  const binds = Object.entries(vm.mounts).map(([target, source]) => `mount --bind ${quote(source)} ${quote(target)}`)
+  const script = [...binds, 'cd /', 'exec "$@"'].join(' && ')
+  // setpriv execs in place (no forked parent), so a recorded pid is the service itself.
+  const asUser = user && user !== 'root'
+    ? ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env']
+    : []
+  const envArgs = Object.keys(env).length > 0 ? ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)] : []
+  return ['ip', 'netns', 'exec', vm.netns, 'sh', '-c', script, 'vm-exec', ...asUser, ...envArgs, ...argv]
+}

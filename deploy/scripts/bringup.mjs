@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// bringup: deploy a pg_auto_failover cluster from an Ansible-style inventory.
+//
+// Steps (each checks before it acts; re-running is safe and resumes after a failure):
+//   1. validate the inventory and load/generate its secrets (exit 2 on bad input, no host touched)
+//   2. hosts reachable; ~postgres/.pgpass on every host
+//   3. monitor: create, harden pg_hba, start, autoctl_node password, failover profile
+//   4. first node: create, keeper profile, pg_hba, start, wait until primary; replication password
+//   5. each further node in turn: same, wait until secondary
+//   6. verify: one primary, the rest secondaries, all healthy per the monitor
+//   7. application role and database on the primary
+//   8. print the application DSN (every node, target_session_attrs=read-write) and write it to the env file
+//
+// usage: bringup.mjs --inventory <file> [--env-output <path>] [--json] [--show-password]
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgv } from 'zx'
+import { bringUp } from './lib/bringup-steps.mjs'
+import { loadClusterContext, redact } from './lib/cluster-context.mjs'
+import { applicationDsn } from './lib/dsn.mjs'
+import { InputError, exitCodeFor } from './lib/errors.mjs'
+import { createProgress } from './lib/progress.mjs'
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const USAGE = 'usage: bringup.mjs --inventory <file> [--env-output <path>] [--json] [--show-password]'
+const args = parseArgv(process.argv.slice(2), { string: ['inventory', 'env-output'], boolean: ['json', 'show-password', 'help'] })
+const progress = createProgress({ json: args.json })
+let secrets = {}
+
+try {
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`)
+    process.exit(0)
+  }
+  const unknown = Object.keys(args).filter((k) => !['_', 'inventory', 'env-output', 'json', 'show-password', 'help', 'envOutput', 'showPassword'].includes(k))
+  if (unknown.length > 0 || args._.length > 0) throw new InputError(`unexpected argument ${unknown.length ? `--${unknown[0]}` : `"${args._[0]}"`}; ${USAGE}`)
+  if (!args.inventory) throw new InputError(`--inventory is required; ${USAGE}`)
+  const ctx = await loadClusterContext(args.inventory)
+  secrets = ctx.secrets
+  if (ctx.secretsCreated.length > 0) progress.info('secrets', `generated ${ctx.secretsCreated.join(', ')} in ${ctx.secretsFile} (0600)`)
+  const envFile = path.resolve(args['env-output'] ?? path.join(repoRoot, '.env'))
+  const { dsn } = await bringUp({ ...ctx, progress, envFile })
+  const changed = progress.results.filter((r) => r.status === 'changed').length
+  const shown = args['show-password'] ? applicationDsn(ctx.inventory, { password: ctx.secrets.app_password }) : dsn
+  if (args.json) {
+    progress.info('done', changed ? `${changed} steps changed something` : 'no changes', { dsn: shown, env_file: envFile, changed_steps: changed })
+  } else {
+    process.stdout.write(`\n${changed ? `done: ${changed} steps changed something` : 'done: no changes, the cluster already matched the inventory'} (${(progress.elapsedMs() / 1000).toFixed(1)} s)\n`)
+    process.stdout.write(`DSN (keyword): ${shown.keyword}\nDSN (URI):     ${shown.uri}\n`)
+    process.stdout.write(`${args['show-password'] ? '' : `password: in ${envFile} and ${ctx.secretsFile} (--show-password prints it)\n`}`)
+  }
+} catch (error) {
+  const message = redact(error.message, secrets)
+  if (args.json) process.stdout.write(JSON.stringify({ event: 'error', code: error.code ?? 'FAILED', step: error.step, message }) + '\n')
+  process.stderr.write(`bringup: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${message}\n`)
+  process.exit(exitCodeFor(error))
+}

@@ -1,0 +1,24 @@
+// What every cluster script starts with: a validated inventory, its secrets, and the
+// transport and runtime it names. Nothing here touches a host.
+import { ensureSecrets } from './secrets.mjs'
+import { loadInventory } from './inventory.mjs'
+import { createTransport } from './transports/index.mjs'
+import { createNativeRuntime } from './runtimes/native-runtime.mjs'
+
+/** @param {string} inventoryFile @param {{createSecrets?: boolean}} [options] */
+export async function loadClusterContext(inventoryFile) {
+  const inventory = await loadInventory(inventoryFile)
+  const { secrets, created, file: secretsFile } = await ensureSecrets(inventory.file)
+  const transport = createTransport(inventory)
+  const runtime = createNativeRuntime(inventory, transport)
+  return { inventory, secrets, secretsCreated: created, secretsFile, transport, runtime }
+}
+
+/** Replaces every secret value in a text, so errors and logs can never show one. */
+export function redact(text, secrets) {
+  let out = String(text)
+  for (const value of Object.values(secrets ?? {})) {
+    if (typeof value === 'string' && value.length >= 8) out = out.split(value).join('***')
+  }
+  return out
+}

@@ -1,0 +1,31 @@
+// The application DSN: every data node with its own port, so that whichever node is
+// primary, `target_session_attrs=read-write` finds it (libpq tries the hosts in order).
+
+/**
+ * @param {{nodes: {address: string, port: number}[], dbname: string, appUser: string, connectTimeout: number}} inventory
+ * @param {{password?: string}} [options] the password is included only when given
+ */
+export function applicationDsn(inventory, { password } = {}) {
+  const hosts = inventory.nodes.map((n) => n.address)
+  const ports = inventory.nodes.map((n) => n.port)
+  const keywordParts = [
+    `host=${hosts.join(',')}`,
+    `port=${ports.join(',')}`,
+    `dbname=${inventory.dbname}`,
+    `user=${inventory.appUser}`,
+    ...(password ? [`password=${quoteKeywordValue(password)}`] : []),
+    'target_session_attrs=read-write',
+    `connect_timeout=${inventory.connectTimeout}`,
+  ]
+  const auth = encodeURIComponent(inventory.appUser) + (password ? `:${encodeURIComponent(password)}` : '')
+  const hostList = inventory.nodes.map((n) => `${n.address}:${n.port}`).join(',')
+  return {
+    keyword: keywordParts.join(' '),
+    uri: `postgresql://${auth}@${hostList}/${encodeURIComponent(inventory.dbname)}?target_session_attrs=read-write&connect_timeout=${inventory.connectTimeout}`,
+  }
+}
+
+/** libpq keyword/value quoting: single quotes, with \ and ' backslash-escaped. */
+export function quoteKeywordValue(value) {
+  return /^[^\s'\\]+$/.test(value) ? value : `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`
+}

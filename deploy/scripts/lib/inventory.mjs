@@ -1,0 +1,185 @@
+// Reads an Ansible YAML inventory (groups `monitor` and `nodes`) into the cluster model the
+// steps use, and rejects anything wrong with a message naming the file and the key.
+// Variable precedence is Ansible's: all.vars < group vars < host vars.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import YAML from 'yaml'
+import { z } from 'zod'
+import { InputError } from './errors.mjs'
+import { PROFILE_NAMES } from './failover-profiles.mjs'
+
+export const RUNTIMES = ['native']
+export const TRANSPORTS = ['netns']
+const SSL_MODES = ['off', 'self-signed']
+
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier (letters, digits, _)')
+const port = z.coerce.number({ error: 'must be a TCP port' }).int('must be an integer').min(1, 'must be 1-65535').max(65535, 'must be 1-65535')
+const ipv4 = z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, 'must be an IPv4 address')
+  .refine((s) => s.split('.').every((o) => Number(o) <= 255), 'must be an IPv4 address')
+const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR such as 10.0.0.0/24')
+const absolutePath = z.string().regex(/^\/[A-Za-z0-9_./-]+$/, 'must be an absolute path')
+
+const clusterVars = z.object({
+  formation: identifier.default('default'),
+  dbname: identifier.default('app'),
+  app_user: identifier.default('app'),
+  failover_profile: z.enum(PROFILE_NAMES, { error: `must be one of ${PROFILE_NAMES.join(', ')}` }).default('default'),
+  runtime: z.enum(RUNTIMES, { error: `must be one of ${RUNTIMES.join(', ')} (docker comes with the real-VM issue)` }).default('native'),
+  transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')} (ssh comes with the real-VM issue)` }).default('netns'),
+  ssl: z.enum(SSL_MODES, { error: `must be one of ${SSL_MODES.join(', ')}` }).default('off'),
+  network_cidr: cidr,
+  connect_timeout: z.coerce.number().int('must be an integer').min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds').default(3),
+  pg_bindir: absolutePath.default('/usr/lib/postgresql/15/bin'),
+  lab_name: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, 'must be a lab name (1-10 lowercase letters or digits)').optional(),
+})
+
+const hostVars = z.object({
+  ansible_host: ipv4,
+  pg_port: port.default(5432),
+  node_name: identifier.optional(),
+  pgdata: absolutePath.optional(),
+  candidate_priority: z.coerce.number().int('must be an integer').min(0, 'must be 0-100').max(100, 'must be 0-100').optional(),
+  replication_quorum: z.boolean({ error: 'must be true or false' }).optional(),
+  lab_vm: z.string().regex(/^vm\d$/, 'must name a lab VM such as vm1').optional(),
+})
+
+/** @param {string} file */
+export async function loadInventory(file) {
+  let text
+  try {
+    text = await fs.readFile(file, 'utf8')
+  } catch (error) {
+    throw new InputError(error.code === 'ENOENT' ? 'inventory file not found' : `cannot read inventory: ${error.message}`, { file })
+  }
+  let doc
+  try {
+    doc = YAML.parse(text)
+  } catch (error) {
+    throw new InputError(`not valid YAML: ${error.message.split('\n')[0]}`, { file })
+  }
+  return parseInventory(doc, file)
+}
+
+/** @param {unknown} doc @param {string} file */
+export function parseInventory(doc, file) {
+  if (!isObject(doc)) throw new InputError('must be a YAML mapping of Ansible groups', { file })
+  const groups = collectGroups(doc, file)
+  const allVars = groups.get('all')?.vars ?? {}
+
+  const hostsOf = (group) => {
+    const entry = groups.get(group)
+    if (!entry || Object.keys(entry.hosts).length === 0) {
+      throw new InputError(`group "${group}" is missing or has no hosts`, { file, key: `${group}.hosts` })
+    }
+    return Object.entries(entry.hosts).map(([name, vars]) => ({ name, group, key: `${entry.key}.hosts.${name}`, vars: { ...allVars, ...entry.vars, ...(vars ?? {}) } }))
+  }
+  const monitors = hostsOf('monitor')
+  if (monitors.length !== 1) {
+    throw new InputError(`group "monitor" must have exactly one host, has ${monitors.length} (${monitors.map((h) => h.name).join(', ')})`, { file, key: 'monitor.hosts' })
+  }
+  const nodeHosts = hostsOf('nodes')
+  if (nodeHosts.length < 2) throw new InputError(`group "nodes" needs at least 2 hosts, has ${nodeHosts.length}`, { file, key: 'nodes.hosts' })
+
+  const vars = validate(clusterVars, { ...allVars, ...groups.get('nodes')?.vars }, file, 'all.vars')
+  if (vars.transport === 'netns' && !vars.lab_name) {
+    throw new InputError('transport "netns" needs lab_name (the lab the VMs belong to)', { file, key: 'all.vars.lab_name' })
+  }
+
+  const toHost = (entry, role) => {
+    const hv = validate(hostVars, entry.vars, file, `${entry.key}`)
+    if (vars.transport === 'netns' && !hv.lab_vm) throw new InputError('transport "netns" needs lab_vm on every host', { file, key: `${entry.key}.lab_vm` })
+    if (!inCidr(hv.ansible_host, vars.network_cidr)) {
+      throw new InputError(`${hv.ansible_host} is outside network_cidr ${vars.network_cidr}`, { file, key: `${entry.key}.ansible_host` })
+    }
+    return {
+      host: entry.name,
+      key: entry.key,
+      role,
+      address: hv.ansible_host,
+      port: hv.pg_port,
+      nodeName: hv.node_name ?? entry.name.replace(/[^a-z0-9_]/g, '_'),
+      pgdata: hv.pgdata ?? `/var/lib/postgresql/pgaf/${role}`,
+      candidatePriority: hv.candidate_priority,
+      replicationQuorum: hv.replication_quorum,
+      labVm: hv.lab_vm,
+    }
+  }
+  const monitor = toHost(monitors[0], 'monitor')
+  const nodes = nodeHosts.map((entry) => toHost(entry, 'node'))
+
+  const seen = new Map()
+  for (const host of [monitor, ...nodes]) {
+    for (const [what, id] of [['address', `${host.address}:${host.port}`], ['data directory', `${host.address}:${host.pgdata}`]]) {
+      const other = seen.get(`${what}|${id}`)
+      if (other) throw new InputError(`duplicate ${what} ${id}: already used by ${other}`, { file, key: `${host.key}.${what === 'address' ? 'ansible_host' : 'pgdata'}` })
+      seen.set(`${what}|${id}`, host.host)
+    }
+  }
+  const names = new Map()
+  for (const node of nodes) {
+    const other = names.get(node.nodeName)
+    if (other) throw new InputError(`duplicate node_name "${node.nodeName}": already used by ${other}`, { file, key: `${node.key}.node_name` })
+    names.set(node.nodeName, node.host)
+  }
+
+  return {
+    file: path.resolve(file),
+    formation: vars.formation,
+    dbname: vars.dbname,
+    appUser: vars.app_user,
+    profile: vars.failover_profile,
+    runtime: vars.runtime,
+    transport: vars.transport,
+    ssl: vars.ssl,
+    networkCidr: vars.network_cidr,
+    connectTimeout: vars.connect_timeout,
+    pgBindir: vars.pg_bindir,
+    labName: vars.lab_name,
+    monitor,
+    nodes,
+  }
+}
+
+/** Groups at the top level or under all.children, each with its YAML key path. */
+function collectGroups(doc, file) {
+  const groups = new Map()
+  const visit = (name, body, key) => {
+    if (body === null || body === undefined) body = {}
+    if (!isObject(body)) throw new InputError('a group must be a mapping with hosts, vars or children', { file, key })
+    if (groups.has(name)) throw new InputError(`group "${name}" is defined twice`, { file, key })
+    const hosts = body.hosts ?? {}
+    const vars = body.vars ?? {}
+    if (!isObject(hosts)) throw new InputError('hosts must be a mapping of host names', { file, key: `${key}.hosts` })
+    if (!isObject(vars)) throw new InputError('vars must be a mapping', { file, key: `${key}.vars` })
+    for (const [host, hv] of Object.entries(hosts)) {
+      if (hv !== null && !isObject(hv)) throw new InputError('host variables must be a mapping', { file, key: `${key}.hosts.${host}` })
+    }
+    groups.set(name, { key, hosts, vars })
+    const children = body.children ?? {}
+    if (!isObject(children)) throw new InputError('children must be a mapping of groups', { file, key: `${key}.children` })
+    for (const [child, childBody] of Object.entries(children)) visit(child, childBody, `${key}.children.${child}`)
+  }
+  for (const [name, body] of Object.entries(doc)) visit(name, body, name)
+  return groups
+}
+
+function validate(schema, value, file, key) {
+  const result = schema.safeParse(value)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]
+  const field = issue?.path.join('.')
+  const got = field ? value?.[issue.path[0]] : undefined
+  const shown = got === undefined ? 'it is missing' : `got ${JSON.stringify(got)}`
+  throw new InputError(`${issue?.message ?? 'invalid'} (${shown})`, { file, key: field ? `${key}.${field}` : key })
+}
+
+function isObject(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function inCidr(address, range) {
+  const [base, bits] = range.split('/')
+  const toInt = (ip) => ip.split('.').reduce((acc, octet) => (acc << 8) + Number(octet), 0) >>> 0
+  const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0
+  return (toInt(address) & mask) === (toInt(base) & mask)
+}

@@ -1,0 +1,47 @@
+// Transport "netns": the hosts are VMs of a lab on this machine (deploy/lab). Commands run
+// inside the VM's namespace with its private directories; services use the lab's registry.
+import { $ } from 'zx'
+import { findVm, resolveLabConfig } from '../../../lab/lab-config.mjs'
+import { listNamespaces } from '../../../lab/network.mjs'
+import { registerService, removeService, servicePid, startService, stopService } from '../../../lab/services.mjs'
+import { vmCommand } from '../../../lab/vm-exec.mjs'
+
+/** @param {{labName: string}} inventory */
+export function createNetnsTransport(inventory) {
+  const lab = resolveLabConfig({ name: inventory.labName })
+  const vmOf = (host) => findVm(lab, host.labVm)
+
+  return {
+    name: 'netns',
+    async ensureReachable(hosts) {
+      const namespaces = new Set(await listNamespaces())
+      const missing = hosts.filter((host) => !namespaces.has(vmOf(host).netns))
+      if (missing.length > 0) {
+        throw new Error(`lab ${lab.name} has no VM for ${missing.map((h) => `${h.host} (${h.labVm})`).join(', ')}; run "lab up --name ${lab.name}" first`)
+      }
+    },
+    /**
+     * @param {{labVm: string}} host @param {string[]} argv
+     * @param {{user?: string, env?: Record<string, string>, input?: string}} [options]
+     */
+    async run(host, argv, { user, env, input } = {}) {
+      const command = vmCommand(vmOf(host), argv, { user, env })
+      const out = await $({ input, quiet: true, nothrow: true })`${command}`
+      return { exitCode: out.exitCode ?? 1, stdout: out.stdout, stderr: out.stderr }
+    },
+    async ensureService(host, spec) {
+      const vm = vmOf(host)
+      await registerService(vm, spec)
+      return startService(vm, spec.name)
+    },
+    async serviceRunning(host, name) {
+      return (await servicePid(vmOf(host), name)) !== null
+    },
+    async stopService(host, name) {
+      return stopService(vmOf(host), name)
+    },
+    async removeService(host, name) {
+      await removeService(vmOf(host), name)
+    },
+  }
+}

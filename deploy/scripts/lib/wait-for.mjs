@@ -1,0 +1,24 @@
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes.
+ * @template T
+ * @param {() => Promise<T>} check
+ * @param {{timeoutMs: number, intervalMs?: number, what: string, lastSeen?: () => string}} options
+ * @returns {Promise<NonNullable<T>>}
+ */
+export async function waitFor(check, { timeoutMs, intervalMs = 500, what, lastSeen }) {
+  const deadline = Date.now() + timeoutMs
+  let lastError
+  for (;;) {
+    try {
+      const value = await check()
+      if (value) return value
+    } catch (error) {
+      lastError = error
+    }
+    if (Date.now() >= deadline) {
+      const seen = lastSeen?.() ?? lastError?.message
+      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${seen ? ` (last seen: ${seen})` : ''}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}
