@@ -73,7 +73,8 @@ export async function destroyNetwork(lab) {
     await $`ip netns delete ${netns}`
   }
   for (const veth of new Set([...lab.vms.map((vm) => vm.hostVeth), ...namespaces])) {
-    if (await linkExists(veth)) await $`ip link delete ${veth}`
+    // Deleting a namespace removes its veth peer asynchronously, so this may race: ignore failures.
+    if (await linkExists(veth)) await $`ip link delete ${veth}`.quiet().nothrow()
   }
   if (await linkExists(lab.bridge)) await $`ip link delete ${lab.bridge}`
 }

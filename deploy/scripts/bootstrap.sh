@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs what the project needs on a fresh Debian/Ubuntu machine, idempotently:
+#   1. Debian packages (Postgres 15, pg_auto_failover, iproute2) when missing  (needs root)
+#   2. npm dependencies when node_modules is missing or older than package-lock.json
+# Plain sh because it runs before the npm dependencies (zx) exist.
+set -eu
+cd "$(dirname "$0")/../.."
+
+packages="postgresql-15 postgresql-client-15 postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps"
+missing=""
+for pkg in $packages; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "bootstrap: needs root to install Debian packages:$missing" >&2
+    exit 2
+  fi
+  echo "bootstrap: installing Debian packages:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || {
+    apt-get update >/dev/null
+    apt-get install -y --no-install-recommends $missing >/dev/null
+  }
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

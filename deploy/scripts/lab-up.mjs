@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// lab-up: the main job on one machine: a fresh 3-VM lab, a pg_auto_failover cluster on it, and
+// the application DSN in .env.
+//
+// Steps: 1. ensure root and the Debian packages
+//        2. lab up (cleans any earlier lab of the same name first)
+//        3. bring-up with the lab inventory (deploy/inventory/lab.yml unless --inventory)
+//        4. print the cluster status
+// usage: lab-up.mjs [--inventory <file>] [--json]
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { $, parseArgv } from 'zx'
+import { resolveLabConfig } from '../lab/lab-config.mjs'
+import { labUp } from '../lab/lab.mjs'
+import { ensureRoot } from './lib/ensure-packages.mjs'
+import { InputError, exitCodeFor } from './lib/errors.mjs'
+import { loadInventory } from './lib/inventory.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const args = parseArgv(process.argv.slice(2), { string: ['inventory'], boolean: ['json'] })
+const inventoryFile = path.resolve(args.inventory ?? path.join(here, '../inventory/lab.yml'))
+const log = (line) => process.stderr.write(`lab-up: ${line}\n`)
+
+try {
+  const inventory = await loadInventory(inventoryFile)
+  if (inventory.transport !== 'netns') throw new InputError('lab-up needs an inventory with transport "netns"', { file: inventoryFile, key: 'all.vars.transport' })
+  const vms = new Set([inventory.monitor, ...inventory.nodes].map((h) => h.labVm))
+  const lab = resolveLabConfig({ name: inventory.labName, subnet: inventory.networkCidr, vms: Math.max(...[...vms].map((vm) => Number(vm.slice(2)))) })
+  ensureRoot('lab-up')
+  log(`step 1-2: lab ${lab.name} on ${lab.subnet}`)
+  await labUp(lab, { log })
+  log('step 3: bring-up')
+  await $({ stdio: 'inherit' })`node ${path.join(here, 'bringup.mjs')} --inventory ${inventoryFile} ${args.json ? ['--json'] : []}`
+  log('step 4: status')
+  await $({ stdio: 'inherit' })`node ${path.join(here, 'status.mjs')} --inventory ${inventoryFile}`
+} catch (error) {
+  log(`${error.code === 'INPUT_INVALID' ? 'invalid input' : 'failed'}: ${error.message.split('\n')[0]}`)
+  process.exit(error.exitCode ?? exitCodeFor(error))
+}

@@ -1,0 +1,24 @@
+// Judges the monitor's view of a formation: healthy = exactly one primary, every other node a
+// secondary, every node healthy per the monitor's checks and in the state it was assigned.
+
+const WRITABLE = new Set(['single', 'wait_primary', 'primary'])
+
+export function roleOf(node) {
+  if (WRITABLE.has(node.reported_state)) return 'primary'
+  if (node.reported_state === 'secondary') return 'secondary'
+  return node.reported_state
+}
+
+/** @param {any[]} nodes @param {number} expectedNodes @returns {{healthy: boolean, problems: string[]}} */
+export function assessCluster(nodes, expectedNodes) {
+  const problems = []
+  if (nodes.length !== expectedNodes) problems.push(`the monitor knows ${nodes.length} nodes, the inventory has ${expectedNodes}`)
+  const primaries = nodes.filter((n) => roleOf(n) === 'primary')
+  if (primaries.length !== 1) problems.push(`${primaries.length} primaries (${primaries.map((n) => n.name).join(', ') || 'none'})`)
+  for (const node of nodes) {
+    if (node.health !== 1) problems.push(`${node.name}: health check ${node.health === 0 ? 'failing' : 'unknown'}`)
+    if (node.reported_state !== node.assigned_state) problems.push(`${node.name}: ${node.reported_state} while assigned ${node.assigned_state}`)
+    if (!['primary', 'secondary'].includes(node.reported_state)) problems.push(`${node.name}: in state ${node.reported_state}`)
+  }
+  return { healthy: problems.length === 0, problems: [...new Set(problems)] }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// status: the cluster as the monitor sees it.
+//   usage: status.mjs --inventory <file> [--json]
+//   exit 0 healthy, 1 unhealthy or unreachable, 2 bad input
+import { parseArgv } from 'zx'
+import { loadClusterContext, redact } from './lib/cluster-context.mjs'
+import { assessCluster, roleOf } from './lib/cluster-health.mjs'
+import { InputError, exitCodeFor } from './lib/errors.mjs'
+
+const USAGE = 'usage: status.mjs --inventory <file> [--json]'
+const args = parseArgv(process.argv.slice(2), { string: ['inventory'], boolean: ['json', 'help'] })
+let secrets = {}
+try {
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`)
+    process.exit(0)
+  }
+  const unknown = Object.keys(args).filter((k) => !['_', 'inventory', 'json', 'help'].includes(k))
+  if (unknown.length > 0 || args._.length > 0) throw new InputError(`unexpected argument ${unknown.length ? `--${unknown[0]}` : `"${args._[0]}"`}; ${USAGE}`)
+  if (!args.inventory) throw new InputError(`--inventory is required; ${USAGE}`)
+  const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
+  secrets = ctx.secrets
+  await transport.ensureReachable([inventory.monitor])
+  const nodes = await runtime.clusterNodes()
+  const syncStandbyNames = await runtime.synchronousStandbyNames()
+  const { healthy, problems } = assessCluster(nodes, inventory.nodes.length)
+  if (args.json) {
+    const out = {
+      formation: inventory.formation,
+      healthy,
+      problems,
+      synchronous_standby_names: syncStandbyNames,
+      nodes: nodes.map((n) => ({ ...n, role: roleOf(n) })),
+    }
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n')
+  } else {
+    const rows = [['Node', 'Host:Port', 'Role', 'Health', 'TLI:LSN', 'Reported / Assigned']]
+    for (const n of nodes) {
+      rows.push([n.name, `${n.host}:${n.port}`, roleOf(n), n.health === 1 ? 'ok' : n.health === 0 ? 'FAILING' : 'unknown', `${n.tli}:${n.lsn}`, `${n.reported_state} / ${n.assigned_state}`])
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
+    for (const [i, row] of rows.entries()) {
+      process.stdout.write(row.map((cell, j) => String(cell).padEnd(widths[j])).join('  ').trimEnd() + '\n')
+      if (i === 0) process.stdout.write(widths.map((w) => '-'.repeat(w)).join('  ') + '\n')
+    }
+    process.stdout.write(`\nformation ${inventory.formation}; synchronous_standby_names: ${syncStandbyNames || "''"}\n`)
+    process.stdout.write(healthy ? 'healthy\n' : `UNHEALTHY:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
+  }
+  process.exitCode = healthy ? 0 : 1
+} catch (error) {
+  process.stderr.write(`status: ${error.code === 'INPUT_INVALID' ? 'invalid input' : 'failed'}: ${redact(error.message, secrets)}\n`)
+  process.exit(exitCodeFor(error))
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// teardown: remove the cluster an inventory describes (destructive: asks for --yes).
+//
+// Steps: 1. validate the inventory (exit 2 on bad input, no host touched)
+//        2. each data node, last first: stop and remove its service, delete its data
+//        3. the monitor: the same
+//        4. remove ~postgres/.pgpass on every host
+// Idempotent: tearing down what is already gone changes nothing. The lab's VMs stay up
+// (`lab down` removes those).
+// usage: teardown.mjs --inventory <file> --yes [--json]
+import { parseArgv } from 'zx'
+import { loadClusterContext, redact } from './lib/cluster-context.mjs'
+import { InputError, exitCodeFor } from './lib/errors.mjs'
+import { createProgress } from './lib/progress.mjs'
+
+const USAGE = 'usage: teardown.mjs --inventory <file> --yes [--json]'
+const args = parseArgv(process.argv.slice(2), { string: ['inventory'], boolean: ['json', 'yes', 'help'] })
+const progress = createProgress({ json: args.json })
+let secrets = {}
+try {
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`)
+    process.exit(0)
+  }
+  const unknown = Object.keys(args).filter((k) => !['_', 'inventory', 'json', 'yes', 'help'].includes(k))
+  if (unknown.length > 0 || args._.length > 0) throw new InputError(`unexpected argument ${unknown.length ? `--${unknown[0]}` : `"${args._[0]}"`}; ${USAGE}`)
+  if (!args.inventory) throw new InputError(`--inventory is required; ${USAGE}`)
+  if (!args.yes) throw new InputError(`teardown deletes every node's data; add --yes to confirm. ${USAGE}`)
+  const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
+  secrets = ctx.secrets
+  const hosts = [...inventory.nodes].reverse().concat(inventory.monitor)
+  await progress.step('hosts reachable', undefined, async () => {
+    await transport.ensureReachable(hosts)
+    return { changed: false, detail: `${hosts.length} hosts over ${transport.name}` }
+  })
+  for (const host of hosts) {
+    const label = host.role === 'monitor' ? 'monitor' : host.nodeName
+    await progress.step(`${label}: stop`, host.host, async () => {
+      const wasRunning = await runtime.stopService(host)
+      await runtime.removeService(host)
+      return { changed: wasRunning, detail: wasRunning ? `stopped ${runtime.serviceName(host)}` : 'not running' }
+    })
+    await progress.step(`${label}: data`, host.host, async () => {
+      const existed = await runtime.isInitialized(host)
+      await runtime.destroyData(host)
+      return { changed: existed, detail: existed ? `deleted ${host.pgdata}` : 'already gone' }
+    })
+  }
+  for (const host of hosts) {
+    await progress.step('passfile', host.host, async () => {
+      const out = await runtime.pg(host, ['sh', '-c', 'test -e "$HOME/.pgpass" && rm -f "$HOME/.pgpass" && echo removed || true'])
+      const removed = out.stdout.includes('removed')
+      return { changed: removed, detail: removed ? 'removed' : 'already gone' }
+    })
+  }
+  if (!args.json) process.stdout.write(`\nteardown done (${(progress.elapsedMs() / 1000).toFixed(1)} s)\n`)
+} catch (error) {
+  process.stderr.write(`teardown: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${redact(error.message, secrets)}\n`)
+  process.exit(exitCodeFor(error))
+}

@@ -1,0 +1,103 @@
+// From nothing: lab up -> bring-up -> one primary and two secondaries, replication works,
+// libpq lands on the primary through the DSN, a re-run is a no-op, status matches the monitor.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { $ } from 'zx'
+import { findVm } from '../lab/lab-config.mjs'
+import { vmCommand } from '../lab/vm-exec.mjs'
+import { waitFor } from '../scripts/lib/wait-for.mjs'
+import { jsonLines, nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
+import { runScript } from './support/run-script.mjs'
+
+const LAB = { name: 'pghtb', subnet: '10.213.41.0/24' }
+let cluster
+
+beforeAll(async () => {
+  cluster = await startLabCluster(LAB)
+  process.stdout.write(`bring-up from nothing: ${(cluster.bringupMs / 1000).toFixed(1)} s\n`)
+})
+afterAll(async () => {
+  await stopLabCluster(cluster)
+})
+
+const statusJson = async () => {
+  const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
+  return { code: out.code, status: JSON.parse(out.stdout) }
+}
+
+describe('bring-up on a fresh lab', () => {
+  it('ends with one primary and two secondaries, all healthy', async () => {
+    const { code, status } = await statusJson()
+    expect(code).toBe(0)
+    expect(status.healthy).toBe(true)
+    expect(status.nodes.map((n) => n.role).sort()).toEqual(['primary', 'secondary', 'secondary'])
+    expect(status.nodes.every((n) => n.health === 1)).toBe(true)
+    const steps = jsonLines(cluster.bringup.stdout).filter((r) => r.event === 'step')
+    expect(steps.find((s) => s.step === 'node1: primary')?.detail).toMatch(/state (single|wait_primary|primary)/)
+  })
+
+  it('replicates a row written on the primary to both standbys', async () => {
+    const marker = `row-${Date.now()}`
+    const write = await psql(cluster.databaseUrl, `create table if not exists replication_probe(v text); insert into replication_probe values ('${marker}')`)
+    expect(write.stderr).toBe('')
+    expect(write.ok).toBe(true)
+    const { status } = await statusJson()
+    const standbys = status.nodes.filter((n) => n.role === 'secondary')
+    expect(standbys).toHaveLength(2)
+    for (const standby of standbys) {
+      const seen = await waitFor(async () => {
+        const read = await psql(nodeDsn(cluster.databaseUrl, standby.host), `select count(*) from replication_probe where v = '${marker}'`)
+        return read.stdout === '1' ? read : null
+      }, { timeoutMs: 15_000, what: `the row on ${standby.name}` })
+      expect(seen.stdout).toBe('1')
+      const recovery = await psql(nodeDsn(cluster.databaseUrl, standby.host), 'select pg_is_in_recovery()')
+      expect(recovery.stdout).toBe('t')
+    }
+  })
+
+  it('lands libpq (psql with the DSN) on the primary', async () => {
+    const { status } = await statusJson()
+    const primary = status.nodes.find((n) => n.role === 'primary')
+    const out = await psql(cluster.databaseUrl, 'select host(inet_server_addr()) || \' \' || pg_is_in_recovery()')
+    expect(out.stdout).toBe(`${primary.host} false`)
+  })
+
+  it('lists every data node in the DSN it writes', () => {
+    const { hosts, params } = parseDatabaseUrl(cluster.databaseUrl)
+    const prefix = LAB.subnet.split('.').slice(0, 3).join('.')
+    expect(hosts).toEqual([`${prefix}.11:5432`, `${prefix}.12:5432`, `${prefix}.13:5432`])
+    expect(params.target_session_attrs).toBe('read-write')
+    expect(Number(params.connect_timeout)).toBeGreaterThan(0)
+  })
+
+  it('changes nothing when run again on the healthy cluster', async () => {
+    const again = await runScript('scripts/bringup.mjs', ['--inventory', cluster.inventory.file, '--env-output', cluster.inventory.envFile, '--json'])
+    expect(again.stderr).toBe('')
+    expect(again.code).toBe(0)
+    const records = jsonLines(again.stdout)
+    const changed = records.filter((r) => r.event === 'step' && r.status !== 'ok')
+    expect(changed).toEqual([])
+    expect(records.at(-1)).toMatchObject({ event: 'info', step: 'done', changed_steps: 0 })
+  })
+
+  it('reports in status --json what the monitor itself reports', async () => {
+    const { status } = await statusJson()
+    const monitorVm = findVm(cluster.lab, 'vm3')
+    const argv = vmCommand(monitorVm, ['pg_autoctl', 'show', 'state', '--pgdata', '/var/lib/postgresql/pgaf/monitor', '--json'], {
+      user: 'postgres', env: { PATH: '/usr/lib/postgresql/15/bin:/usr/bin:/bin' },
+    })
+    const fromMonitor = JSON.parse((await $({ quiet: true })`${argv}`).stdout)
+    const project = (nodes) => nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, state: n.reported_state, assigned: n.assigned_state, health: n.health, tli: n.tli }))
+    expect(project(status.nodes)).toEqual(project(fromMonitor.map((n) => ({
+      name: n.nodename, host: n.nodehost, port: n.nodeport, reported_state: n.current_group_state,
+      assigned_state: n.assigned_group_state, health: n.health, tli: n.reported_tli,
+    }))))
+  })
+
+  it('keeps the application password out of everything it prints', async () => {
+    const { password } = parseDatabaseUrl(cluster.databaseUrl)
+    expect(password.length).toBeGreaterThan(15)
+    expect(cluster.bringup.stdout + cluster.bringup.stderr).not.toContain(password)
+    const status = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file])
+    expect(status.stdout + status.stderr).not.toContain(password)
+  })
+})
