@@ -4,7 +4,8 @@
 const WRITABLE = new Set(['single', 'wait_primary', 'primary'])
 
 export function roleOf(node) {
-  if (WRITABLE.has(node.reported_state)) return 'primary'
+  // A powered-off primary keeps its last reported state; the monitor's assignment says it is out.
+  if (WRITABLE.has(node.reported_state)) return WRITABLE.has(node.assigned_state) ? 'primary' : node.assigned_state
   if (node.reported_state === 'secondary') return 'secondary'
   return node.reported_state
 }

@@ -51,7 +51,7 @@ export async function stopLabCluster(cluster) {
 
 /** psql from the host (libpq itself), so multi-host DSN behaviour is libpq's own. */
 export async function psql(dsn, sql, { timeoutMs = 20_000 } = {}) {
-  const out = await $({ quiet: true, nothrow: true, timeout: timeoutMs })`psql ${dsn} -X -At -v ON_ERROR_STOP=1 -c ${sql}`
+  const out = await $({ quiet: true, nothrow: true, timeout: timeoutMs })`psql ${dsn} -X -q -At -v ON_ERROR_STOP=1 -c ${sql}`
   return { ok: out.exitCode === 0, stdout: out.stdout.trim(), stderr: out.stderr.trim() }
 }
 

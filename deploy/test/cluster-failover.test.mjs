@@ -1,0 +1,83 @@
+// With the primary powered off, the DSN (libpq, psql) still reaches a primary: the new one.
+// Powered back on, the old primary rejoins as a secondary. No acknowledged row is lost.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { crashPostgres, powerOff, restart } from '../lab/lab.mjs'
+import { waitFor } from '../scripts/lib/wait-for.mjs'
+import { nodeDsn, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
+import { runScript } from './support/run-script.mjs'
+
+const LAB = { name: 'pghtf', subnet: '10.213.42.0/24', profile: 'fast' }
+let cluster
+
+beforeAll(async () => {
+  cluster = await startLabCluster(LAB)
+})
+afterAll(async () => {
+  await stopLabCluster(cluster)
+})
+
+async function status() {
+  const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
+  return JSON.parse(out.stdout)
+}
+const vmOf = (address) => cluster.lab.vms.find((vm) => vm.address === address).vm
+
+describe('power-off of the primary', () => {
+  it('moves writes to a new primary and the old one rejoins as secondary, losing nothing', async () => {
+    const setup = await psql(cluster.databaseUrl, 'create table acked(id int primary key, via inet default inet_server_addr())')
+    expect(setup.stderr).toBe('')
+    const acknowledged = []
+    for (let id = 1; id <= 20; id++) {
+      if ((await psql(cluster.databaseUrl, `insert into acked(id) values (${id})`)).ok) acknowledged.push(id)
+    }
+    expect(acknowledged).toHaveLength(20)
+
+    const before = (await status()).nodes.find((n) => n.role === 'primary')
+    const poweredOffAt = Date.now()
+    await powerOff(cluster.lab, vmOf(before.host))
+
+    // Keep writing through the DSN, as an application would, until a write succeeds.
+    let id = 100
+    const landed = await waitFor(async () => {
+      const out = await psql(cluster.databaseUrl, `insert into acked(id) values (${++id}) returning host(via)`, { timeoutMs: 10_000 })
+      if (!out.ok) return null
+      acknowledged.push(id)
+      return out.stdout
+    }, { timeoutMs: 90_000, intervalMs: 200, what: 'a write through the DSN after the power-off' })
+    const outageMs = Date.now() - poweredOffAt
+    expect(landed).not.toBe(before.host)
+    const after = await status()
+    expect(after.nodes.find((n) => n.role === 'primary')?.host).toBe(landed)
+
+    const restartedAt = Date.now()
+    await restart(cluster.lab, vmOf(before.host))
+    await waitFor(async () => (await status()).healthy, { timeoutMs: 120_000, intervalMs: 500, what: 'the cluster to be healthy again' })
+    const rejoinMs = Date.now() - restartedAt
+    const rejoined = (await status()).nodes.find((n) => n.host === before.host)
+    expect(rejoined).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1 })
+    process.stdout.write(`power-off of ${before.name} (${LAB.profile} profile): write outage ${(outageMs / 1000).toFixed(1)} s; rejoin as secondary ${(rejoinMs / 1000).toFixed(1)} s\n`)
+
+    const rows = await psql(cluster.databaseUrl, 'select coalesce(string_agg(id::text, \',\' order by id), \'\') from acked')
+    const stored = rows.stdout.split(',').map(Number)
+    for (const ackedId of acknowledged) expect(stored).toContain(ackedId)
+    // The rejoined node has every acknowledged row too.
+    const onRejoined = await waitFor(async () => {
+      const out = await psql(nodeDsn(cluster.databaseUrl, before.host), 'select count(*) from acked')
+      return Number(out.stdout) === stored.length ? out : null
+    }, { timeoutMs: 15_000, what: 'the rejoined node to replay every row' })
+    expect(Number(onRejoined.stdout)).toBe(stored.length)
+  })
+
+  it('survives a postmaster crash on a standby: the keeper restarts Postgres', async () => {
+    const { nodes } = await status()
+    const standby = nodes.find((n) => n.role === 'secondary')
+    const killed = await crashPostgres(cluster.lab, vmOf(standby.host))
+    expect(killed).toBeGreaterThan(0)
+    const back = await waitFor(async () => {
+      const out = await psql(nodeDsn(cluster.databaseUrl, standby.host), 'select pg_postmaster_start_time() > now() - interval \'2 minutes\' and pg_is_in_recovery()', { timeoutMs: 5000 })
+      return out.stdout === 't' ? out : null
+    }, { timeoutMs: 60_000, what: `${standby.name} to restart as a standby` })
+    expect(back.stdout).toBe('t')
+    await waitFor(async () => (await status()).healthy, { timeoutMs: 60_000, what: 'the cluster to be healthy again' })
+  })
+})
