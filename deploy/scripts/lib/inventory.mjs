@@ -169,8 +169,8 @@ function validate(schema, value, file, key) {
   const issue = result.error.issues[0]
   const field = issue?.path.join('.')
   const got = field ? value?.[issue.path[0]] : undefined
-  const shown = got === undefined ? 'it is missing' : `got ${JSON.stringify(got)}`
-  throw new InputError(`${issue?.message ?? 'invalid'} (${shown})`, { file, key: field ? `${key}.${field}` : key })
+  const message = got === undefined ? 'is required' : `${issue?.message ?? 'invalid'} (got ${JSON.stringify(got)})`
+  throw new InputError(message, { file, key: field ? `${key}.${field}` : key })
 }
 
 function isObject(value) {

@@ -1,0 +1,29 @@
+// The DSN lists every data node with its own port, VM3's node on 5433 included.
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { applicationDsn, quoteKeywordValue } from '../scripts/lib/dsn.mjs'
+import { loadInventory } from '../scripts/lib/inventory.mjs'
+import { deployDir } from './support/run-script.mjs'
+
+describe('application DSN', () => {
+  it('includes all three nodes of the example inventory with per-host ports', async () => {
+    const inventory = await loadInventory(path.join(deployDir, 'inventory/example.yml'))
+    const dsn = applicationDsn(inventory)
+    expect(dsn.keyword).toBe('host=10.0.0.11,10.0.0.12,10.0.0.13 port=5432,5432,5433 dbname=app user=app target_session_attrs=read-write connect_timeout=3')
+    expect(dsn.uri).toBe('postgresql://app@10.0.0.11:5432,10.0.0.12:5432,10.0.0.13:5433/app?target_session_attrs=read-write&connect_timeout=3')
+  })
+
+  it('carries the password only when asked, escaped for each form', async () => {
+    const inventory = await loadInventory(path.join(deployDir, 'inventory/example.yml'))
+    expect(applicationDsn(inventory).keyword).not.toContain('password')
+    const dsn = applicationDsn(inventory, { password: "a b'c\\d/e" })
+    expect(dsn.keyword).toContain("password='a b\\'c\\\\d/e'")
+    expect(dsn.uri).toContain(`app:${encodeURIComponent("a b'c\\d/e")}@`)
+  })
+
+  it('quotes keyword values the way libpq reads them', () => {
+    expect(quoteKeywordValue('plain')).toBe('plain')
+    expect(quoteKeywordValue('')).toBe("''")
+    expect(quoteKeywordValue("it's")).toBe("'it\\'s'")
+  })
+})
