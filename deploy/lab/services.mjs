@@ -32,7 +32,7 @@ async function readSpec(vm, name) {
   try {
     return JSON.parse(await fs.readFile(specPath(vm, name), 'utf8'))
   } catch (error) {
-    if (error.code === 'ENOENT') throw new Error(`no service "${name}" on ${vm.vm}`)
+    if (error.code === 'ENOENT') throw new Error(`no service "${name}" on ${vm.vm}`, { cause: error })
     throw error
   }
 }
