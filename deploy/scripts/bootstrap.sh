@@ -25,6 +25,9 @@ if [ -n "$missing" ]; then
 fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "bootstrap: installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` (locked versions from package-lock.json) rather than `npm ci`: the registry
+  # reachable here lacks turbo's darwin/windows binaries, so the lockfile cannot list them and
+  # `npm ci` rejects it as out of sync.
+  echo "bootstrap: installing npm dependencies (npm install from package-lock.json)"
+  npm install --no-audit --no-fund --loglevel=error
 fi
