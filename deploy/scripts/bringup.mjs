@@ -11,7 +11,8 @@
 //   7. application role and database on the primary
 //   8. print the application DSN (every node, target_session_attrs=read-write) and write it to the env file
 //
-// usage: bringup.mjs --inventory <file> [--env-output <path>] [--json] [--show-password]
+// usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--json] [--show-password]
+// --ssl overrides the inventory's `ssl` variable (explicit option > inventory > default off).
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgv } from 'zx'
@@ -22,8 +23,8 @@ import { InputError, exitCodeFor } from './lib/errors.mjs'
 import { createProgress } from './lib/progress.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const USAGE = 'usage: bringup.mjs --inventory <file> [--env-output <path>] [--json] [--show-password]'
-const args = parseArgv(process.argv.slice(2), { string: ['inventory', 'env-output'], boolean: ['json', 'show-password', 'help'] })
+const USAGE = 'usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--json] [--show-password]'
+const args = parseArgv(process.argv.slice(2), { string: ['inventory', 'env-output', 'ssl'], boolean: ['json', 'show-password', 'help'] })
 const progress = createProgress({ json: args.json })
 let secrets = {}
 
@@ -32,10 +33,11 @@ try {
     process.stdout.write(`${USAGE}\n`)
     process.exit(0)
   }
-  const unknown = Object.keys(args).filter((k) => !['_', 'inventory', 'env-output', 'json', 'show-password', 'help', 'envOutput', 'showPassword'].includes(k))
+  const unknown = Object.keys(args).filter((k) => !['_', 'inventory', 'env-output', 'ssl', 'json', 'show-password', 'help', 'envOutput', 'showPassword'].includes(k))
   if (unknown.length > 0 || args._.length > 0) throw new InputError(`unexpected argument ${unknown.length ? `--${unknown[0]}` : `"${args._[0]}"`}; ${USAGE}`)
   if (!args.inventory) throw new InputError(`--inventory is required; ${USAGE}`)
-  const ctx = await loadClusterContext(args.inventory)
+  if (args.ssl !== undefined && !['off', 'self-signed'].includes(args.ssl)) throw new InputError(`--ssl must be off or self-signed, got "${args.ssl}"`)
+  const ctx = await loadClusterContext(args.inventory, { ssl: args.ssl })
   secrets = ctx.secrets
   if (ctx.secretsCreated.length > 0) progress.info('secrets', `generated ${ctx.secretsCreated.join(', ')} in ${ctx.secretsFile} (0600)`)
   const envFile = path.resolve(args['env-output'] ?? path.join(repoRoot, '.env'))

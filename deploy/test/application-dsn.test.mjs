@@ -21,6 +21,13 @@ describe('application DSN', () => {
     expect(dsn.uri).toContain(`app:${encodeURIComponent("a b'c\\d/e")}@`)
   })
 
+  it('requires TLS in both forms when the cluster uses self-signed certificates', async () => {
+    const inventory = { ...(await loadInventory(path.join(deployDir, 'inventory/example.yml'))), ssl: 'self-signed' }
+    const dsn = applicationDsn(inventory)
+    expect(dsn.keyword).toMatch(/ sslmode=require$/)
+    expect(dsn.uri).toMatch(/&sslmode=require$/)
+  })
+
   it('quotes keyword values the way libpq reads them', () => {
     expect(quoteKeywordValue('plain')).toBe('plain')
     expect(quoteKeywordValue('')).toBe("''")

@@ -81,6 +81,12 @@ describe('inventory validation', () => {
     }
   })
 
+  it('rejects an unknown --ssl mode with exit 2', async () => {
+    const out = await runScript('scripts/bringup.mjs', ['--inventory', path.join(deployDir, 'inventory/example.yml'), '--ssl', 'maybe'])
+    expect(out.code).toBe(2)
+    expect(out.stderr).toContain('--ssl must be off or self-signed, got "maybe"')
+  })
+
   it('asks for --yes before a teardown', async () => {
     const out = await runScript('scripts/teardown.mjs', ['--inventory', path.join(deployDir, 'inventory/example.yml')])
     expect(out.code).toBe(2)

@@ -5,9 +5,10 @@ import { loadInventory } from './inventory.mjs'
 import { createTransport } from './transports/index.mjs'
 import { createNativeRuntime } from './runtimes/native-runtime.mjs'
 
-/** @param {string} inventoryFile @param {{createSecrets?: boolean}} [options] */
-export async function loadClusterContext(inventoryFile) {
+/** @param {string} inventoryFile @param {{ssl?: string}} [overrides] explicit options win over the inventory */
+export async function loadClusterContext(inventoryFile, overrides = {}) {
   const inventory = await loadInventory(inventoryFile)
+  if (overrides.ssl !== undefined) inventory.ssl = overrides.ssl
   const { secrets, created, file: secretsFile } = await ensureSecrets(inventory.file)
   const transport = createTransport(inventory)
   const runtime = createNativeRuntime(inventory, transport)

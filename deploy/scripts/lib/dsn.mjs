@@ -2,10 +2,12 @@
 // primary, `target_session_attrs=read-write` finds it (libpq tries the hosts in order).
 
 /**
- * @param {{nodes: {address: string, port: number}[], dbname: string, appUser: string, connectTimeout: number}} inventory
+ * @param {{nodes: {address: string, port: number}[], dbname: string, appUser: string, connectTimeout: number, ssl?: string}} inventory
  * @param {{password?: string}} [options] the password is included only when given
  */
 export function applicationDsn(inventory, { password } = {}) {
+  // Self-signed certificates encrypt but cannot be verified: require TLS, not a CA check.
+  const tls = inventory.ssl === 'self-signed'
   const hosts = inventory.nodes.map((n) => n.address)
   const ports = inventory.nodes.map((n) => n.port)
   const keywordParts = [
@@ -16,12 +18,13 @@ export function applicationDsn(inventory, { password } = {}) {
     ...(password ? [`password=${quoteKeywordValue(password)}`] : []),
     'target_session_attrs=read-write',
     `connect_timeout=${inventory.connectTimeout}`,
+    ...(tls ? ['sslmode=require'] : []),
   ]
   const auth = encodeURIComponent(inventory.appUser) + (password ? `:${encodeURIComponent(password)}` : '')
   const hostList = inventory.nodes.map((n) => `${n.address}:${n.port}`).join(',')
   return {
     keyword: keywordParts.join(' '),
-    uri: `postgresql://${auth}@${hostList}/${encodeURIComponent(inventory.dbname)}?target_session_attrs=read-write&connect_timeout=${inventory.connectTimeout}`,
+    uri: `postgresql://${auth}@${hostList}/${encodeURIComponent(inventory.dbname)}?target_session_attrs=read-write&connect_timeout=${inventory.connectTimeout}${tls ? '&sslmode=require' : ''}`,
   }
 }
 
