@@ -15,27 +15,21 @@
 // --ssl overrides the inventory's `ssl` variable (explicit option > inventory > default off).
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgv } from 'zx'
 import { bringUp } from './lib/bringup-steps.mjs'
 import { loadClusterContext, redact } from './lib/cluster-context.mjs'
 import { applicationDsn } from './lib/dsn.mjs'
 import { InputError, exitCodeFor } from './lib/errors.mjs'
 import { createProgress } from './lib/progress.mjs'
+import { parseScriptArgs } from './lib/script-args.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const USAGE = 'usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--json] [--show-password]'
-const args = parseArgv(process.argv.slice(2), { string: ['inventory', 'env-output', 'ssl'], boolean: ['json', 'show-password', 'help'] })
+const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, string: ['env-output', 'ssl'], boolean: ['json', 'show-password'] })
 const progress = createProgress({ json: args.json })
 let secrets = {}
 
 try {
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`)
-    process.exit(0)
-  }
-  const unknown = Object.keys(args).filter((k) => !['_', 'inventory', 'env-output', 'ssl', 'json', 'show-password', 'help', 'envOutput', 'showPassword'].includes(k))
-  if (unknown.length > 0 || args._.length > 0) throw new InputError(`unexpected argument ${unknown.length ? `--${unknown[0]}` : `"${args._[0]}"`}; ${USAGE}`)
-  if (!args.inventory) throw new InputError(`--inventory is required; ${USAGE}`)
+  validate()
   if (args.ssl !== undefined && !['off', 'self-signed'].includes(args.ssl)) throw new InputError(`--ssl must be off or self-signed, got "${args.ssl}"`)
   const ctx = await loadClusterContext(args.inventory, { ssl: args.ssl })
   secrets = ctx.secrets

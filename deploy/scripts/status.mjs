@@ -2,22 +2,16 @@
 // status: the cluster as the monitor sees it.
 //   usage: status.mjs --inventory <file> [--json]
 //   exit 0 healthy, 1 unhealthy or unreachable, 2 bad input
-import { parseArgv } from 'zx'
 import { loadClusterContext, redact } from './lib/cluster-context.mjs'
 import { assessCluster, roleOf } from './lib/cluster-health.mjs'
-import { InputError, exitCodeFor } from './lib/errors.mjs'
+import { exitCodeFor } from './lib/errors.mjs'
+import { parseScriptArgs } from './lib/script-args.mjs'
 
 const USAGE = 'usage: status.mjs --inventory <file> [--json]'
-const args = parseArgv(process.argv.slice(2), { string: ['inventory'], boolean: ['json', 'help'] })
+const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, boolean: ['json'] })
 let secrets = {}
 try {
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`)
-    process.exit(0)
-  }
-  const unknown = Object.keys(args).filter((k) => !['_', 'inventory', 'json', 'help'].includes(k))
-  if (unknown.length > 0 || args._.length > 0) throw new InputError(`unexpected argument ${unknown.length ? `--${unknown[0]}` : `"${args._[0]}"`}; ${USAGE}`)
-  if (!args.inventory) throw new InputError(`--inventory is required; ${USAGE}`)
+  validate()
   const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
   secrets = ctx.secrets
   await transport.ensureReachable([inventory.monitor])

@@ -8,23 +8,17 @@
 // Idempotent: tearing down what is already gone changes nothing. The lab's VMs stay up
 // (`lab down` removes those).
 // usage: teardown.mjs --inventory <file> --yes [--json]
-import { parseArgv } from 'zx'
 import { loadClusterContext, redact } from './lib/cluster-context.mjs'
 import { InputError, exitCodeFor } from './lib/errors.mjs'
 import { createProgress } from './lib/progress.mjs'
+import { parseScriptArgs } from './lib/script-args.mjs'
 
 const USAGE = 'usage: teardown.mjs --inventory <file> --yes [--json]'
-const args = parseArgv(process.argv.slice(2), { string: ['inventory'], boolean: ['json', 'yes', 'help'] })
+const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, boolean: ['json', 'yes'] })
 const progress = createProgress({ json: args.json })
 let secrets = {}
 try {
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`)
-    process.exit(0)
-  }
-  const unknown = Object.keys(args).filter((k) => !['_', 'inventory', 'json', 'yes', 'help'].includes(k))
-  if (unknown.length > 0 || args._.length > 0) throw new InputError(`unexpected argument ${unknown.length ? `--${unknown[0]}` : `"${args._[0]}"`}; ${USAGE}`)
-  if (!args.inventory) throw new InputError(`--inventory is required; ${USAGE}`)
+  validate()
   if (!args.yes) throw new InputError(`teardown deletes every node's data; add --yes to confirm. ${USAGE}`)
   const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
   secrets = ctx.secrets

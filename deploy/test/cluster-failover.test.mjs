@@ -1,12 +1,14 @@
 // With the primary powered off, the DSN (libpq, psql) still reaches a primary: the new one.
-// Powered back on, the old primary rejoins as a secondary. No acknowledged row is lost.
+// node2 has candidate_priority 0, so the new primary is node3 on VM3, the node the seeds'
+// DSN left out: landing there proves the DSN lists every node. Powered back on, the old
+// primary rejoins as a secondary. No acknowledged row is lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { crashPostgres, powerOff, restart } from '../lab/lab.mjs'
 import { waitFor } from '../scripts/lib/wait-for.mjs'
 import { nodeDsn, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
 import { runScript } from './support/run-script.mjs'
 
-const LAB = { name: 'pghtf', subnet: '10.213.42.0/24', profile: 'fast' }
+const LAB = { name: 'pghtf', subnet: '10.213.42.0/24', profile: 'fast', hostVars: { vm2: { candidate_priority: 0 } } }
 let cluster
 
 beforeAll(async () => {
@@ -45,7 +47,8 @@ describe('power-off of the primary', () => {
       return out.stdout
     }, { timeoutMs: 90_000, intervalMs: 200, what: 'a write through the DSN after the power-off' })
     const outageMs = Date.now() - poweredOffAt
-    expect(landed).not.toBe(before.host)
+    expect(before.name).toBe('node1')
+    expect(landed).toBe(cluster.lab.vms.find((vm) => vm.vm === 'vm3').address)
     const after = await status()
     expect(after.nodes.find((n) => n.role === 'primary')?.host).toBe(landed)
 

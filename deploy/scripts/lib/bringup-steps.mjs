@@ -4,6 +4,7 @@
 // re-run after a failure resumes where it stopped.
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import { assessCluster } from './cluster-health.mjs'
 import { applicationDsn } from './dsn.mjs'
 import { FAILOVER_PROFILES, assertNoSplitBrain } from './failover-profiles.mjs'
 import { scramVerifierMatches } from './secrets.mjs'
@@ -88,13 +89,8 @@ export async function bringUp({ inventory, secrets, transport, runtime, progress
   }
 
   await progress.step('verify', undefined, async () => {
-    await waitFor(async () => {
-      const nodes = await nodesNow()
-      const primaries = nodes.filter((n) => WRITABLE_STATES.has(n.reported_state))
-      return nodes.length === inventory.nodes.length &&
-        nodes.every((n) => n.health === 1 && n.reported_state === n.assigned_state && (n.reported_state === 'primary' || n.reported_state === 'secondary')) &&
-        primaries.length === 1
-    }, { timeoutMs, what: 'one healthy primary and healthy secondaries', lastSeen: describe })
+    await waitFor(async () => assessCluster(await nodesNow(), inventory.nodes.length).healthy,
+      { timeoutMs, what: 'one healthy primary and healthy secondaries', lastSeen: describe })
     const primary = lastNodes.find((n) => n.reported_state === 'primary')
     return { changed: false, detail: `primary ${primary?.name}, ${lastNodes.length - 1} secondaries, all healthy` }
   })

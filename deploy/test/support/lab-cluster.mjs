@@ -11,16 +11,20 @@ import { deployDir, runScript } from './run-script.mjs'
 
 /**
  * Writes an inventory for lab `name` on `subnet` (a copy of deploy/inventory/lab.yml).
- * @param {{name: string, subnet: string, profile?: string}} options
+ * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>}} options
+ *   hostVars: extra variables per inventory host name
  */
-export async function writeLabInventory({ name, subnet, profile = 'fast' }) {
+export async function writeLabInventory({ name, subnet, profile = 'fast', hostVars = {} }) {
   const doc = YAML.parse(await fs.readFile(path.join(deployDir, 'inventory/lab.yml'), 'utf8'))
   const prefix = subnet.split('.').slice(0, 3).join('.')
   doc.all.vars.lab_name = name
   doc.all.vars.network_cidr = subnet
   doc.all.vars.failover_profile = profile
   for (const group of Object.values(doc.all.children)) {
-    for (const host of Object.values(group.hosts)) host.ansible_host = host.ansible_host.replace(/^\d+\.\d+\.\d+/, prefix)
+    for (const [hostName, host] of Object.entries(group.hosts)) {
+      host.ansible_host = host.ansible_host.replace(/^\d+\.\d+\.\d+/, prefix)
+      Object.assign(host, hostVars[hostName])
+    }
   }
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `pgha-${name}-`))
   const file = path.join(dir, 'inventory.yml')
@@ -29,10 +33,10 @@ export async function writeLabInventory({ name, subnet, profile = 'fast' }) {
 }
 
 /** Lab up and bring-up from nothing; returns what a test needs to talk to the cluster. */
-export async function startLabCluster({ name, subnet, profile = 'fast' }) {
+export async function startLabCluster({ name, subnet, profile = 'fast', hostVars }) {
   const lab = resolveLabConfig({ name, subnet })
   await labUp(lab)
-  const inventory = await writeLabInventory({ name, subnet, profile })
+  const inventory = await writeLabInventory({ name, subnet, profile, hostVars })
   const startedAt = Date.now()
   const bringup = await runScript('scripts/bringup.mjs', ['--inventory', inventory.file, '--env-output', inventory.envFile, '--json'])
   const bringupMs = Date.now() - startedAt

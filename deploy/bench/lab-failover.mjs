@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// lab-failover benchmark: bring-up time, write outage and rejoin time per failover profile,
+// measured with libpq itself (psql through the application DSN) on a lab of its own.
+//
+// Steps, for each profile: 1. lab up + bring-up (timed)
+//                          2. for each scenario: a writer inserts through the DSN in a loop
+//                             (one psql per write, as a reconnecting client); the fault hits the
+//                             primary; the outage is the longest gap between acknowledged writes;
+//                             then heal/restart and time until the cluster is healthy again
+//                          3. every acknowledged write is in the database exactly once, or the run fails
+//                          4. lab down (also on failure)
+// Figures go to stdout and bench/results/lab-failover-<timestamp>.json.
+// usage: lab-failover.mjs [--profiles default,fast] [--scenarios switchover,power-off,partition]
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgv } from 'zx'
+import { heal, labDown, partition, powerOff, restart } from '../lab/lab.mjs'
+import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
+import { assessCluster, roleOf } from '../scripts/lib/cluster-health.mjs'
+import { ensureRoot } from '../scripts/lib/ensure-packages.mjs'
+import { PROFILE_NAMES } from '../scripts/lib/failover-profiles.mjs'
+import { waitFor } from '../scripts/lib/wait-for.mjs'
+import { psql, startLabCluster, stopLabCluster } from '../test/support/lab-cluster.mjs'
+
+const SCENARIOS = ['switchover', 'power-off', 'partition']
+const LAB = { name: 'pghbench', subnet: '10.213.44.0/24' }
+const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
+
+const args = parseArgv(process.argv.slice(2), { string: ['profiles', 'scenarios'] })
+const profiles = (args.profiles ?? PROFILE_NAMES.join(',')).split(',')
+const scenarios = (args.scenarios ?? SCENARIOS.join(',')).split(',')
+for (const [list, known, flag] of [[profiles, PROFILE_NAMES, 'profiles'], [scenarios, SCENARIOS, 'scenarios']]) {
+  const bad = list.find((item) => !known.includes(item))
+  if (bad) {
+    process.stderr.write(`lab-failover: --${flag}: unknown "${bad}" (known: ${known.join(', ')})\n`)
+    process.exit(2)
+  }
+}
+ensureRoot('lab-failover')
+
+const log = (line) => process.stderr.write(`lab-failover: ${line}\n`)
+const results = { started_at: new Date().toISOString(), host: { cpus: (await import('node:os')).cpus().length }, runs: [] }
+let cluster
+
+try {
+  for (const profile of profiles) {
+    log(`profile ${profile}: lab up + bring-up`)
+    cluster = await startLabCluster({ ...LAB, profile })
+    const ctx = await loadClusterContext(cluster.inventory.file)
+    const run = { profile, bringup_s: round(cluster.bringupMs / 1000), scenarios: [] }
+    results.runs.push(run)
+    await psql(cluster.databaseUrl, 'create table bench_writes(id bigint primary key, at timestamptz default clock_timestamp())')
+    let nextId = 0
+    for (const scenario of scenarios) {
+      const nodes = await ctx.runtime.clusterNodes()
+      const primary = nodes.find((n) => roleOf(n) === 'primary')
+      const vm = cluster.lab.vms.find((v) => v.address === primary.host).vm
+      const acked = []
+      let stop = false
+      const writer = (async () => {
+        while (!stop) {
+          const id = ++nextId
+          const t0 = Date.now()
+          const out = await psql(cluster.databaseUrl, `insert into bench_writes(id) values (${id})`, { timeoutMs: 15_000 })
+          if (out.ok) acked.push({ id, at: Date.now(), ms: Date.now() - t0 })
+          else await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      })()
+      await waitFor(async () => acked.length >= 20, { timeoutMs: 30_000, what: 'writes before the fault' })
+      const faultAt = Date.now()
+      log(`profile ${profile}: ${scenario} of ${primary.name} (${vm})`)
+      if (scenario === 'switchover') {
+        await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'switchover', '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
+      } else if (scenario === 'power-off') {
+        await powerOff(cluster.lab, vm)
+      } else {
+        await partition(cluster.lab, vm)
+      }
+      await waitFor(async () => acked.some((w) => w.at > faultAt), { timeoutMs: 180_000, intervalMs: 100, what: 'a write after the fault' })
+      // With a host down, libpq pays connect_timeout for it on every new connection: few writes.
+      const writesAfter = acked.length
+      await waitFor(async () => acked.length >= writesAfter + 5, { timeoutMs: 120_000, what: 'writes after the fault' })
+      const afterFault = acked.slice(writesAfter - 1)
+      const recoverAt = Date.now()
+      if (scenario === 'power-off') await restart(cluster.lab, vm)
+      if (scenario === 'partition') await heal(cluster.lab, vm)
+      const settled = await waitFor(async () => {
+        const now = await ctx.runtime.clusterNodes()
+        return assessCluster(now, ctx.inventory.nodes.length).healthy ? now : null
+      }, { timeoutMs: 240_000, what: 'the cluster to be healthy again' })
+      const rejoinMs = Date.now() - recoverAt
+      stop = true
+      await writer
+
+      const stored = await psql(cluster.databaseUrl, `select count(*) || ' ' || count(distinct id) from bench_writes where id = any('{${acked.map((w) => w.id).join(',')}}'::bigint[])`)
+      const [found, distinct] = stored.stdout.split(' ').map(Number)
+      const gaps = acked.slice(1).map((w, i) => ({ gap: w.at - acked[i].at, after: acked[i].at }))
+      const outage = gaps.filter((g) => g.after >= faultAt - 5000).reduce((max, g) => Math.max(max, g.gap), 0)
+      const figures = {
+        scenario,
+        old_primary: primary.name,
+        new_primary: settled.find((n) => roleOf(n) === 'primary')?.name,
+        write_outage_s: round(outage / 1000),
+        // One psql (a new libpq connection) per write, before the fault and while the old primary is still out.
+        write_ms_p50_before: median(acked.filter((w) => w.at < faultAt).map((w) => w.ms)),
+        write_ms_p50_degraded: median(afterFault.map((w) => w.ms)),
+        rejoin_s: scenario === 'switchover' ? null : round(rejoinMs / 1000),
+        acknowledged: acked.length,
+        lost: acked.length - found,
+        duplicated: found - distinct,
+      }
+      run.scenarios.push(figures)
+      log(`  ${JSON.stringify(figures)}`)
+      if (figures.lost !== 0 || figures.duplicated !== 0) throw new Error(`${scenario}: ${figures.lost} acknowledged writes lost, ${figures.duplicated} duplicated`)
+    }
+    await stopLabCluster(cluster)
+    cluster = undefined
+  }
+} catch (error) {
+  log(`failed: ${error.message}`)
+  process.exitCode = 1
+} finally {
+  if (cluster) await stopLabCluster(cluster)
+  else await labDown((await import('../lab/lab-config.mjs')).resolveLabConfig(LAB))
+}
+
+results.finished_at = new Date().toISOString()
+await fs.mkdir(resultsDir, { recursive: true })
+const file = path.join(resultsDir, `lab-failover-${results.started_at.replace(/[:.]/g, '-')}.json`)
+await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
+process.stdout.write('profile   bring-up  scenario     outage   rejoin   write p50 before/degraded  acked  lost  dup\n')
+for (const run of results.runs) {
+  for (const s of run.scenarios) {
+    process.stdout.write(`${run.profile.padEnd(9)} ${`${run.bringup_s}s`.padEnd(9)} ${s.scenario.padEnd(12)} ${`${s.write_outage_s}s`.padEnd(8)} ${(s.rejoin_s === null ? '-' : `${s.rejoin_s}s`).padEnd(8)} ${`${s.write_ms_p50_before} / ${s.write_ms_p50_degraded} ms`.padEnd(26)} ${String(s.acknowledged).padEnd(6)} ${String(s.lost).padEnd(5)} ${s.duplicated}\n`)
+  }
+}
+process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`)
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : null
+}
+
+function round(value) {
+  return Math.round(value * 10) / 10
+}
