@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 
-packages="postgresql-15 postgresql-client-15 postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps"
+packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps"
 missing=""
 for pkg in $packages; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

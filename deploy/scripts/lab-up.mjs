@@ -6,7 +6,7 @@
 //        2. lab up (cleans any earlier lab of the same name first)
 //        3. bring-up with the lab inventory (deploy/inventory/lab.yml unless --inventory)
 //        4. print the cluster status
-// usage: lab-up.mjs [--inventory <file>] [--json]
+// usage: lab-up.mjs [--inventory <file>] [--env-output <path>] [--json]
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { $, parseArgv } from 'zx'
@@ -17,7 +17,7 @@ import { InputError, exitCodeFor } from './lib/errors.mjs'
 import { loadInventory } from './lib/inventory.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const args = parseArgv(process.argv.slice(2), { string: ['inventory'], boolean: ['json'] })
+const args = parseArgv(process.argv.slice(2), { string: ['inventory', 'env-output'], boolean: ['json'] })
 const inventoryFile = path.resolve(args.inventory ?? path.join(here, '../inventory/lab.yml'))
 const log = (line) => process.stderr.write(`lab-up: ${line}\n`)
 
@@ -30,7 +30,7 @@ try {
   log(`step 1-2: lab ${lab.name} on ${lab.subnet}`)
   await labUp(lab, { log })
   log('step 3: bring-up')
-  await $({ stdio: 'inherit' })`node ${path.join(here, 'bringup.mjs')} --inventory ${inventoryFile} ${args.json ? ['--json'] : []}`
+  await $({ stdio: 'inherit' })`node ${path.join(here, 'bringup.mjs')} --inventory ${inventoryFile} ${args['env-output'] ? ['--env-output', args['env-output']] : []} ${args.json ? ['--json'] : []}`
   log('step 4: status')
   await $({ stdio: 'inherit' })`node ${path.join(here, 'status.mjs')} --inventory ${inventoryFile}`
 } catch (error) {

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// switchover: a planned change of primary (pg_autoctl perform switchover), then wait until the
+// cluster is healthy with a new primary.
+//
+// Steps: 1. validate the inventory (exit 2 on bad input, no host touched)
+//        2. the cluster is healthy now (a switchover needs a standby to promote)
+//        3. pg_autoctl perform switchover on the monitor, or `perform promotion` of --to <node_name>
+//        4. wait until healthy, with another primary (the --to node when given)
+// usage: switchover.mjs --inventory <file> [--to <node_name>] [--json]
+import { loadClusterContext, redact } from './lib/cluster-context.mjs'
+import { assessCluster, roleOf } from './lib/cluster-health.mjs'
+import { InputError, exitCodeFor } from './lib/errors.mjs'
+import { createProgress } from './lib/progress.mjs'
+import { parseScriptArgs } from './lib/script-args.mjs'
+import { waitFor } from './lib/wait-for.mjs'
+
+const USAGE = 'usage: switchover.mjs --inventory <file> [--to <node_name>] [--json]'
+const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, string: ['to'], boolean: ['json'] })
+const progress = createProgress({ json: args.json })
+let secrets = {}
+try {
+  validate()
+  const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
+  secrets = ctx.secrets
+  if (args.to !== undefined && !inventory.nodes.some((n) => n.nodeName === args.to)) {
+    throw new InputError(`--to "${args.to}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})`)
+  }
+  await transport.ensureReachable([inventory.monitor])
+  const before = await progress.step('healthy before', undefined, async () => {
+    const nodes = await runtime.clusterNodes()
+    const { healthy, problems } = assessCluster(nodes, inventory.nodes.length)
+    if (!healthy) throw new Error(`the cluster is not healthy, not switching over: ${problems.join('; ')}`)
+    return { changed: false, detail: `primary ${nodes.find((n) => roleOf(n) === 'primary')?.name}` }
+  })
+  const oldPrimary = before.detail.replace('primary ', '')
+  if (args.to === oldPrimary) {
+    progress.info('done', `${oldPrimary} is already the primary`)
+    process.exit(0)
+  }
+  await progress.step('perform switchover', inventory.monitor.host, async () => {
+    const action = args.to ? ['promotion', '--name', args.to] : ['switchover']
+    await runtime.pg(inventory.monitor, ['pg_autoctl', 'perform', ...action, '--pgdata', inventory.monitor.pgdata, '--formation', inventory.formation])
+    return { changed: true, detail: `switched over from ${oldPrimary}${args.to ? ` to ${args.to}` : ''}` }
+  })
+  await progress.step('healthy after', undefined, async () => {
+    const nodes = await waitFor(async () => {
+      const now = await runtime.clusterNodes()
+      const primary = now.find((n) => roleOf(n) === 'primary')
+      return assessCluster(now, inventory.nodes.length).healthy && primary?.name !== oldPrimary && (!args.to || primary?.name === args.to) ? now : null
+    }, { timeoutMs: 120_000, what: 'a healthy cluster with a new primary' })
+    return { changed: false, detail: `primary ${nodes.find((n) => roleOf(n) === 'primary')?.name}` }
+  })
+} catch (error) {
+  process.stderr.write(`switchover: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${redact(error.message, secrets)}\n`)
+  process.exit(exitCodeFor(error))
+}
