@@ -42,6 +42,8 @@ ensureRoot('lab-failover')
 const log = (line) => process.stderr.write(`lab-failover: ${line}\n`)
 const results = { started_at: new Date().toISOString(), host: { cpus: (await import('node:os')).cpus().length }, runs: [] }
 let cluster
+// Set on failure so a running writer loop stops and the process can exit.
+let aborted = false
 
 try {
   for (const profile of profiles) {
@@ -59,7 +61,7 @@ try {
       const acked = []
       let stop = false
       const writer = (async () => {
-        while (!stop) {
+        while (!stop && !aborted) {
           const id = ++nextId
           const t0 = Date.now()
           const out = await psql(cluster.databaseUrl, `insert into bench_writes(id) values (${id})`, { timeoutMs: 15_000 })
@@ -118,6 +120,7 @@ try {
     cluster = undefined
   }
 } catch (error) {
+  aborted = true
   log(`failed: ${error.message}`)
   process.exitCode = 1
 } finally {
