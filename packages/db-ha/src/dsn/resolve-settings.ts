@@ -1,0 +1,90 @@
+// Settings resolve in one order: explicit option > DSN > PG* environment > libpq defaults.
+import { SSL_MODES, TARGET_SESSION_ATTRS, type ConnectionSettings, type HostSpec } from '../settings/connection-settings.js'
+import { DsnError } from './dsn-error.js'
+import { parseDsn } from './parse-dsn.js'
+
+const ENV_KEYWORDS: Record<string, string> = {
+  PGHOST: 'host', PGHOSTADDR: 'hostaddr', PGPORT: 'port', PGDATABASE: 'dbname', PGUSER: 'user', PGPASSWORD: 'password',
+  PGPASSFILE: 'passfile', PGCONNECT_TIMEOUT: 'connect_timeout', PGAPPNAME: 'application_name', PGOPTIONS: 'options',
+  PGSSLMODE: 'sslmode', PGSSLROOTCERT: 'sslrootcert', PGSSLCERT: 'sslcert', PGSSLKEY: 'sslkey',
+  PGTARGETSESSIONATTRS: 'target_session_attrs', PGLOADBALANCEHOSTS: 'load_balance_hosts',
+}
+
+// Debian's libpq connects to this socket directory when no host is given.
+const DEFAULT_HOST = '/var/run/postgresql'
+const DEFAULT_PORT = 5432
+
+export interface ResolveInput {
+  dsn?: string
+  options?: Partial<ConnectionSettings>
+  env?: NodeJS.ProcessEnv
+}
+
+export function resolveSettings({ dsn, options = {}, env = process.env }: ResolveInput = {}): ConnectionSettings {
+  const values: Record<string, string> = {}
+  for (const [variable, keyword] of Object.entries(ENV_KEYWORDS)) {
+    const value = env[variable]
+    if (value !== undefined && value !== '') values[keyword] = value
+  }
+  // Empty DSN values count as unset, as in libpq.
+  for (const [keyword, value] of Object.entries(dsn ? parseDsn(dsn) : {})) if (value !== '') values[keyword] = value
+
+  const settings: ConnectionSettings = {
+    hosts: hostList(values),
+    dbname: values.dbname,
+    user: values.user,
+    password: values.password,
+    passfile: values.passfile,
+    connectTimeout: integer(values, 'connect_timeout'),
+    applicationName: values.application_name,
+    options: values.options,
+    sslmode: oneOf(values, 'sslmode', SSL_MODES, 'prefer'),
+    sslrootcert: values.sslrootcert,
+    sslcert: values.sslcert,
+    sslkey: values.sslkey,
+    targetSessionAttrs: oneOf(values, 'target_session_attrs', TARGET_SESSION_ATTRS, 'any'),
+    loadBalanceHosts: oneOf(values, 'load_balance_hosts', ['disable', 'random'] as const, 'disable'),
+    keepalives: integer(values, 'keepalives') !== 0,
+    keepalivesIdle: integer(values, 'keepalives_idle'),
+  }
+  const explicit = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ConnectionSettings>
+  return { ...settings, ...explicit }
+}
+
+function hostList(values: Record<string, string>): HostSpec[] {
+  const split = (s: string | undefined) => (s === undefined ? [] : s.split(','))
+  const hosts = split(values.host)
+  const addrs = split(values.hostaddr)
+  const ports = split(values.port)
+  const count = Math.max(hosts.length, addrs.length, 1)
+  if (hosts.length > 0 && addrs.length > 0 && hosts.length !== addrs.length) {
+    throw new DsnError('DSN_BAD_VALUE', `could not match ${addrs.length} host addresses to ${hosts.length} host names`, 'hostaddr')
+  }
+  if (ports.length > 1 && ports.length !== count) {
+    throw new DsnError('DSN_BAD_VALUE', `could not match ${ports.length} port numbers to ${count} hosts`, 'port')
+  }
+  return Array.from({ length: count }, (_, i) => {
+    const portText = (ports.length === 1 ? ports[0] : ports[i]) ?? ''
+    const port = portText === '' ? DEFAULT_PORT : Number(portText)
+    if (!/^\d*$/.test(portText) || port < 1 || port > 65535) throw new DsnError('DSN_BAD_VALUE', `invalid port number: "${portText}"`, 'port')
+    const hostaddr = addrs[i] || undefined
+    const host = hosts[i] || hostaddr || DEFAULT_HOST
+    return hostaddr ? { host, hostaddr, port } : { host, port }
+  })
+}
+
+function integer(values: Record<string, string>, keyword: string): number | undefined {
+  const text = values[keyword]
+  if (text === undefined) return undefined
+  if (!/^\s*-?\d+\s*$/.test(text)) throw new DsnError('DSN_BAD_VALUE', `invalid integer value "${text}" for connection option "${keyword}"`, keyword)
+  return Number(text)
+}
+
+function oneOf<T extends string>(values: Record<string, string>, keyword: string, allowed: readonly T[], fallback: T): T {
+  const text = values[keyword]
+  if (text === undefined) return fallback
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new DsnError('DSN_BAD_VALUE', `invalid ${keyword} value: "${text}" (expected one of ${allowed.join(', ')})`, keyword)
+  }
+  return text as T
+}

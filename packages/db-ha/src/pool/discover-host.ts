@@ -1,0 +1,93 @@
+// Finds a host matching target_session_attrs: the remembered one first, then the others
+// concurrently, each started `staggerMs` after the previous or as soon as it fails (happy
+// eyeballs), so a dead or black-holed host costs at most the stagger, not connect_timeout.
+import pg from 'pg'
+import type { HostRejection, HostRejectReason } from '../errors/index.js'
+import type { ConnectionSettings, HostSpec } from '../settings/connection-settings.js'
+import { clientConfigFor } from './client-config.js'
+import { judgeRole, sessionRole, type ServerStatuses } from './session-role.js'
+
+interface ProbeResult {
+  host: HostSpec
+  connected: boolean
+  qualifies: boolean
+  attempt?: HostRejection
+}
+
+/**
+ * @returns the first qualifying host, or null with every host's rejection in `attempts`.
+ */
+export async function discoverHost(
+  settings: ConnectionSettings,
+  candidates: HostSpec[],
+  { staggerMs, ssl }: { staggerMs: number; ssl: pg.ClientConfig['ssl'] },
+): Promise<{ host: HostSpec | null; attempts: HostRejection[] }> {
+  const attempts: HostRejection[] = []
+  const anyPass: HostSpec[] = []
+  const clients = new Set<pg.Client>()
+
+  const winner = await new Promise<HostSpec | null>((resolve) => {
+    let next = 0
+    let running = 0
+    let done = false
+    let timer: NodeJS.Timeout | undefined
+
+    const launch = () => {
+      if (done || next >= candidates.length) return
+      const host = candidates[next++] as HostSpec
+      running++
+      clearTimeout(timer)
+      timer = setTimeout(launch, staggerMs)
+      void probe(settings, host, ssl, clients).then((result) => {
+        running--
+        if (done) return
+        if (result.qualifies) {
+          done = true
+          clearTimeout(timer)
+          resolve(result.host)
+          return
+        }
+        if (result.attempt) attempts.push(result.attempt)
+        if (result.connected) anyPass.push(result.host)
+        if (next < candidates.length) launch()
+        else if (running === 0) {
+          done = true
+          clearTimeout(timer)
+          // prefer-standby's second pass: any host that answered will do.
+          resolve(settings.targetSessionAttrs === 'prefer-standby' ? (anyPass[0] ?? null) : null)
+        }
+      })
+    }
+    launch()
+  })
+  for (const client of clients) void client.end().catch(() => {})
+  return { host: winner, attempts }
+}
+
+async function probe(settings: ConnectionSettings, host: HostSpec, ssl: pg.ClientConfig['ssl'], clients: Set<pg.Client>): Promise<ProbeResult> {
+  const client = new pg.Client(clientConfigFor(settings, host, ssl))
+  clients.add(client)
+  const statuses: ServerStatuses = {}
+  client.connection.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
+    statuses[msg.parameterName] = msg.parameterValue
+  })
+  // A probe's late socket error must never reach the process as an unhandled 'error'.
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    const verdict = judgeRole(await sessionRole(client, statuses), settings.targetSessionAttrs)
+    if (verdict.ok) return { host, connected: true, qualifies: true }
+    return { host, connected: true, qualifies: false, attempt: { host: host.host, port: host.port, reason: verdict.reason === 'standby' ? 'read-only' : verdict.reason } }
+  } catch (error) {
+    return { host, connected: false, qualifies: false, attempt: { host: host.host, port: host.port, ...rejection(error) } }
+  }
+}
+
+function rejection(error: unknown): { reason: HostRejectReason; detail?: string } {
+  const err = error as { code?: string; message?: string }
+  if (err.code === 'ECONNREFUSED') return { reason: 'refused' }
+  if (err.code === '28P01' || err.code === '28000') return { reason: 'auth-failed', detail: err.message }
+  if (err.code === 'ETIMEDOUT' || /timeout/i.test(err.message ?? '')) return { reason: 'timeout' }
+  return { reason: 'error', detail: err.code ?? err.message }
+}
+

@@ -1,0 +1,99 @@
+// What a pool knows about the cluster: the host that last matched, hosts suspected after an
+// error, and the figures behind the metrics snapshot. One instance per pool.
+import { EventEmitter } from 'node:events'
+import type { HostSpec } from '../settings/connection-settings.js'
+import { hostKey } from './client-config.js'
+
+export interface DbHaSnapshot {
+  /** host:port of the host that last matched target_session_attrs. */
+  currentHost: string | null
+  /** Times the matching host changed from one known host to another. */
+  failoversObserved: number
+  rediscoveries: number
+  lastRediscoveryMs: number | null
+  connectionsPerHost: Record<string, number>
+  suspectHosts: string[]
+}
+
+export interface DbHaEvents {
+  'host-changed': [{ from: string | null; to: string }]
+  'host-suspect': [{ host: string; reason: string }]
+  rediscovered: [{ host: string; durationMs: number }]
+}
+
+export class HostState extends EventEmitter<DbHaEvents> {
+  #current: HostSpec | null = null
+  #lastMatched: string | null = null
+  #suspects = new Map<string, number>()
+  #connections = new Map<string, number>()
+  #failovers = 0
+  #rediscoveries = 0
+  #lastRediscoveryMs: number | null = null
+  /** Until when checkouts re-verify a pooled connection's role. */
+  suspectedUntil = 0
+
+  constructor(private readonly suspectWindowMs: number) {
+    super()
+  }
+
+  get current(): HostSpec | null {
+    return this.#current
+  }
+
+  matched(host: HostSpec, durationMs?: number) {
+    const key = hostKey(host)
+    const from = this.#lastMatched
+    this.#suspects.delete(key)
+    this.#current = host
+    if (from !== key) {
+      if (from !== null) this.#failovers++
+      this.#lastMatched = key
+      this.emit('host-changed', { from, to: key })
+    }
+    if (durationMs !== undefined) {
+      this.#rediscoveries++
+      this.#lastRediscoveryMs = durationMs
+      this.emit('rediscovered', { host: key, durationMs })
+    }
+  }
+
+  suspect(host: HostSpec, reason: string) {
+    const key = hostKey(host)
+    this.#suspects.set(key, Date.now())
+    this.suspectedUntil = Date.now() + this.suspectWindowMs
+    if (this.#current && hostKey(this.#current) === key) this.#current = null
+    this.emit('host-suspect', { host: key, reason })
+  }
+
+  isSuspect(host: HostSpec) {
+    return this.#suspects.has(hostKey(host))
+  }
+
+  /** The remembered host first, then the list order, suspects last. */
+  order(hosts: HostSpec[]): HostSpec[] {
+    const current = this.#current ? hostKey(this.#current) : null
+    const rank = (h: HostSpec) => (hostKey(h) === current ? 0 : this.#suspects.has(hostKey(h)) ? 2 : 1)
+    return [...hosts].sort((a, b) => rank(a) - rank(b))
+  }
+
+  opened(host: HostSpec) {
+    const key = hostKey(host)
+    this.#connections.set(key, (this.#connections.get(key) ?? 0) + 1)
+  }
+
+  closed(host: HostSpec) {
+    const key = hostKey(host)
+    this.#connections.set(key, Math.max(0, (this.#connections.get(key) ?? 0) - 1))
+  }
+
+  snapshot(): DbHaSnapshot {
+    return {
+      currentHost: this.#current ? hostKey(this.#current) : null,
+      failoversObserved: this.#failovers,
+      rediscoveries: this.#rediscoveries,
+      lastRediscoveryMs: this.#lastRediscoveryMs,
+      connectionsPerHost: Object.fromEntries(this.#connections),
+      suspectHosts: [...this.#suspects.keys()],
+    }
+  }
+}
