@@ -2,6 +2,8 @@
 // node2 has candidate_priority 0, so the new primary is node3 on VM3, the node the seeds'
 // DSN left out: landing there proves the DSN lists every node. Powered back on, the old
 // primary rejoins as a secondary. No acknowledged row is lost.
+import fs from 'node:fs/promises'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { crashPostgres, powerOff, restart } from '../lab/lab.mjs'
 import { waitFor } from '../scripts/lib/wait-for.mjs'
@@ -58,6 +60,11 @@ describe('power-off of the primary', () => {
     const rejoinMs = Date.now() - restartedAt
     const rejoined = (await status()).nodes.find((n) => n.host === before.host)
     expect(rejoined).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1 })
+    // pg_autoctl rewinds an old primary and falls back to a full base backup only when that
+    // fails; bring-up's pg_hba must let the rewind through.
+    const keeperLog = await fs.readFile(path.join(cluster.lab.vms.find((vm) => vm.address === before.host).logDir, 'pgautofailover-node-5432.log'), 'utf8')
+    expect(keeperLog).toContain('Rewinding PostgreSQL to follow new primary')
+    expect(keeperLog).not.toContain('Failed to rewind')
     process.stdout.write(`power-off of ${before.name} (${LAB.profile} profile): write outage ${(outageMs / 1000).toFixed(1)} s; rejoin as secondary ${(rejoinMs / 1000).toFixed(1)} s\n`)
 
     const rows = await psql(cluster.databaseUrl, 'select coalesce(string_agg(id::text, \',\' order by id), \'\') from acked')

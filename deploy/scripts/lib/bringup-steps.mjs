@@ -133,7 +133,7 @@ export async function bringUp({ inventory, secrets, transport, runtime, progress
   async function hardenHbaStep(host) {
     await progress.step(`${host.role === 'monitor' ? 'monitor' : host.nodeName}: pg_hba`, host.host, async () => {
       const changed = await runtime.hardenHba(host)
-      return { changed, detail: changed ? `no trust over TCP${host.role === 'node' ? `, ${inventory.appUser}@${inventory.dbname} from ${inventory.networkCidr}` : ''}` : 'up to date' }
+      return { changed, detail: changed ? `no trust over TCP${host.role === 'node' ? `, ${inventory.appUser}@${inventory.dbname} from ${inventory.networkCidr}, pg_rewind between nodes` : ''}` : 'up to date' }
     })
   }
 

@@ -4,6 +4,7 @@ import { quote } from 'zx'
 
 const PG_USER = 'postgres'
 const APP_RULE_MARK = '# pg-ha-kit: application access'
+const REWIND_RULE_MARK = '# pg-ha-kit: pg_rewind source'
 
 /**
  * @param {ReturnType<typeof import('../inventory.mjs').parseInventory>} inventory
@@ -116,12 +117,20 @@ export function createNativeRuntime(inventory, transport) {
     async hardenHba(host) {
       const file = `${host.pgdata}/pg_hba.conf`
       const current = (await pg(host, ['cat', file])).stdout
-      const appRule = host.role === 'node' ? `host "${inventory.dbname}" "${inventory.appUser}" ${inventory.networkCidr} scram-sha-256 ${APP_RULE_MARK}` : null
+      const ownRules = host.role === 'node'
+        ? [
+            `host "${inventory.dbname}" "${inventory.appUser}" ${inventory.networkCidr} scram-sha-256 ${APP_RULE_MARK}`,
+            // pg_autoctl runs pg_rewind against the new primary's "postgres" database but only
+            // admits its replicator to --dbname; without these an old primary is always rebuilt
+            // with a full base backup instead of rewound.
+            ...inventory.nodes.map((node) => `host "postgres" "pgautofailover_replicator" ${node.address}/32 scram-sha-256 ${REWIND_RULE_MARK}`),
+          ]
+        : []
       const hardened = current.split('\n')
-        .filter((line) => !line.endsWith(APP_RULE_MARK) || line === appRule)
+        .filter((line) => !(line.endsWith(APP_RULE_MARK) || line.endsWith(REWIND_RULE_MARK)) || ownRules.includes(line))
         .map((line) => (/^\s*host(ssl|nossl)?\s/.test(line) ? line.replace(/(\s)trust(\s|$)/, '$1scram-sha-256$2') : line))
       while (hardened.length > 0 && hardened.at(-1) === '') hardened.pop()
-      if (appRule && !hardened.includes(appRule)) hardened.push(appRule)
+      for (const rule of ownRules) if (!hardened.includes(rule)) hardened.push(rule)
       const next = hardened.join('\n') + '\n'
       if (next === current) return false
       await pg(host, ['sh', '-c', `cat > ${quote(file)}.tmp && mv ${quote(file)}.tmp ${quote(file)}`], { input: next })
