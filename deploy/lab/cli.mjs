@@ -3,17 +3,21 @@
 //   lab up | down | status [--json]
 //   lab power-off|partition|heal|restart <vm>
 //   lab crash-postgres <vm> [--port 5432]
+//   lab exec <vm> [--user U] -- <command...>   (a shell on the VM, as ssh would give one)
 // Options: --name <lab> --subnet <a.b.c.0/24> --vms <n> (or PGHA_LAB_NAME, PGHA_LAB_SUBNET, PGHA_LAB_VMS)
+import { spawnSync } from 'node:child_process'
 import { parseArgv } from 'zx'
-import { resolveLabConfig } from './lab-config.mjs'
+import { findVm, resolveLabConfig } from './lab-config.mjs'
+import { vmCommand } from './vm-exec.mjs'
 import { crashPostgres, heal, labDown, labStatus, labUp, partition, powerOff, restart } from './lab.mjs'
 import { ensureRoot } from '../scripts/lib/ensure-packages.mjs'
 
-const USAGE = `usage: lab <up|down|status|power-off|partition|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--port P] [--json]`
-const VM_COMMANDS = new Set(['power-off', 'partition', 'heal', 'crash-postgres', 'restart'])
+const USAGE = `usage: lab <up|down|status|power-off|partition|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--port P] [--json]
+       lab exec <vm> [--user U] -- <command...>`
+const VM_COMMANDS = new Set(['power-off', 'partition', 'heal', 'crash-postgres', 'restart', 'exec'])
 const LAB_COMMANDS = new Set(['up', 'down', 'status'])
 
-const args = parseArgv(process.argv.slice(2), { string: ['name', 'subnet', 'vms', 'port'], boolean: ['json', 'help'] })
+const args = parseArgv(process.argv.slice(2), { string: ['name', 'subnet', 'vms', 'port', 'user'], boolean: ['json', 'help'], '--': true })
 const [command, vmName, ...extra] = args._.map(String)
 
 function usageError(message) {
@@ -28,6 +32,9 @@ if (args.help) {
 if (!command || (!LAB_COMMANDS.has(command) && !VM_COMMANDS.has(command))) usageError(command ? `unknown command "${command}"` : 'missing command')
 if (VM_COMMANDS.has(command) && !vmName) usageError(`"${command}" needs a VM name (vm1, vm2, ...)`)
 if ((LAB_COMMANDS.has(command) && vmName) || extra.length > 0) usageError(`unexpected argument "${LAB_COMMANDS.has(command) ? vmName : extra[0]}"`)
+const execArgv = (args['--'] ?? []).map(String)
+if (command === 'exec' && execArgv.length === 0) usageError('"exec" needs a command after --')
+if (command !== 'exec' && (execArgv.length > 0 || args.user !== undefined)) usageError(`"${command}" takes no command and no --user`)
 
 let lab
 try {
@@ -75,6 +82,13 @@ try {
     case 'restart': {
       const started = await restart(lab, vmName)
       log(`${vmName} restarted${started.length ? `; started ${started.join(', ')}` : ''}`)
+      break
+    }
+    case 'exec': {
+      const vm = findVm(lab, vmName)
+      const argv = vmCommand(vm, execArgv, { user: args.user })
+      const result = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' })
+      process.exitCode = result.status ?? 1
       break
     }
     case 'crash-postgres': {

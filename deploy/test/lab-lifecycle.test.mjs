@@ -53,6 +53,19 @@ describe('lab', () => {
     expect(addr.stdout).toContain(`${findVm(lab, 'vm1').address}/24`)
   })
 
+  it('exec runs a command on a VM, as a given user, and passes its exit code on', async () => {
+    // Options go before "--": everything after it is the command.
+    const addr = await runScript('lab/cli.mjs', ['exec', 'vm3', '--name', NAME, '--subnet', SUBNET, '--user', 'postgres', '--', 'sh', '-c', 'id -un; ip -4 -br addr show dev eth0; exit 7'])
+    expect(addr.code).toBe(7)
+    expect(addr.stdout).toContain('postgres\n')
+    expect(addr.stdout).toContain(`${findVm(lab, 'vm3').address}/24`)
+    for (const args of [['exec', 'vm1'], ['exec', 'vm9', '--', 'true'], ['heal', 'vm1', '--', 'true']]) {
+      const out = await labCli(...args)
+      expect(out.code, args.join(' ')).toBe(2)
+      expect(out.stderr).toMatch(/lab: /)
+    }
+  })
+
   it('keeps /var/run/postgresql and /var/lib/postgresql private to each VM', async () => {
     await inVm('vm1', ['sh', '-c', 'echo vm1 > /var/run/postgresql/owner && echo vm1 > /var/lib/postgresql/owner'])
     expect((await inVm('vm1', ['cat', '/var/run/postgresql/owner'])).stdout.trim()).toBe('vm1')
