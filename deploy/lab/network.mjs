@@ -1,4 +1,5 @@
 // Host-side plumbing of a lab: one bridge, one namespace + veth pair per VM.
+import fs from 'node:fs/promises'
 import { $ } from 'zx'
 
 export async function listNamespaces() {
@@ -21,15 +22,29 @@ export async function namespacePids(netns) {
 
 /** SIGKILL every process in a namespace until none is left (processes may fork while we kill). */
 export async function killNamespace(netns) {
+  const killed = new Set()
   for (let round = 0; round < 50; round++) {
     const pids = await namespacePids(netns)
-    if (pids.length === 0) return
+    if (pids.length === 0) return waitReaped(killed)
     for (const pid of pids) {
+      killed.add(pid)
       try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error(`processes in namespace ${netns} survived SIGKILL`)
+}
+
+// A killed process stays a zombie until its parent (init, for services) reaps it, which here
+// takes up to a second; meanwhile its pid still looks alive, and pg_autoctl started again at once
+// refuses to run over its own stale pidfile. A power-off is complete once they are reaped.
+async function waitReaped(pids, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  let left = [...pids]
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    left = (await Promise.all(left.map(async (pid) => ((await fs.access(`/proc/${pid}`).then(() => true, () => false)) ? pid : null)))).filter(Boolean)
+  }
 }
 
 /**

@@ -97,9 +97,18 @@ describe('lab', () => {
   it('power-off kills every process in the VM; restart brings its services back', async () => {
     const vm2 = findVm(lab, 'vm2')
     spawnInVm('vm2', ['sleep', '600'])
-    await waitFor(async () => (await namespacePids(vm2.netns)).length >= 2, { timeoutMs: 5000, what: 'two processes in vm2' })
+    // An orphan, as a daemon's processes are: init reaps it, late. Until reaped its pid still
+    // looks alive, which makes a keeper started again at once refuse to run over its pidfile.
+    spawnInVm('vm2', ['sh', '-c', 'sleep 601 & exit 0'])
+    const orphan = await waitFor(async () => {
+      for (const pid of await namespacePids(vm2.netns)) {
+        if ((await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === 'sleep\u0000601\u0000') return pid
+      }
+      return null
+    }, { timeoutMs: 5000, what: 'an orphaned process in vm2' })
     expect((await labCli('power-off', 'vm2')).code).toBe(0)
     expect(await namespacePids(vm2.netns)).toEqual([])
+    await expect(fs.access(`/proc/${orphan}`), 'power-off returns once the killed processes are reaped').rejects.toThrow()
     expect(await canConnect('vm1', vm2.address)).toBe(false)
     const restarted = await labCli('restart', 'vm2')
     expect(restarted.stderr).toContain('started listener')
