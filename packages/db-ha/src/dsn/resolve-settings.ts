@@ -26,8 +26,10 @@ export function resolveSettings({ dsn, options = {}, env = process.env }: Resolv
     const value = env[variable]
     if (value !== undefined && value !== '') values[keyword] = value
   }
-  // Empty DSN values count as unset, as in libpq.
-  for (const [keyword, value] of Object.entries(dsn ? parseDsn(dsn) : {})) if (value !== '') values[keyword] = value
+  // As in libpq, a keyword the DSN names wins over the environment even when its value is empty,
+  // and an empty value then means the default.
+  for (const [keyword, value] of Object.entries(dsn ? parseDsn(dsn) : {})) values[keyword] = value
+  for (const [keyword, value] of Object.entries(values)) if (value === '') delete values[keyword]
 
   const settings: ConnectionSettings = {
     hosts: hostList(values),
@@ -58,26 +60,34 @@ function hostList(values: Record<string, string>): HostSpec[] {
   const ports = split(values.port)
   const count = Math.max(hosts.length, addrs.length, 1)
   if (hosts.length > 0 && addrs.length > 0 && hosts.length !== addrs.length) {
-    throw new DsnError('DSN_BAD_VALUE', `could not match ${addrs.length} host addresses to ${hosts.length} host names`, 'hostaddr')
+    throw new DsnError('DSN_BAD_VALUE', `could not match ${hosts.length} host names to ${addrs.length} hostaddr values`, 'hostaddr')
   }
   if (ports.length > 1 && ports.length !== count) {
     throw new DsnError('DSN_BAD_VALUE', `could not match ${ports.length} port numbers to ${count} hosts`, 'port')
   }
   return Array.from({ length: count }, (_, i) => {
     const portText = (ports.length === 1 ? ports[0] : ports[i]) ?? ''
-    const port = portText === '' ? DEFAULT_PORT : Number(portText)
-    if (!/^\d*$/.test(portText) || port < 1 || port > 65535) throw new DsnError('DSN_BAD_VALUE', `invalid port number: "${portText}"`, 'port')
+    const port = portText === '' ? DEFAULT_PORT : parseInteger(portText)
+    if (port === undefined || port < 1 || port > 65535) throw new DsnError('DSN_BAD_VALUE', `invalid port number: "${portText}"`, 'port')
     const hostaddr = addrs[i] || undefined
     const host = hosts[i] || hostaddr || DEFAULT_HOST
     return hostaddr ? { host, hostaddr, port } : { host, port }
   })
 }
 
+/** libpq's pqParseIntParam: a C int, blanks around it allowed; undefined if it is none. */
+function parseInteger(text: string): number | undefined {
+  if (!/^[ \t\n\v\f\r]*[+-]?\d+[ \t\n\v\f\r]*$/.test(text)) return undefined
+  const value = Number.parseInt(text.trim(), 10)
+  return value >= -(2 ** 31) && value < 2 ** 31 ? value : undefined
+}
+
 function integer(values: Record<string, string>, keyword: string): number | undefined {
   const text = values[keyword]
   if (text === undefined) return undefined
-  if (!/^\s*-?\d+\s*$/.test(text)) throw new DsnError('DSN_BAD_VALUE', `invalid integer value "${text}" for connection option "${keyword}"`, keyword)
-  return Number(text)
+  const value = parseInteger(text)
+  if (value === undefined) throw new DsnError('DSN_BAD_VALUE', `invalid integer value "${text}" for connection option "${keyword}"`, keyword)
+  return value
 }
 
 function oneOf<T extends string>(values: Record<string, string>, keyword: string, allowed: readonly T[], fallback: T): T {
