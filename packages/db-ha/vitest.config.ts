@@ -4,6 +4,18 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/*.test.ts'] } },
+      {
+        test: {
+          name: 'lab',
+          include: ['test/lab/*.test.ts'],
+          // One lab cluster for every file of this project; they inject faults into it, so one
+          // file at a time.
+          globalSetup: ['test/support/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 })

@@ -5,27 +5,37 @@ import pg from 'pg'
 import type { HostRejection, HostRejectReason } from '../errors/index.js'
 import type { ConnectionSettings, HostSpec } from '../settings/connection-settings.js'
 import { clientConfigFor } from './client-config.js'
+import { lagExceeded, measureReplayLag, type ReplayLagLimit } from './replay-lag.js'
 import { judgeRole, sessionRole, type ServerStatuses } from './session-role.js'
 
 interface ProbeResult {
   host: HostSpec
-  connected: boolean
+  /** Answered and usable in prefer-standby's second pass (connected, not too far behind). */
+  fallback: boolean
   qualifies: boolean
   attempt?: HostRejection
 }
 
+export interface DiscoverOptions {
+  staggerMs: number
+  ssl: pg.ClientConfig['ssl']
+  maxReplayLag?: ReplayLagLimit
+}
+
 /**
- * @returns the first qualifying host, or null with every host's rejection in `attempts`.
+ * @returns the first qualifying host, or null with every host's rejection in `attempts`;
+ *   `fallback` when it is prefer-standby's second pass (any host that answered).
  */
 export async function discoverHost(
   settings: ConnectionSettings,
   candidates: HostSpec[],
-  { staggerMs, ssl }: { staggerMs: number; ssl: pg.ClientConfig['ssl'] },
-): Promise<{ host: HostSpec | null; attempts: HostRejection[] }> {
+  options: DiscoverOptions,
+): Promise<{ host: HostSpec | null; fallback: boolean; attempts: HostRejection[] }> {
   const attempts: HostRejection[] = []
   const anyPass: HostSpec[] = []
   const clients = new Set<pg.Client>()
 
+  let fallback = false
   const winner = await new Promise<HostSpec | null>((resolve) => {
     let next = 0
     let running = 0
@@ -37,8 +47,8 @@ export async function discoverHost(
       const host = candidates[next++] as HostSpec
       running++
       clearTimeout(timer)
-      timer = setTimeout(launch, staggerMs)
-      void probe(settings, host, ssl, clients).then((result) => {
+      timer = setTimeout(launch, options.staggerMs)
+      void probe(settings, host, options, clients).then((result) => {
         running--
         if (done) return
         if (result.qualifies) {
@@ -48,23 +58,24 @@ export async function discoverHost(
           return
         }
         if (result.attempt) attempts.push(result.attempt)
-        if (result.connected) anyPass.push(result.host)
+        if (result.fallback) anyPass.push(result.host)
         if (next < candidates.length) launch()
         else if (running === 0) {
           done = true
           clearTimeout(timer)
           // prefer-standby's second pass: any host that answered will do.
-          resolve(settings.targetSessionAttrs === 'prefer-standby' ? (anyPass[0] ?? null) : null)
+          fallback = settings.targetSessionAttrs === 'prefer-standby' && anyPass.length > 0
+          resolve(fallback ? (anyPass[0] ?? null) : null)
         }
       })
     }
     launch()
   })
   for (const client of clients) void client.end().catch(() => {})
-  return { host: winner, attempts }
+  return { host: winner, fallback, attempts }
 }
 
-async function probe(settings: ConnectionSettings, host: HostSpec, ssl: pg.ClientConfig['ssl'], clients: Set<pg.Client>): Promise<ProbeResult> {
+async function probe(settings: ConnectionSettings, host: HostSpec, { ssl, maxReplayLag }: DiscoverOptions, clients: Set<pg.Client>): Promise<ProbeResult> {
   const client = new pg.Client(clientConfigFor(settings, host, ssl))
   clients.add(client)
   const statuses: ServerStatuses = {}
@@ -75,11 +86,16 @@ async function probe(settings: ConnectionSettings, host: HostSpec, ssl: pg.Clien
   client.on('error', () => {})
   try {
     await client.connect()
-    const verdict = judgeRole(await sessionRole(client, statuses), settings.targetSessionAttrs)
-    if (verdict.ok) return { host, connected: true, qualifies: true }
-    return { host, connected: true, qualifies: false, attempt: { host: host.host, port: host.port, reason: verdict.reason === 'standby' ? 'read-only' : verdict.reason } }
+    const role = await sessionRole(client, statuses)
+    if (role.inHotStandby && maxReplayLag) {
+      const behind = lagExceeded(await measureReplayLag(client), maxReplayLag)
+      if (behind) return { host, fallback: false, qualifies: false, attempt: { host: host.host, port: host.port, reason: 'lagging', detail: behind } }
+    }
+    const verdict = judgeRole(role, settings.targetSessionAttrs)
+    if (verdict.ok) return { host, fallback: true, qualifies: true }
+    return { host, fallback: true, qualifies: false, attempt: { host: host.host, port: host.port, reason: verdict.reason === 'standby' ? 'read-only' : verdict.reason } }
   } catch (error) {
-    return { host, connected: false, qualifies: false, attempt: { host: host.host, port: host.port, ...rejection(error) } }
+    return { host, fallback: false, qualifies: false, attempt: { host: host.host, port: host.port, ...rejection(error) } }
   }
 }
 

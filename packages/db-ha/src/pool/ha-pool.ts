@@ -9,6 +9,7 @@ import type { ConnectionSettings, HostSpec } from '../settings/connection-settin
 import { clientConfigFor, hostKey, sslOptions } from './client-config.js'
 import { discoverHost } from './discover-host.js'
 import { HostState } from './host-state.js'
+import { lagExceeded, measureReplayLag, type ReplayLagLimit } from './replay-lag.js'
 import { judgeRole, sessionRole, type ServerStatuses } from './session-role.js'
 import { RoleChangedError } from './role-changed-error.js'
 
@@ -21,6 +22,10 @@ export interface HaPoolTuning {
   suspectWindowMs?: number
   /** Called for errors of idle connections (they never crash the process). */
   onIdleError?: (error: Error) => void
+  /** Read pools: skip standbys further behind than this (checked on connect and on checkout). */
+  maxReplayLag?: ReplayLagLimit
+  /** How often a pooled standby connection's lag is re-checked on checkout (default 1000 ms). */
+  lagCheckIntervalMs?: number
 }
 
 export type HaPoolConfig = Omit<pg.PoolConfig, 'host' | 'port' | 'user' | 'password' | 'database' | 'connectionString' | 'ssl' | 'Client'>
@@ -28,46 +33,59 @@ export type HaPoolConfig = Omit<pg.PoolConfig, 'host' | 'port' | 'user' | 'passw
 interface HaClientLike extends pg.Client {
   haHost?: HostSpec
   verifiedAt: number
+  /** Connected by prefer-standby's second pass: any role will do for it. */
+  fallback: boolean
+  /** Set on connections to a standby when a lag limit applies. */
+  lagCheckedAt?: number
 }
 
 export class HaPool extends pg.Pool {
   readonly settings: ConnectionSettings
   readonly state: HostState
-  readonly #tuning: Required<Omit<HaPoolTuning, 'onIdleError'>>
+  readonly #tuning: Required<Omit<HaPoolTuning, 'onIdleError' | 'maxReplayLag'>> & Pick<HaPoolTuning, 'maxReplayLag'>
 
   constructor(settings: ConnectionSettings, poolConfig: HaPoolConfig = {}, tuning: HaPoolTuning = {}) {
     const resolvedTuning = {
       staggerMs: tuning.staggerMs ?? 250,
       connectBudgetMs: tuning.connectBudgetMs ?? 10_000,
       suspectWindowMs: tuning.suspectWindowMs ?? 10_000,
+      lagCheckIntervalMs: tuning.lagCheckIntervalMs ?? 1000,
+      maxReplayLag: tuning.maxReplayLag,
     }
-    const state = new HostState(resolvedTuning.suspectWindowMs)
+    // load_balance_hosts=random: every new connection picks its host anew, none is remembered.
+    const balanced = settings.loadBalanceHosts === 'random'
+    const state = new HostState(resolvedTuning.suspectWindowMs, { remember: !balanced })
     const ssl = sslOptions(settings)
     const maybeFirst = settings.hosts[0]
     if (!maybeFirst) throw new TypeError('db-ha: settings.hosts is empty')
     const first: HostSpec = maybeFirst
-    let discovery: Promise<HostSpec> | null = null
+    let discovery: Promise<Discovered> | null = null
 
-    // Single flight: concurrent connects during a failover share one discovery.
-    const discover = (): Promise<HostSpec> => {
-      discovery ??= (async () => {
-        const started = performance.now()
-        try {
-          const candidates = state.order(settings.loadBalanceHosts === 'random' ? shuffle(settings.hosts) : settings.hosts)
-          const { host, attempts } = await discoverHost(settings, candidates, { staggerMs: resolvedTuning.staggerMs, ssl })
-          if (!host) throw new NoSuitableHostError(settings.targetSessionAttrs, attempts)
-          state.matched(host, performance.now() - started)
-          return host
-        } finally {
-          discovery = null
-        }
-      })()
+    const discoverOnce = async (): Promise<Discovered> => {
+      const started = performance.now()
+      const candidates = state.order(balanced ? shuffle(settings.hosts) : settings.hosts)
+      const { staggerMs, maxReplayLag } = resolvedTuning
+      const { host, fallback, attempts } = await discoverHost(settings, candidates, { staggerMs, ssl, maxReplayLag })
+      if (!host) throw new NoSuitableHostError(settings.targetSessionAttrs, attempts)
+      // A fallback host is used, not remembered: the next connection looks for a standby again.
+      if (!fallback) state.matched(host, performance.now() - started)
+      return { host, fallback }
+    }
+    // Single flight: concurrent connects during a failover share one discovery (unless each
+    // connection is to pick its own host).
+    const discover = (): Promise<Discovered> => {
+      if (balanced) return discoverOnce()
+      discovery ??= discoverOnce().finally(() => {
+        discovery = null
+      })
       return discovery
     }
 
     class HaClient extends pg.Client implements HaClientLike {
       haHost?: HostSpec
       verifiedAt = 0
+      fallback = false
+      lagCheckedAt?: number
       readonly #statuses: ServerStatuses = {}
 
       constructor(config: pg.ClientConfig) {
@@ -86,8 +104,9 @@ export class HaPool extends pg.Pool {
       }
 
       async #connectToMatchingHost() {
-        const host = state.current ?? (await discover())
+        const { host, fallback } = state.current ? { host: state.current, fallback: false } : await discover()
         this.haHost = host
+        this.fallback = fallback
         this.host = host.hostaddr ?? host.host
         this.port = host.port
         try {
@@ -96,13 +115,19 @@ export class HaPool extends pg.Pool {
           state.suspect(host, (error as Error).message)
           throw error
         }
-        const verdict = judgeRole(await sessionRole(this as unknown as pg.Client, this.#statuses), settings.targetSessionAttrs)
-        if (!verdict.ok) {
-          state.suspect(host, verdict.reason)
+        const role = await sessionRole(this as unknown as pg.Client, this.#statuses)
+        const verdict = judgeRole(role, fallback ? 'any' : settings.targetSessionAttrs)
+        const behind = verdict.ok && role.inHotStandby && resolvedTuning.maxReplayLag
+          ? lagExceeded(await measureReplayLag(this as unknown as pg.Client), resolvedTuning.maxReplayLag)
+          : null
+        if (!verdict.ok || behind) {
+          const reason = verdict.ok ? `lagging: ${behind}` : verdict.reason
+          state.suspect(host, reason)
           await this.end().catch(() => {})
-          throw new RoleChangedError(hostKey(host), verdict.reason, settings.targetSessionAttrs)
+          throw new RoleChangedError(hostKey(host), reason, settings.targetSessionAttrs)
         }
-        state.matched(host)
+        if (role.inHotStandby && resolvedTuning.maxReplayLag) this.lagCheckedAt = Date.now()
+        if (!fallback) state.matched(host)
         state.opened(host)
         this.verifiedAt = Date.now()
         this.once('end', () => state.closed(host))
@@ -159,12 +184,13 @@ export class HaPool extends pg.Pool {
     }
   }
 
-  // @ts-expect-error pg-pool's overloads (callback | promise) are implemented by hand below.
-  override connect(callback?: (err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void): Promise<pg.PoolClient> | undefined {
+  // pg-pool's two forms (promise | callback), with the same signatures so HaPool stays a pg.Pool.
+  override connect(): Promise<pg.PoolClient>
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
     const connecting = this.#checkout()
     if (!callback) return connecting
-    connecting.then((client) => callback(undefined, client, (release) => client.release(release as boolean)), (error: Error) => callback(error))
-    return undefined
+    connecting.then((client) => callback(undefined, client, (release) => client.release(release as boolean)), (error: Error) => callback(error, undefined, () => {}))
   }
 
   async #checkout(): Promise<pg.PoolClient> {
@@ -174,13 +200,15 @@ export class HaPool extends pg.Pool {
         const client = (await super.connect()) as unknown as pg.PoolClient & HaClientLike
         if (Date.now() < this.state.suspectedUntil && client.verifiedAt < this.state.suspectedUntil - this.#tuning.suspectWindowMs) {
           // A failover is suspected: check the role of a pooled connection before lending it.
-          const verdict = judgeRole(await sessionRole(client, {}), this.settings.targetSessionAttrs)
+          const verdict = judgeRole(await sessionRole(client, {}), client.fallback ? 'any' : this.settings.targetSessionAttrs)
           client.verifiedAt = Date.now()
-          if (!verdict.ok) {
-            if (client.haHost) this.state.suspect(client.haHost, verdict.reason)
-            client.release(true)
-            throw new RoleChangedError(client.haHost ? hostKey(client.haHost) : '?', verdict.reason, this.settings.targetSessionAttrs)
-          }
+          if (!verdict.ok) this.#reject(client, verdict.reason)
+        }
+        const { maxReplayLag, lagCheckIntervalMs } = this.#tuning
+        if (maxReplayLag && client.lagCheckedAt !== undefined && Date.now() - client.lagCheckedAt >= lagCheckIntervalMs) {
+          const behind = lagExceeded(await measureReplayLag(client), maxReplayLag)
+          client.lagCheckedAt = Date.now()
+          if (behind) this.#reject(client, `lagging: ${behind}`)
         }
         return client
       } catch (error) {
@@ -190,6 +218,13 @@ export class HaPool extends pg.Pool {
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }
+  }
+
+  // A pooled connection no longer qualifies: drop it and make the caller's loop try another.
+  #reject(client: pg.PoolClient & HaClientLike, reason: string): never {
+    if (client.haHost) this.state.suspect(client.haHost, reason)
+    client.release(true)
+    throw new RoleChangedError(client.haHost ? hostKey(client.haHost) : '?', reason, this.settings.targetSessionAttrs)
   }
 
   snapshot() {
@@ -204,4 +239,9 @@ function shuffle<T>(items: T[]): T[] {
     ;[out[i], out[j]] = [out[j] as T, out[i] as T]
   }
   return out
+}
+
+interface Discovered {
+  host: HostSpec
+  fallback: boolean
 }

@@ -32,8 +32,12 @@ export class HostState extends EventEmitter<DbHaEvents> {
   /** Until when checkouts re-verify a pooled connection's role. */
   suspectedUntil = 0
 
-  constructor(private readonly suspectWindowMs: number) {
+  readonly #remember: boolean
+
+  /** @param remember false for load-balanced pools: no current host, host changes are not failovers. */
+  constructor(private readonly suspectWindowMs: number, { remember = true } = {}) {
     super()
+    this.#remember = remember
   }
 
   get current(): HostSpec | null {
@@ -44,8 +48,8 @@ export class HostState extends EventEmitter<DbHaEvents> {
     const key = hostKey(host)
     const from = this.#lastMatched
     this.#suspects.delete(key)
-    this.#current = host
-    if (from !== key) {
+    if (this.#remember) this.#current = host
+    if (this.#remember && from !== key) {
       if (from !== null) this.#failovers++
       this.#lastMatched = key
       this.emit('host-changed', { from, to: key })

@@ -1,0 +1,324 @@
+#!/usr/bin/env node
+// db-ha benchmark on a lab cluster of its own (fast failover profile). Prints figures and writes
+// bench/results/db-ha-<timestamp>.json; asserts nothing about speed.
+//
+// Steps: 1. lab up + bring-up
+//        2. steady state: a write+read loop (4 workers) through the db-ha pool and through a plain
+//           pg.Pool pointed straight at the primary, alternated in rounds; queries/s and ratio
+//        3. promotion -> first query: a db-ha writer runs while the primary is switched over and,
+//           separately, powered off; a direct probe on every standby times the moment the new
+//           primary accepts writes; the figure is the gap to db-ha's first write there
+//        4. dead host first: the primary listed first in the DSN is partitioned; after the
+//           failover, a new connection through db-ha (fresh pool, warm pool) vs libpq (psql)
+//        5. every acknowledged write is stored exactly once, or the run fails
+//        6. lab down (also on failure)
+// usage: node packages/db-ha/bench/db-ha-bench.mjs [--seconds 5] [--rounds 3]   (after building db-ha)
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { parseArgv } from 'zx'
+import { heal, labDown, partition, powerOff, restart } from '../../../deploy/lab/lab.mjs'
+import { resolveLabConfig } from '../../../deploy/lab/lab-config.mjs'
+import { loadClusterContext } from '../../../deploy/scripts/lib/cluster-context.mjs'
+import { assessCluster, roleOf } from '../../../deploy/scripts/lib/cluster-health.mjs'
+import { ensureRoot } from '../../../deploy/scripts/lib/ensure-packages.mjs'
+import { waitFor } from '../../../deploy/scripts/lib/wait-for.mjs'
+import { nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../../../deploy/test/support/lab-cluster.mjs'
+import { createPool, withRetry } from '../dist/index.js'
+
+const LAB = { name: 'pghdbb', subnet: '10.213.47.0/24', profile: 'fast' }
+const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/results')
+const args = parseArgv(process.argv.slice(2), { string: ['seconds', 'rounds'] })
+const seconds = Number(args.seconds ?? 5)
+const rounds = Number(args.rounds ?? 3)
+for (const [flag, value] of [['seconds', seconds], ['rounds', rounds]]) {
+  if (!Number.isInteger(value) || value < 1 || value > 600) {
+    process.stderr.write(`db-ha-bench: --${flag} must be an integer from 1 to 600, got "${args[flag]}"\n`)
+    process.exit(2)
+  }
+}
+ensureRoot('db-ha-bench')
+
+const log = (line) => process.stderr.write(`db-ha-bench: ${line}\n`)
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const results = { started_at: new Date().toISOString(), host: { cpus: os.cpus().length }, profile: LAB.profile }
+let cluster
+let ctx
+
+try {
+  log('lab up + bring-up')
+  cluster = await startLabCluster(LAB)
+  ctx = await loadClusterContext(cluster.inventory.file)
+  await psql(cluster.databaseUrl, 'create table bench(key text primary key, body text, via inet default inet_server_addr())')
+  results.steady_state = await steadyState()
+  log(`steady state: ${JSON.stringify(results.steady_state)}`)
+  results.promotion_to_first_query = []
+  for (const scenario of ['switchover', 'power-off']) {
+    const figures = await promotionToFirstQuery(scenario)
+    results.promotion_to_first_query.push(figures)
+    log(`${scenario}: ${JSON.stringify(figures)}`)
+  }
+  results.dead_host_first = await deadHostFirst()
+  log(`dead host first: ${JSON.stringify(results.dead_host_first)}`)
+} catch (error) {
+  log(`failed: ${error.message}`)
+  process.exitCode = 1
+} finally {
+  if (cluster) await stopLabCluster(cluster)
+  else await labDown(resolveLabConfig(LAB))
+}
+
+results.finished_at = new Date().toISOString()
+await fs.mkdir(resultsDir, { recursive: true })
+const file = path.join(resultsDir, `db-ha-${results.started_at.replace(/[:.]/g, '-')}.json`)
+await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
+report()
+process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`)
+
+async function clusterNodes() {
+  return ctx.runtime.clusterNodes()
+}
+
+async function healthyNodes() {
+  return waitFor(async () => {
+    const nodes = await clusterNodes()
+    return assessCluster(nodes, ctx.inventory.nodes.length).healthy ? nodes : null
+  }, { timeoutMs: 180_000, what: 'a healthy cluster' })
+}
+
+async function primaryNode() {
+  return (await healthyNodes()).find((n) => roleOf(n) === 'primary')
+}
+
+const vmOf = (address) => cluster.lab.vms.find((v) => v.address === address).vm
+
+/** queries/s of `workers` loops doing an insert and a read by key, for `ms`. */
+async function loopRate(pool, label, ms, workers = 4) {
+  let done = 0
+  const until = performance.now() + ms
+  await Promise.all(Array.from({ length: workers }, async (_, w) => {
+    for (let i = 0; performance.now() < until; i++) {
+      const key = `${label}-${w}-${i}`
+      await pool.query('insert into bench(key, body) values ($1, $2)', [key, 'x'])
+      await pool.query('select body from bench where key = $1', [key])
+      done += 2
+    }
+  }))
+  return done / (ms / 1000)
+}
+
+async function steadyState() {
+  const primary = await primaryNode()
+  const { dbname, user, password } = parseDatabaseUrl(cluster.databaseUrl)
+  const plain = new pg.Pool({ host: primary.host, port: primary.port, database: dbname, user, password, max: 4 })
+  const ha = createPool({ dsn: cluster.databaseUrl, pool: { max: 4 } })
+  try {
+    // Warm both pools up before measuring.
+    await loopRate(plain, 'warm-plain', 1000)
+    await loopRate(ha, 'warm-ha', 1000)
+    const plainRates = []
+    const haRates = []
+    for (let round = 0; round < rounds; round++) {
+      plainRates.push(await loopRate(plain, `plain-${round}`, seconds * 1000))
+      haRates.push(await loopRate(ha, `ha-${round}`, seconds * 1000))
+    }
+    const plainQps = sum(plainRates) / rounds
+    const haQps = sum(haRates) / rounds
+    return { seconds_per_round: seconds, rounds, plain_pg_pool_qps: Math.round(plainQps), db_ha_qps: Math.round(haQps), ratio: round3(haQps / plainQps), goal_ratio: 0.97 }
+  } finally {
+    await plain.end()
+    await ha.end()
+  }
+}
+
+/**
+ * A direct probe per standby: one plain connection each, inserting every 2 ms until an insert
+ * succeeds there (the moment that node accepts writes as primary).
+ */
+function probeStandbys(standbys, databaseUrl, stop) {
+  return Promise.any(standbys.map(async (node) => {
+    while (!stop.value) {
+      const client = new pg.Client({ connectionString: nodeDsnUri(databaseUrl, node.host), connectionTimeoutMillis: 1000 })
+      client.on('error', () => {})
+      try {
+        await client.connect()
+        while (!stop.value) {
+          try {
+            await client.query("insert into bench(key, body) values ('probe-' || gen_random_uuid(), 'probe')")
+            return { node: node.name, host: node.host, at: performance.now() }
+          } catch (error) {
+            if (error.code !== '25006') throw error
+            await sleep(2)
+          }
+        }
+      } catch {
+        await sleep(20)
+      } finally {
+        await client.end().catch(() => {})
+      }
+    }
+    throw new Error('stopped')
+  }))
+}
+
+function nodeDsnUri(databaseUrl, host) {
+  return databaseUrl.replace(/@[^/]+\//, `@${host}:5432/`).replace(/[?&]target_session_attrs=[^&]*/, '')
+}
+
+async function promotionToFirstQuery(scenario) {
+  const nodes = await healthyNodes()
+  const primary = nodes.find((n) => roleOf(n) === 'primary')
+  const standbys = nodes.filter((n) => roleOf(n) === 'secondary')
+  const pool = createPool({ dsn: cluster.databaseUrl, pool: { max: 4, query_timeout: 5000 } })
+  const acked = []
+  const stop = { value: false }
+  let failures = 0
+  const writer = (async () => {
+    for (let i = 0; !stop.value; i++) {
+      const key = `${scenario}-${i}`
+      try {
+        const { rows } = await withRetry(() => pool.query('insert into bench(key, body) values ($1, $2) on conflict (key) do nothing returning host(via) as via', [key, 'w']), { idempotent: true, budgetMs: 60_000, baseDelayMs: 10, maxDelayMs: 200 })
+        acked.push({ key, at: performance.now(), via: rows[0]?.via ?? null })
+      } catch {
+        failures++
+      }
+      await sleep(2)
+    }
+  })()
+  try {
+    await waitFor(async () => acked.length >= 50, { timeoutMs: 30_000, what: 'writes before the fault' })
+    const probe = probeStandbys(standbys, cluster.databaseUrl, stop)
+    const faultAt = performance.now()
+    const vm = vmOf(primary.host)
+    if (scenario === 'switchover') await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'switchover', '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
+    else await powerOff(cluster.lab, vm)
+    const promoted = await probe
+    const first = await waitFor(async () => acked.find((w) => w.at >= faultAt && w.via === promoted.host), { timeoutMs: 60_000, intervalMs: 20, what: 'a db-ha write on the new primary' })
+    if (scenario === 'power-off') await restart(cluster.lab, vm)
+    await healthyNodes()
+    stop.value = true
+    await writer
+    const { lost, duplicated } = await verify(acked.map((w) => w.key))
+    if (lost || duplicated) throw new Error(`${scenario}: ${lost} acknowledged writes lost, ${duplicated} duplicated`)
+    const gaps = acked.slice(1).map((w, i) => w.at - acked[i].at)
+    return {
+      scenario,
+      old_primary: primary.name,
+      new_primary: promoted.node,
+      promotion_after_fault_ms: Math.round(promoted.at - faultAt),
+      promotion_to_first_db_ha_write_ms: Math.round(first.at - promoted.at),
+      write_outage_ms: Math.round(Math.max(...gaps)),
+      surfaced_errors: failures,
+      acknowledged: acked.length,
+      lost,
+      duplicated,
+      goal_ms: 100,
+    }
+  } finally {
+    stop.value = true
+    await writer
+    await pool.end()
+  }
+}
+
+async function deadHostFirst() {
+  // The first host of the DSN must be the primary, then black-holed.
+  const first = cluster.lab.vms[0]
+  let nodes = await healthyNodes()
+  const firstNode = nodes.find((n) => n.host === first.address)
+  if (roleOf(firstNode) !== 'primary') {
+    await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'promotion', '--name', firstNode.name, '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
+    await waitFor(async () => {
+      nodes = await clusterNodes()
+      return assessCluster(nodes, ctx.inventory.nodes.length).healthy && roleOf(nodes.find((n) => n.host === first.address)) === 'primary'
+    }, { timeoutMs: 120_000, what: `${firstNode.name} as primary` })
+  }
+  const warm = createPool({ dsn: cluster.databaseUrl, pool: { max: 8 } })
+  await warm.query('select 1')
+  await partition(cluster.lab, first.vm)
+  try {
+    const newPrimary = await waitFor(async () => {
+      const now = await clusterNodes().catch(() => [])
+      const p = now.find((n) => roleOf(n) === 'primary' && n.host !== first.address)
+      return p ?? null
+    }, { timeoutMs: 120_000, what: 'a new primary' })
+    // Let the warm pool find the new primary once, as a running service would.
+    await withRetry(() => warm.query('select 1'), { idempotent: true, budgetMs: 60_000 })
+    const fresh = []
+    for (let i = 0; i < 5; i++) {
+      const pool = createPool({ dsn: cluster.databaseUrl })
+      const t0 = performance.now()
+      await pool.query('select 1')
+      fresh.push(performance.now() - t0)
+      await pool.end()
+    }
+    // New connections of a pool that already knows the primary (held, so each is a new one).
+    const warmTimes = []
+    const held = []
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now()
+      held.push(await warm.connect())
+      warmTimes.push(performance.now() - t0)
+    }
+    for (const client of held) client.release(true)
+    const libpq = []
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      const out = await psql(cluster.databaseUrl, 'select 1', { timeoutMs: 60_000 })
+      if (!out.ok) throw new Error(`psql through the DSN failed: ${out.stderr}`)
+      libpq.push(performance.now() - t0)
+    }
+    // psql's own start-up, to subtract: the same connection straight to the new primary.
+    const direct = []
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      await psql(nodeDsn(cluster.databaseUrl, newPrimary.host), 'select 1')
+      direct.push(performance.now() - t0)
+    }
+    const connectTimeout = Number(/connect_timeout=(\d+)/.exec(cluster.databaseUrl)?.[1])
+    return {
+      dsn_first_host: `${first.address} (black-holed)`,
+      connect_timeout_s: connectTimeout,
+      db_ha_fresh_pool_first_query_ms: fresh.map(Math.round),
+      db_ha_warm_pool_new_connection_ms: warmTimes.map(Math.round),
+      libpq_psql_new_connection_ms: libpq.map(Math.round),
+      libpq_psql_direct_to_primary_ms: direct.map(Math.round),
+    }
+  } finally {
+    await warm.end()
+    await heal(cluster.lab, first.vm)
+    await healthyNodes()
+  }
+}
+
+async function verify(keys) {
+  const pool = createPool(cluster.databaseUrl)
+  try {
+    const { rows } = await pool.query('select count(*)::int as n, count(distinct key)::int as d from bench where key = any($1)', [keys])
+    return { lost: keys.length - rows[0].d, duplicated: rows[0].n - rows[0].d }
+  } finally {
+    await pool.end()
+  }
+}
+
+function report() {
+  const s = results.steady_state
+  if (s) process.stdout.write(`steady state (${s.rounds} x ${s.seconds_per_round} s, 4 workers, insert+select): plain pg.Pool ${s.plain_pg_pool_qps} q/s, db-ha ${s.db_ha_qps} q/s, ratio ${s.ratio} (goal >= ${s.goal_ratio})\n`)
+  for (const p of results.promotion_to_first_query ?? []) {
+    process.stdout.write(`${p.scenario.padEnd(10)} promotion ${p.promotion_after_fault_ms} ms after the fault; first db-ha write on the new primary ${p.promotion_to_first_db_ha_write_ms} ms after promotion (goal <= ${p.goal_ms}); write outage ${p.write_outage_ms} ms; errors surfaced ${p.surfaced_errors}; acked ${p.acknowledged}, lost ${p.lost}, duplicated ${p.duplicated}\n`)
+  }
+  const d = results.dead_host_first
+  if (d) {
+    process.stdout.write(`dead host first (${d.dsn_first_host}, connect_timeout=${d.connect_timeout_s}s): db-ha fresh pool ${d.db_ha_fresh_pool_first_query_ms.join('/')} ms, warm pool new connection ${d.db_ha_warm_pool_new_connection_ms.join('/')} ms; libpq (psql) ${d.libpq_psql_new_connection_ms.join('/')} ms vs ${d.libpq_psql_direct_to_primary_ms.join('/')} ms straight to the primary\n`)
+  }
+}
+
+function sum(values) {
+  return values.reduce((a, b) => a + b, 0)
+}
+
+function round3(value) {
+  return Math.round(value * 1000) / 1000
+}
