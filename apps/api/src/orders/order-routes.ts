@@ -1,0 +1,64 @@
+// /v1/orders: keyed, replayable creation; reads from the primary, or from a standby when the
+// client accepts slightly stale data (?consistency=eventual).
+import express, { Router } from 'express'
+import { Problem, problems } from '../http/problem.js'
+import { methodNotAllowed, requireJson } from '../http/error-handler.js'
+import type { RunDbWork } from '../http/db-retry.js'
+import { orderJson, type OrderRepository } from './order-repository.js'
+import { fieldErrors, getQuerySchema, idempotencyKeySchema, listQuerySchema, orderIdSchema, orderInputSchema } from './order-schema.js'
+import { requestHash } from './request-hash.js'
+
+const jsonBody = express.json({ limit: '64kb', type: 'application/json', strict: true })
+
+export function orderRoutes({ orders, runDbWork }: { orders: OrderRepository; runDbWork: RunDbWork }): Router {
+  const router = Router()
+
+  router.post('/', requireJson, jsonBody, async (req, res) => {
+    const keyHeader = req.get('Idempotency-Key')
+    if (keyHeader === undefined) {
+      throw new Problem({ status: 400, code: 'IDEMPOTENCY_KEY_MISSING', title: 'Idempotency-Key header required', detail: 'send a unique Idempotency-Key (e.g. a UUID) with every new order; reuse it to retry' })
+    }
+    const key = idempotencyKeySchema.safeParse(keyHeader)
+    const input = orderInputSchema.safeParse(req.body)
+    const errors = [...(key.success ? [] : fieldErrors('header.idempotency-key', key.error)), ...(input.success ? [] : fieldErrors('body', input.error))]
+    if (!key.success || !input.success) throw problems.validation(errors)
+
+    const context = { idempotencyKey: key.data, requestHash: requestHash(input.data), requestId: String(req.id) }
+    const { order, outcome } = await runDbWork(() => orders.createOnce(input.data, context))
+    res.status(outcome === 'created' ? 201 : 200).location(`${req.baseUrl}/${order.id}`).json(orderJson(order))
+  })
+
+  router.get('/', async (req, res) => {
+    const query = listQuerySchema.safeParse(req.query)
+    if (!query.success) throw problems.validation(fieldErrors('query', query.error))
+    const beforeId = query.data.cursor === undefined ? undefined : decodeCursor(query.data.cursor)
+    const page = await runDbWork(() => orders.list({ limit: query.data.limit, ...(beforeId !== undefined && { beforeId }) }, query.data.consistency))
+    const last = page.at(-1)
+    res.json({ data: page.map(orderJson), nextCursor: page.length === query.data.limit && last ? encodeCursor(last.id) : null })
+  })
+  router.all('/', methodNotAllowed(['GET', 'POST']))
+
+  router.get('/:id', async (req, res) => {
+    const id = orderIdSchema.safeParse(req.params.id)
+    const query = getQuerySchema.safeParse(req.query)
+    const errors = [...(id.success ? [] : fieldErrors('path.id', id.error)), ...(query.success ? [] : fieldErrors('query', query.error))]
+    if (!id.success || !query.success) throw problems.validation(errors)
+    const order = await runDbWork(() => orders.findById(id.data, query.data.consistency))
+    if (!order) throw problems.notFound(`order ${id.data}`)
+    res.json(orderJson(order))
+  })
+  router.all('/:id', methodNotAllowed(['GET']))
+
+  return router
+}
+
+// Opaque to clients, so the ordering key can change without breaking them.
+function encodeCursor(id: bigint): string {
+  return Buffer.from(`o:${id}`).toString('base64url')
+}
+
+function decodeCursor(cursor: string): bigint {
+  const match = /^o:([1-9]\d{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+  if (!match?.[1]) throw problems.validation([{ path: 'query.cursor', message: 'is not a cursor this API returned' }])
+  return BigInt(match[1])
+}
