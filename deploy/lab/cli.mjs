@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // lab: a 3-VM lab on one host.
-//   lab up | down | status [--json]
+//   lab up [--sshd] | down | status [--json]     (--sshd: an sshd in every VM, see sshd.mjs)
 //   lab power-off|partition|heal|restart <vm>
 //   lab crash-postgres <vm> [--port 5432]
 //   lab exec <vm> [--user U] -- <command...>   (a shell on the VM, as ssh would give one)
@@ -12,12 +12,12 @@ import { vmCommand } from './vm-exec.mjs'
 import { crashPostgres, heal, labDown, labStatus, labUp, partition, powerOff, restart } from './lab.mjs'
 import { ensureRoot } from '../scripts/lib/ensure-packages.mjs'
 
-const USAGE = `usage: lab <up|down|status|power-off|partition|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--port P] [--json]
+const USAGE = `usage: lab <up|down|status|power-off|partition|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--port P] [--json] [--sshd]
        lab exec <vm> [--user U] -- <command...>`
 const VM_COMMANDS = new Set(['power-off', 'partition', 'heal', 'crash-postgres', 'restart', 'exec'])
 const LAB_COMMANDS = new Set(['up', 'down', 'status'])
 
-const args = parseArgv(process.argv.slice(2), { string: ['name', 'subnet', 'vms', 'port', 'user'], boolean: ['json', 'help'], '--': true })
+const args = parseArgv(process.argv.slice(2), { string: ['name', 'subnet', 'vms', 'port', 'user'], boolean: ['json', 'help', 'sshd'], '--': true })
 const [command, vmName, ...extra] = args._.map(String)
 
 function usageError(message) {
@@ -35,6 +35,7 @@ if ((LAB_COMMANDS.has(command) && vmName) || extra.length > 0) usageError(`unexp
 const execArgv = (args['--'] ?? []).map(String)
 if (command === 'exec' && execArgv.length === 0) usageError('"exec" needs a command after --')
 if (command !== 'exec' && (execArgv.length > 0 || args.user !== undefined)) usageError(`"${command}" takes no command and no --user`)
+if (command !== 'up' && args.sshd) usageError('--sshd goes with "up" only')
 
 let lab
 try {
@@ -48,7 +49,7 @@ const log = (line) => process.stderr.write(`lab: ${line}\n`)
 try {
   switch (command) {
     case 'up':
-      await labUp(lab, { log })
+      await labUp(lab, { log, sshd: args.sshd })
       break
     case 'down':
       await labDown(lab)

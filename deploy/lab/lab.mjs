@@ -5,14 +5,18 @@ import { $ } from 'zx'
 import { findVm } from './lab-config.mjs'
 import { createNetwork, destroyNetwork, ensureSubnetFree, killNamespace, listNamespaces, namespacePids, setVmLink, vmLinkState } from './network.mjs'
 import { listServices, servicePid, startService } from './services.mjs'
+import { startLabSshd } from './sshd.mjs'
 import { ensureDebianPackages } from '../scripts/lib/ensure-packages.mjs'
 
 export const LAB_PACKAGES = ['postgresql-15', 'postgresql-15-auto-failover', 'pg-auto-failover-cli', 'iproute2', 'util-linux', 'procps']
 
 /** @typedef {ReturnType<typeof import('./lab-config.mjs').resolveLabConfig>} Lab */
 
-/** Cleans leftovers of any earlier run, then builds the lab from nothing. @param {Lab} lab */
-export async function labUp(lab, { log = () => {} } = {}) {
+/**
+ * Cleans leftovers of any earlier run, then builds the lab from nothing.
+ * @param {Lab} lab @param {{log?: (line: string) => void, sshd?: boolean}} [options] sshd: an sshd in every VM (lab/sshd.mjs)
+ */
+export async function labUp(lab, { log = () => {}, sshd = false } = {}) {
   await ensureDebianPackages(LAB_PACKAGES, { log })
   await labDown(lab)
   await ensureSubnetFree(lab)
@@ -30,6 +34,7 @@ export async function labUp(lab, { log = () => {} } = {}) {
   await fs.writeFile(`${lab.dir}/lab.json`, JSON.stringify({ name: lab.name, subnet: lab.subnet, vms: lab.vms.map(({ vm, address }) => ({ vm, address })) }, null, 2) + '\n')
   await createNetwork(lab)
   log(`lab ${lab.name} up: ${lab.vms.map((vm) => `${vm.vm}=${vm.address}`).join(' ')} on ${lab.bridge}`)
+  if (sshd) await startLabSshd(lab, { log })
 }
 
 /** Leaves no namespace, bridge, process or directory behind. Idempotent. @param {Lab} lab */

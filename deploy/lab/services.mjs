@@ -47,7 +47,9 @@ export async function servicePid(vm, name) {
   const program = path.basename(spec.argv[0])
   const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
   const zombie = / Z /.test(stat.slice(stat.lastIndexOf(')')))
-  return !zombie && cmdline.split('\0').some((arg) => path.basename(arg) === program) ? pid : null
+  // Daemons that retitle themselves (sshd, postgres) keep "<program>: ..." as their first word.
+  const ours = cmdline.split('\0').some((arg) => path.basename(arg) === program) || cmdline.startsWith(`${program}:`)
+  return !zombie && ours ? pid : null
 }
 
 /** Starts a registered service unless it already runs. @returns {Promise<boolean>} true when started */

@@ -10,7 +10,10 @@ import { quote } from 'zx'
  */
 export function vmCommand(vm, argv, { user, env = {} } = {}) {
   const binds = Object.entries(vm.mounts).map(([target, source]) => `mount --bind ${quote(source)} ${quote(target)}`)
-  const script = [...binds, 'cd /', 'exec "$@"'].join(' && ')
+  // A VM has no systemd of its own: on a systemd host, hide the host's (sd_booted() looks for
+  // /run/systemd/system), so nothing in a VM starts units that would run outside it.
+  const noSystemd = '{ [ ! -d /run/systemd/system ] || mount -t tmpfs -o mode=0755,size=64k pgha-vm /run/systemd; }'
+  const script = [...binds, noSystemd, 'cd /', 'exec "$@"'].join(' && ')
   // setpriv execs in place (no forked parent), so a recorded pid is the service itself.
   const asUser = user && user !== 'root'
     ? ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env']

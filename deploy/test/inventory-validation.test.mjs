@@ -1,5 +1,6 @@
 // Bad inventories stop every script with exit 2 and a message naming the file and the key,
 // before any host is touched (the lab named in these inventories does not exist).
+import { chmodSync, writeFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -40,7 +41,24 @@ const cases = [
   ['a duplicate node name', (doc) => { groups(doc).nodes.hosts.vm2.node_name = 'node1' }, /nodes\.hosts\.vm2\.node_name: duplicate node_name "node1"/],
   ['an address outside network_cidr', (doc) => { groups(doc).nodes.hosts.vm2.ansible_host = '10.9.9.9' }, /nodes\.hosts\.vm2\.ansible_host: 10\.9\.9\.9 is outside network_cidr 10\.0\.0\.0\/24/],
   ['a missing network_cidr', (doc) => { delete doc.all.vars.network_cidr }, /all\.vars\.network_cidr: is required/],
+  // Transport ssh: its variables, and the local files it needs, before any host is contacted.
+  ['an ssh port out of range', (doc) => { ssh(doc); groups(doc).nodes.hosts.vm2.ansible_port = 0 }, /nodes\.hosts\.vm2\.ansible_port: must be 1-65535 \(got 0\)/],
+  ['a bad ansible_user', (doc) => { ssh(doc); doc.all.vars.ansible_user = 'root; id' }, /monitor\.hosts\.vm3-monitor\.ansible_user: must be a user name \(got "root; id"\)/],
+  ['a non-boolean ssh_accept_new_host_keys', (doc) => { ssh(doc); doc.all.vars.ssh_accept_new_host_keys = 'yes' }, /all\.vars\.ssh_accept_new_host_keys: must be true or false \(got "yes"\)/],
+  ['a missing ssh key', (doc) => { ssh(doc); groups(doc).nodes.hosts.vm2.ansible_ssh_private_key_file = 'no-such-key' }, /nodes\.hosts\.vm2\.ansible_ssh_private_key_file: private key \S*\/no-such-key not found/],
+  ['an ssh key others can read', (doc) => {
+    ssh(doc)
+    const key = path.join(dir, 'open-key')
+    writeFileSync(key, 'not really a key\n')
+    chmodSync(key, 0o644)
+    doc.all.vars.ansible_ssh_private_key_file = key
+  }, /ansible_ssh_private_key_file: private key \S*open-key is readable by others, which ssh refuses: chmod 600 it/],
+  ['a missing known_hosts file', (doc) => { ssh(doc); doc.all.vars.ssh_known_hosts_file = 'no-known-hosts' }, /all\.vars\.ssh_known_hosts_file: known_hosts file \S*\/no-known-hosts not found: .*ssh_accept_new_host_keys/],
 ]
+
+function ssh(doc) {
+  doc.all.vars.transport = 'ssh'
+}
 
 describe('inventory validation', () => {
   for (const [name, mutate, message] of cases) {

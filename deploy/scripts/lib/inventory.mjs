@@ -2,6 +2,7 @@
 // steps use, and rejects anything wrong with a message naming the file and the key.
 // Variable precedence is Ansible's: all.vars < group vars < host vars.
 import fs from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
 import { z } from 'zod'
@@ -9,7 +10,7 @@ import { InputError } from './errors.mjs'
 import { PROFILE_NAMES } from './failover-profiles.mjs'
 
 export const RUNTIMES = ['native']
-export const TRANSPORTS = ['netns']
+export const TRANSPORTS = ['netns', 'ssh']
 const SSL_MODES = ['off', 'self-signed']
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier (letters, digits, _)')
@@ -18,6 +19,9 @@ const ipv4 = z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, 'm
   .refine((s) => s.split('.').every((o) => Number(o) <= 255), 'must be an IPv4 address')
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR such as 10.0.0.0/24')
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9_./-]+$/, 'must be an absolute path')
+// A file on this machine: absolute, ~/..., or relative to the inventory's directory.
+const localFile = z.string({ error: 'must be a file path' }).regex(/^[^\0\n]+$/, 'must be a file path')
+const boolean = z.boolean({ error: 'must be true or false' })
 
 const clusterVars = z.object({
   formation: identifier.default('default'),
@@ -25,12 +29,18 @@ const clusterVars = z.object({
   app_user: identifier.default('app'),
   failover_profile: z.enum(PROFILE_NAMES, { error: `must be one of ${PROFILE_NAMES.join(', ')}` }).default('default'),
   runtime: z.enum(RUNTIMES, { error: `must be one of ${RUNTIMES.join(', ')} (docker comes with the real-VM issue)` }).default('native'),
-  transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')} (ssh comes with the real-VM issue)` }).default('netns'),
+  transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')}` }).default('netns'),
   ssl: z.enum(SSL_MODES, { error: `must be one of ${SSL_MODES.join(', ')}` }).default('off'),
   network_cidr: cidr,
   connect_timeout: z.coerce.number().int('must be an integer').min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds').default(3),
   pg_bindir: absolutePath.default('/usr/lib/postgresql/15/bin'),
   lab_name: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, 'must be a lab name (1-10 lowercase letters or digits)').optional(),
+  // Transport "ssh": host keys are checked against this file only (StrictHostKeyChecking=yes).
+  ssh_known_hosts_file: localFile.default('~/.ssh/known_hosts'),
+  // Trust on first use: a host whose key is not in the file yet is accepted and recorded.
+  // Convenient for fresh VMs, but the first connection is then open to a man-in-the-middle.
+  ssh_accept_new_host_keys: boolean.default(false),
+  ssh_connect_timeout: z.coerce.number().int('must be an integer').min(1, 'must be 1-300 seconds').max(300, 'must be 1-300 seconds').default(10),
 })
 
 const hostVars = z.object({
@@ -39,8 +49,12 @@ const hostVars = z.object({
   node_name: identifier.optional(),
   pgdata: absolutePath.optional(),
   candidate_priority: z.coerce.number().int('must be an integer').min(0, 'must be 0-100').max(100, 'must be 0-100').optional(),
-  replication_quorum: z.boolean({ error: 'must be true or false' }).optional(),
+  replication_quorum: boolean.optional(),
   lab_vm: z.string().regex(/^vm\d$/, 'must name a lab VM such as vm1').optional(),
+  // Transport "ssh", as Ansible names them (per host, or in all.vars / group vars for every host).
+  ansible_user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name').default('root'),
+  ansible_port: port.default(22),
+  ansible_ssh_private_key_file: localFile.optional(),
 })
 
 /** @param {string} file */
@@ -102,6 +116,11 @@ export function parseInventory(doc, file) {
       candidatePriority: hv.candidate_priority,
       replicationQuorum: hv.replication_quorum,
       labVm: hv.lab_vm,
+      ssh: {
+        user: hv.ansible_user,
+        port: hv.ansible_port,
+        keyFile: hv.ansible_ssh_private_key_file === undefined ? undefined : localPath(hv.ansible_ssh_private_key_file, file),
+      },
     }
   }
   const monitor = toHost(monitors[0], 'monitor')
@@ -135,6 +154,11 @@ export function parseInventory(doc, file) {
     connectTimeout: vars.connect_timeout,
     pgBindir: vars.pg_bindir,
     labName: vars.lab_name,
+    ssh: {
+      knownHostsFile: localPath(vars.ssh_known_hosts_file, file),
+      acceptNewHostKeys: vars.ssh_accept_new_host_keys,
+      connectTimeout: vars.ssh_connect_timeout,
+    },
     monitor,
     nodes,
   }
@@ -171,6 +195,12 @@ function validate(schema, value, file, key) {
   const got = field ? value?.[issue.path[0]] : undefined
   const message = got === undefined ? 'is required' : `${issue?.message ?? 'invalid'} (got ${JSON.stringify(got)})`
   throw new InputError(message, { file, key: field ? `${key}.${field}` : key })
+}
+
+/** `~/x` is in the home directory; a relative path is relative to the inventory, not the cwd. */
+function localPath(value, file) {
+  if (value === '~' || value.startsWith('~/')) return path.join(os.homedir(), value.slice(1))
+  return path.resolve(path.dirname(path.resolve(file)), value)
 }
 
 function isObject(value) {
