@@ -18,6 +18,8 @@ interface ProbeResult {
 
 export interface DiscoverOptions {
   staggerMs: number
+  /** While a slow host is pending, how often to ask the others again (0: never). */
+  reprobeMs: number
   ssl: pg.ClientConfig['ssl']
   maxReplayLag?: ReplayLagLimit
 }
@@ -31,48 +33,70 @@ export async function discoverHost(
   candidates: HostSpec[],
   options: DiscoverOptions,
 ): Promise<{ host: HostSpec | null; fallback: boolean; attempts: HostRejection[] }> {
-  const attempts: HostRejection[] = []
-  const anyPass: HostSpec[] = []
+  // The latest rejection per host (a host may be probed again, see below).
+  const attempts = new Map<HostSpec, HostRejection>()
+  const anyPass = new Set<HostSpec>()
   const clients = new Set<pg.Client>()
+  const reprobes = new Set<NodeJS.Timeout>()
+  // Hosts that answered (without qualifying) and are neither being probed nor due for it.
+  const idle = new Set<HostSpec>()
 
   let fallback = false
   const winner = await new Promise<HostSpec | null>((resolve) => {
     let next = 0
     let running = 0
     let done = false
-    let timer: NodeJS.Timeout | undefined
+    let stagger: NodeJS.Timeout | undefined
 
-    const launch = () => {
-      if (done || next >= candidates.length) return
-      const host = candidates[next++] as HostSpec
+    const finish = (host: HostSpec | null) => {
+      done = true
+      clearTimeout(stagger)
+      for (const timer of reprobes) clearTimeout(timer)
+      resolve(host)
+    }
+    // Once every host is launched and a dead or black-holed one is still pending (up to
+    // connect_timeout), ask the hosts that do answer again, so that a standby promoted
+    // meanwhile is found within reprobeMs rather than after the dead host's timeout.
+    const scheduleReprobes = () => {
+      if (done || next < candidates.length || running === 0 || options.reprobeMs <= 0) return
+      for (const host of idle) {
+        idle.delete(host)
+        const timer = setTimeout(() => {
+          reprobes.delete(timer)
+          if (!done) start(host)
+        }, options.reprobeMs)
+        reprobes.add(timer)
+      }
+    }
+    const start = (host: HostSpec) => {
       running++
-      clearTimeout(timer)
-      timer = setTimeout(launch, options.staggerMs)
       void probe(settings, host, options, clients).then((result) => {
         running--
         if (done) return
-        if (result.qualifies) {
-          done = true
-          clearTimeout(timer)
-          resolve(result.host)
-          return
+        if (result.qualifies) return finish(result.host)
+        if (result.attempt) attempts.set(host, result.attempt)
+        if (result.fallback) {
+          anyPass.add(host)
+          idle.add(host)
         }
-        if (result.attempt) attempts.push(result.attempt)
-        if (result.fallback) anyPass.push(result.host)
-        if (next < candidates.length) launch()
-        else if (running === 0) {
-          done = true
-          clearTimeout(timer)
-          // prefer-standby's second pass: any host that answered will do.
-          fallback = settings.targetSessionAttrs === 'prefer-standby' && anyPass.length > 0
-          resolve(fallback ? (anyPass[0] ?? null) : null)
-        }
+        if (next < candidates.length) return launchNext()
+        if (running > 0) return scheduleReprobes()
+        // prefer-standby's second pass: any host that answered will do.
+        fallback = settings.targetSessionAttrs === 'prefer-standby' && anyPass.size > 0
+        finish(fallback ? ([...anyPass][0] ?? null) : null)
       })
     }
-    launch()
+    const launchNext = () => {
+      if (done || next >= candidates.length) return
+      clearTimeout(stagger)
+      stagger = setTimeout(launchNext, options.staggerMs)
+      start(candidates[next++] as HostSpec)
+      scheduleReprobes()
+    }
+    launchNext()
   })
   for (const client of clients) void client.end().catch(() => {})
-  return { host: winner, fallback, attempts }
+  return { host: winner, fallback, attempts: [...attempts.values()] }
 }
 
 async function probe(settings: ConnectionSettings, host: HostSpec, { ssl, maxReplayLag }: DiscoverOptions, clients: Set<pg.Client>): Promise<ProbeResult> {
@@ -96,6 +120,10 @@ async function probe(settings: ConnectionSettings, host: HostSpec, { ssl, maxRep
     return { host, fallback: true, qualifies: false, attempt: { host: host.host, port: host.port, reason: verdict.reason === 'standby' ? 'read-only' : verdict.reason } }
   } catch (error) {
     return { host, fallback: false, qualifies: false, attempt: { host: host.host, port: host.port, ...rejection(error) } }
+  } finally {
+    // Only a probe still pending when discovery ends is left to the caller to close.
+    clients.delete(client)
+    void client.end().catch(() => {})
   }
 }
 

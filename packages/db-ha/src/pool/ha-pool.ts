@@ -16,6 +16,10 @@ import { RoleChangedError } from './role-changed-error.js'
 export interface HaPoolTuning {
   /** Delay before probing the next host while the previous one has not answered (default 250 ms). */
   staggerMs?: number
+  /** While a dead host's probe is pending, how often the answering hosts are asked again (default 100 ms). */
+  reprobeMs?: number
+  /** Longest pause between rediscoveries while no host qualifies, e.g. mid-failover (default 100 ms). */
+  rediscoverMaxDelayMs?: number
   /** How long `connect()` keeps rediscovering on failover-class errors (default 10 s). */
   connectBudgetMs?: number
   /** How long after an error checkouts re-verify a pooled connection's role (default 10 s). */
@@ -47,6 +51,8 @@ export class HaPool extends pg.Pool {
   constructor(settings: ConnectionSettings, poolConfig: HaPoolConfig = {}, tuning: HaPoolTuning = {}) {
     const resolvedTuning = {
       staggerMs: tuning.staggerMs ?? 250,
+      reprobeMs: tuning.reprobeMs ?? 100,
+      rediscoverMaxDelayMs: tuning.rediscoverMaxDelayMs ?? 100,
       connectBudgetMs: tuning.connectBudgetMs ?? 10_000,
       suspectWindowMs: tuning.suspectWindowMs ?? 10_000,
       lagCheckIntervalMs: tuning.lagCheckIntervalMs ?? 1000,
@@ -64,8 +70,8 @@ export class HaPool extends pg.Pool {
     const discoverOnce = async (): Promise<Discovered> => {
       const started = performance.now()
       const candidates = state.order(balanced ? shuffle(settings.hosts) : settings.hosts)
-      const { staggerMs, maxReplayLag } = resolvedTuning
-      const { host, fallback, attempts } = await discoverHost(settings, candidates, { staggerMs, ssl, maxReplayLag })
+      const { staggerMs, reprobeMs, maxReplayLag } = resolvedTuning
+      const { host, fallback, attempts } = await discoverHost(settings, candidates, { staggerMs, reprobeMs, ssl, maxReplayLag })
       if (!host) throw new NoSuitableHostError(settings.targetSessionAttrs, attempts)
       // A fallback host is used, not remembered: the next connection looks for a standby again.
       if (!fallback) state.matched(host, performance.now() - started)
@@ -214,7 +220,8 @@ export class HaPool extends pg.Pool {
       } catch (error) {
         // Nothing was sent on a connection that failed to check out: retrying is always safe.
         if (!isFailoverError(error) || Date.now() >= deadline) throw error
-        const delay = Math.min(1000, 25 * 2 ** attempt) * Math.random()
+        // Short pauses: mid-failover, the new primary should be found within ~100 ms of promotion.
+        const delay = Math.min(this.#tuning.rediscoverMaxDelayMs, 25 * 2 ** attempt) * (0.5 + Math.random() / 2)
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }
