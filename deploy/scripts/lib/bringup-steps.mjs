@@ -1,7 +1,8 @@
 // Bring-up, in the documented order: monitor -> first node (primary) -> each further node
 // (secondary), one at a time -> verify -> application database and role -> DSN.
 // Every step checks before it acts, so a re-run on a healthy cluster changes nothing and a
-// re-run after a failure resumes where it stopped.
+// re-run after a failure resumes where it stopped. The steps are also exported one by one
+// (createClusterSteps) so the day-2 scripts (add-node, rejoin) run the very same ones.
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { assessCluster } from './cluster-health.mjs'
@@ -14,55 +15,51 @@ const SETTLED_STATES = new Set(['single', 'wait_primary', 'primary', 'secondary'
 const WRITABLE_STATES = new Set(['single', 'wait_primary', 'primary'])
 
 /**
- * @param {{inventory: any, secrets: Record<string, string>, transport: any, runtime: any, progress: any, envFile: string, timeoutMs?: number}} ctx
+ * The steps bring-up is made of, bound to one cluster.
+ * @param {{inventory: any, secrets: Record<string, string>, transport: any, runtime: any, progress: any, timeoutMs?: number}} ctx
  */
-export async function bringUp({ inventory, secrets, transport, runtime, progress, envFile, timeoutMs = 120_000 }) {
+export function createClusterSteps({ inventory, secrets, transport, runtime, progress, timeoutMs = 120_000 }) {
   const profile = FAILOVER_PROFILES[inventory.profile]
-  assertNoSplitBrain(inventory.profile)
-  const monitor = inventory.monitor
-  const allHosts = [monitor, ...inventory.nodes]
   const passwords = { monitorPassword: secrets.monitor_password, replicationPassword: secrets.replication_password }
   let lastNodes = []
   const describe = () => lastNodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}${n.health === 1 ? '' : ` health=${n.health}`}`).join(' ')
   const nodesNow = async () => (lastNodes = await runtime.clusterNodes())
 
-  await progress.step('hosts reachable', undefined, async () => {
-    await transport.ensureReachable(allHosts)
-    return { changed: false, detail: `${allHosts.length} hosts over ${transport.name}` }
-  })
-  for (const host of allHosts) {
+  async function reachableStep(hosts) {
+    await progress.step('hosts reachable', undefined, async () => {
+      await transport.ensureReachable(hosts)
+      return { changed: false, detail: `${hosts.length} hosts over ${transport.name}` }
+    })
+  }
+
+  async function passfileStep(host) {
     await progress.step('passfile', host.host, async () => {
       const changed = await runtime.ensurePassfile(host, passwords)
       return { changed, detail: changed ? 'wrote ~postgres/.pgpass (0600)' : 'up to date' }
     })
   }
 
-  // Monitor.
-  await progress.step('monitor: create', monitor.host, async () => {
-    if (await runtime.isInitialized(monitor)) return { changed: false, detail: `exists at ${monitor.pgdata}` }
-    await runtime.createMonitor(monitor)
-    return { changed: true, detail: `created on ${monitor.address}:${monitor.port}` }
-  })
-  await hardenHbaStep(monitor)
-  await serviceStep(monitor)
-  await progress.step('monitor: accepts connections', monitor.host, async () => {
-    await waitFor(() => runtime.acceptsSql(monitor), { timeoutMs, what: 'the monitor to accept connections' })
-    return { changed: false, detail: 'ready' }
-  })
-  await passwordStep(monitor, 'autoctl_node', secrets.monitor_password, { db: 'pg_auto_failover', label: 'monitor: autoctl_node password' })
-  await progress.step('monitor: failover profile', monitor.host, async () => {
-    const names = Object.keys(profile.monitor)
-    const current = await runtime.sqlJson(monitor, `select name, setting from pg_settings where name in (${names.map((n) => `'${n}'`).join(',')})`)
-    const differing = names.filter((name) => current.find((row) => row.name === name)?.setting !== profile.monitor[name])
-    if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
-    await runtime.sqlExec(monitor, differing.map((name) => `alter system set ${name} = '${profile.monitor[name]}';`).join('\n') + '\nselect pg_reload_conf();\n')
-    return { changed: true, detail: `${inventory.profile}: set ${differing.map((n) => `${n.replace('pgautofailover.', '')}=${profile.monitor[n]}`).join(' ')}` }
-  })
+  async function hardenHbaStep(host) {
+    await progress.step(`${host.role === 'monitor' ? 'monitor' : host.nodeName}: pg_hba`, host.host, async () => {
+      const changed = await runtime.hardenHba(host)
+      return { changed, detail: changed ? `no trust over TCP${host.role === 'node' ? `, ${inventory.appUser}@${inventory.dbname} from ${inventory.networkCidr}, pg_rewind between nodes` : ''}` : 'up to date' }
+    })
+  }
 
-  // Data nodes, one at a time; the first becomes primary unless the cluster already has one.
-  for (const [index, node] of inventory.nodes.entries()) {
+  async function serviceStep(host) {
+    await progress.step(`${host.role === 'monitor' ? 'monitor' : host.nodeName}: service`, host.host, async () => {
+      const started = await runtime.ensureRunning(host)
+      return { changed: started, detail: started ? `started ${runtime.serviceName(host)}` : `${runtime.serviceName(host)} running` }
+    })
+  }
+
+  /**
+   * A data node from nothing to settled: create, keeper profile, pg_hba, service, wait.
+   * @param {any} node @param {{role: 'primary'|'secondary', states?: Set<string>}} expect
+   *   role names the last step; states are the reported states that count as settled
+   */
+  async function nodeSteps(node, { role, states = SETTLED_STATES }) {
     const label = `${node.nodeName}`
-    if (index === 1) await replicationPasswordStep()
     await progress.step(`${label}: create`, node.host, async () => {
       if (await runtime.isInitialized(node)) return { changed: false, detail: `exists at ${node.pgdata}` }
       await runtime.createNode(node)
@@ -78,70 +75,24 @@ export async function bringUp({ inventory, secrets, transport, runtime, progress
     })
     await hardenHbaStep(node)
     await serviceStep(node)
-    await progress.step(`${label}: ${index === 0 ? 'primary' : 'secondary'}`, node.host, async () => {
+    await progress.step(`${label}: ${role}`, node.host, async () => {
       const state = await waitFor(async () => {
         const self = (await nodesNow()).find((n) => n.name === node.nodeName)
-        return self && self.reported_state === self.assigned_state && SETTLED_STATES.has(self.reported_state) ? self.reported_state : null
+        return self && self.reported_state === self.assigned_state && states.has(self.reported_state) ? self.reported_state : null
       }, { timeoutMs, what: `${node.nodeName} to settle`, lastSeen: describe })
       await waitFor(() => runtime.acceptsSql(node), { timeoutMs, what: `${node.nodeName} to accept connections` })
       return { changed: false, detail: `state ${state}` }
     })
   }
 
-  await progress.step('verify', undefined, async () => {
-    await waitFor(async () => assessCluster(await nodesNow(), inventory.nodes.length).healthy,
-      { timeoutMs, what: 'one healthy primary and healthy secondaries', lastSeen: describe })
-    const primary = lastNodes.find((n) => n.reported_state === 'primary')
-    return { changed: false, detail: `primary ${primary?.name}, ${lastNodes.length - 1} secondaries, all healthy` }
-  })
-
-  const primary = inventory.nodes.find((n) => n.nodeName === lastNodes.find((x) => x.reported_state === 'primary')?.name)
-  await passwordStep(primary, inventory.appUser, secrets.app_password, { label: 'application role', create: true })
-  await progress.step('application database', primary.host, async () => {
-    const [db] = await runtime.sqlJson(primary, `select pg_get_userbyid(datdba) as owner from pg_database where datname = '${inventory.dbname}'`)
-    if (!db) {
-      await runtime.sqlExec(primary, `create database "${inventory.dbname}" owner "${inventory.appUser}";\n`)
-      return { changed: true, detail: `created ${inventory.dbname} owned by ${inventory.appUser}` }
-    }
-    if (db.owner === inventory.appUser) return { changed: false, detail: `${inventory.dbname} owned by ${inventory.appUser}` }
-    await runtime.sqlExec(primary, `alter database "${inventory.dbname}" owner to "${inventory.appUser}";\n`)
-    return { changed: true, detail: `${inventory.dbname} now owned by ${inventory.appUser}` }
-  })
-
-  const dsn = applicationDsn(inventory)
-  await progress.step('application DSN', undefined, async () => {
-    const withPassword = applicationDsn(inventory, { password: secrets.app_password })
-    const content = [
-      '# Written by deploy/scripts/bringup.mjs; holds a password: keep it 0600 and out of git.',
-      `DATABASE_URL='${withPassword.uri}'`,
-      `PGHA_INVENTORY='${inventory.file}'`,
-      '',
-    ].join('\n')
-    const current = await fs.readFile(envFile, 'utf8').catch(() => null)
-    if (current === content) {
-      await fs.chmod(envFile, 0o600)
-      return { changed: false, detail: `${envFile} up to date` }
-    }
-    await fs.mkdir(path.dirname(envFile), { recursive: true })
-    const tmp = `${envFile}.${process.pid}.tmp`
-    await fs.writeFile(tmp, content, { mode: 0o600 })
-    await fs.rename(tmp, envFile)
-    return { changed: true, detail: `wrote ${envFile} (0600)` }
-  })
-  return { dsn, nodes: lastNodes }
-
-  async function hardenHbaStep(host) {
-    await progress.step(`${host.role === 'monitor' ? 'monitor' : host.nodeName}: pg_hba`, host.host, async () => {
-      const changed = await runtime.hardenHba(host)
-      return { changed, detail: changed ? `no trust over TCP${host.role === 'node' ? `, ${inventory.appUser}@${inventory.dbname} from ${inventory.networkCidr}, pg_rewind between nodes` : ''}` : 'up to date' }
+  async function verifyStep() {
+    await progress.step('verify', undefined, async () => {
+      await waitFor(async () => assessCluster(await nodesNow(), inventory.nodes.length).healthy,
+        { timeoutMs, what: 'one healthy primary and healthy secondaries', lastSeen: describe })
+      const primary = lastNodes.find((n) => n.reported_state === 'primary')
+      return { changed: false, detail: `primary ${primary?.name}, ${lastNodes.length - 1} secondaries, all healthy` }
     })
-  }
-
-  async function serviceStep(host) {
-    await progress.step(`${host.role === 'monitor' ? 'monitor' : host.nodeName}: service`, host.host, async () => {
-      const started = await runtime.ensureRunning(host)
-      return { changed: started, detail: started ? `started ${runtime.serviceName(host)}` : `${runtime.serviceName(host)} running` }
-    })
+    return lastNodes
   }
 
   /** The replicator's password must be on the current primary before a standby can clone it. */
@@ -162,4 +113,106 @@ export async function bringUp({ inventory, secrets, transport, runtime, progress
       return { changed: true, detail: `${role} password ${row ? 'set' : 'created'}` }
     })
   }
+
+  /** DATABASE_URL (every node of the inventory) in the env file, 0600, written only when it differs. */
+  async function envFileStep(envFile) {
+    await progress.step('application DSN', undefined, async () => {
+      const withPassword = applicationDsn(inventory, { password: secrets.app_password })
+      const content = [
+        '# Written by deploy/scripts/bringup.mjs; holds a password: keep it 0600 and out of git.',
+        `DATABASE_URL='${withPassword.uri}'`,
+        `PGHA_INVENTORY='${inventory.file}'`,
+        '',
+      ].join('\n')
+      const current = await fs.readFile(envFile, 'utf8').catch(() => null)
+      if (current === content) {
+        await fs.chmod(envFile, 0o600)
+        return { changed: false, detail: `${envFile} up to date` }
+      }
+      await fs.mkdir(path.dirname(envFile), { recursive: true })
+      const tmp = `${envFile}.${process.pid}.tmp`
+      await fs.writeFile(tmp, content, { mode: 0o600 })
+      await fs.rename(tmp, envFile)
+      return { changed: true, detail: `wrote ${envFile} (0600)` }
+    })
+    return applicationDsn(inventory)
+  }
+
+  return {
+    profile,
+    nodesNow,
+    describe,
+    lastNodes: () => lastNodes,
+    reachableStep,
+    passfileStep,
+    hardenHbaStep,
+    serviceStep,
+    nodeSteps,
+    verifyStep,
+    replicationPasswordStep,
+    passwordStep,
+    envFileStep,
+  }
+}
+
+/**
+ * @param {{inventory: any, secrets: Record<string, string>, transport: any, runtime: any, progress: any, envFile: string, timeoutMs?: number}} ctx
+ */
+export async function bringUp({ envFile, ...ctx }) {
+  const { inventory, secrets, runtime, progress } = ctx
+  const steps = createClusterSteps(ctx)
+  const { profile } = steps
+  assertNoSplitBrain(inventory.profile)
+  const monitor = inventory.monitor
+  const allHosts = [monitor, ...inventory.nodes]
+  const timeoutMs = ctx.timeoutMs ?? 120_000
+
+  await steps.reachableStep(allHosts)
+  for (const host of allHosts) await steps.passfileStep(host)
+
+  // Monitor.
+  await progress.step('monitor: create', monitor.host, async () => {
+    if (await runtime.isInitialized(monitor)) return { changed: false, detail: `exists at ${monitor.pgdata}` }
+    await runtime.createMonitor(monitor)
+    return { changed: true, detail: `created on ${monitor.address}:${monitor.port}` }
+  })
+  await steps.hardenHbaStep(monitor)
+  await steps.serviceStep(monitor)
+  await progress.step('monitor: accepts connections', monitor.host, async () => {
+    await waitFor(() => runtime.acceptsSql(monitor), { timeoutMs, what: 'the monitor to accept connections' })
+    return { changed: false, detail: 'ready' }
+  })
+  await steps.passwordStep(monitor, 'autoctl_node', secrets.monitor_password, { db: 'pg_auto_failover', label: 'monitor: autoctl_node password' })
+  await progress.step('monitor: failover profile', monitor.host, async () => {
+    const names = Object.keys(profile.monitor)
+    const current = await runtime.sqlJson(monitor, `select name, setting from pg_settings where name in (${names.map((n) => `'${n}'`).join(',')})`)
+    const differing = names.filter((name) => current.find((row) => row.name === name)?.setting !== profile.monitor[name])
+    if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
+    await runtime.sqlExec(monitor, differing.map((name) => `alter system set ${name} = '${profile.monitor[name]}';`).join('\n') + '\nselect pg_reload_conf();\n')
+    return { changed: true, detail: `${inventory.profile}: set ${differing.map((n) => `${n.replace('pgautofailover.', '')}=${profile.monitor[n]}`).join(' ')}` }
+  })
+
+  // Data nodes, one at a time; the first becomes primary unless the cluster already has one.
+  for (const [index, node] of inventory.nodes.entries()) {
+    if (index === 1) await steps.replicationPasswordStep()
+    await steps.nodeSteps(node, { role: index === 0 ? 'primary' : 'secondary' })
+  }
+
+  const lastNodes = await steps.verifyStep()
+
+  const primary = inventory.nodes.find((n) => n.nodeName === lastNodes.find((x) => x.reported_state === 'primary')?.name)
+  await steps.passwordStep(primary, inventory.appUser, secrets.app_password, { label: 'application role', create: true })
+  await progress.step('application database', primary.host, async () => {
+    const [db] = await runtime.sqlJson(primary, `select pg_get_userbyid(datdba) as owner from pg_database where datname = '${inventory.dbname}'`)
+    if (!db) {
+      await runtime.sqlExec(primary, `create database "${inventory.dbname}" owner "${inventory.appUser}";\n`)
+      return { changed: true, detail: `created ${inventory.dbname} owned by ${inventory.appUser}` }
+    }
+    if (db.owner === inventory.appUser) return { changed: false, detail: `${inventory.dbname} owned by ${inventory.appUser}` }
+    await runtime.sqlExec(primary, `alter database "${inventory.dbname}" owner to "${inventory.appUser}";\n`)
+    return { changed: true, detail: `${inventory.dbname} now owned by ${inventory.appUser}` }
+  })
+
+  const dsn = await steps.envFileStep(envFile)
+  return { dsn, nodes: steps.lastNodes() }
 }

@@ -32,9 +32,12 @@ export async function writeLabInventory({ name, subnet, profile = 'fast', hostVa
   return { dir, file, envFile: path.join(dir, 'app.env') }
 }
 
-/** Lab up and bring-up from nothing; returns what a test needs to talk to the cluster. */
-export async function startLabCluster({ name, subnet, profile = 'fast', hostVars }) {
-  const lab = resolveLabConfig({ name, subnet })
+/**
+ * Lab up and bring-up from nothing; returns what a test needs to talk to the cluster.
+ * vms: how many VMs the lab has (default 3); extra ones stay free for a test to add nodes on.
+ */
+export async function startLabCluster({ name, subnet, profile = 'fast', hostVars, vms }) {
+  const lab = resolveLabConfig({ name, subnet, vms })
   await labUp(lab)
   const inventory = await writeLabInventory({ name, subnet, profile, hostVars })
   const startedAt = Date.now()

@@ -1,0 +1,50 @@
+// What the day-2 scripts (maintenance, rejoin, add-node) share: picking the node an operator
+// named, judging the rest of the cluster, and reporting a failure the way bring-up does.
+import { redact } from './cluster-context.mjs'
+import { roleOf } from './cluster-health.mjs'
+import { InputError, exitCodeFor } from './errors.mjs'
+
+/** @param {any} inventory @param {string|undefined} name a pg_auto_failover node name (node_name) */
+export function nodeByName(inventory, name, usage) {
+  if (!name) throw new InputError(`--node is required; ${usage}`)
+  const node = inventory.nodes.find((n) => n.nodeName === name)
+  if (!node) throw new InputError(`--node "${name}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})`)
+  return node
+}
+
+/** One line per node, for "last seen" in timeouts and for progress details. */
+export function describeNodes(nodes) {
+  return nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}${n.health === 1 ? '' : ` health=${n.health}`}`).join(' ')
+}
+
+/** A healthy node: settled in the state it was assigned and passing the monitor's checks. */
+export function settledIn(node, states) {
+  return Boolean(node) && node.reported_state === node.assigned_state && states.includes(node.reported_state) && node.health === 1
+}
+
+/**
+ * The cluster without `exceptName`: exactly one primary, every other node a healthy secondary.
+ * @returns {string[]} problems, empty when healthy
+ */
+export function problemsOfOthers(nodes, exceptName) {
+  const others = nodes.filter((n) => n.name !== exceptName)
+  const problems = []
+  const primaries = others.filter((n) => roleOf(n) === 'primary')
+  if (primaries.length !== 1) problems.push(`${primaries.length} primaries (${primaries.map((n) => n.name).join(', ') || 'none'})`)
+  for (const node of others) if (!settledIn(node, ['primary', 'secondary'])) problems.push(`${node.name}: ${node.reported_state}/${node.assigned_state}, health ${node.health}`)
+  return problems
+}
+
+/** The one healthy primary the monitor knows, or undefined. */
+export function healthyPrimary(nodes) {
+  const primaries = nodes.filter((n) => roleOf(n) === 'primary')
+  return primaries.length === 1 && settledIn(primaries[0], ['primary', 'wait_primary']) ? primaries[0] : undefined
+}
+
+/** Prints the failure (secrets scrubbed; a JSON line too with --json) and exits 2 or 1. */
+export function exitWithFailure(script, error, { secrets, json }) {
+  const message = redact(error.message, secrets)
+  if (json) process.stdout.write(JSON.stringify({ event: 'error', code: error.code ?? 'FAILED', step: error.step, message }) + '\n')
+  process.stderr.write(`${script}: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${message}\n`)
+  process.exit(exitCodeFor(error))
+}

@@ -1,0 +1,81 @@
+// maintenance.mjs on a lab cluster: a standby into maintenance and back, the primary only with
+// --allow-failover, and every bad input refused with exit 2 before anything changes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jsonLines, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
+import { runScript } from './support/run-script.mjs'
+
+const LAB = { name: 'pghtm', subnet: '10.213.53.0/24', profile: 'fast' }
+let cluster
+
+beforeAll(async () => {
+  cluster = await startLabCluster(LAB)
+})
+afterAll(async () => {
+  await stopLabCluster(cluster)
+})
+
+const maintenance = (...args) => runScript('scripts/maintenance.mjs', ['--inventory', cluster.inventory.file, ...args])
+async function status() {
+  const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
+  return JSON.parse(out.stdout)
+}
+const stateOf = (view, name) => view.nodes.find((n) => n.name === name)
+const snapshot = (view) => view.nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}`).sort()
+
+describe('maintenance.mjs', () => {
+  it('refuses bad input with exit 2, naming the problem, and changes nothing', async () => {
+    const before = snapshot(await status())
+    const unknown = await maintenance('--node', 'node9', '--enable')
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/--node "node9" is not a node of the inventory \(node1, node2, node3\)/)
+    const neither = await maintenance('--node', 'node2')
+    expect(neither.code).toBe(2)
+    expect(neither.stderr).toMatch(/exactly one of --enable or --disable/)
+    const both = await maintenance('--node', 'node2', '--enable', '--disable')
+    expect(both.code).toBe(2)
+    const primary = await maintenance('--node', 'node1', '--enable')
+    expect(primary.code).toBe(2)
+    expect(primary.stderr).toMatch(/node1 is the primary.*--allow-failover/)
+    expect(snapshot(await status())).toEqual(before)
+  })
+
+  it('puts a standby into maintenance and back; a second run is a no-op', async () => {
+    const enable = await maintenance('--node', 'node2', '--enable', '--json')
+    expect(enable.code, enable.stderr).toBe(0)
+    expect(jsonLines(enable.stdout).filter((e) => e.status === 'changed').map((e) => e.step)).toEqual(['node2: enable maintenance'])
+    let view = await status()
+    expect(stateOf(view, 'node2')).toMatchObject({ reported_state: 'maintenance', assigned_state: 'maintenance' })
+    expect(stateOf(view, 'node1')).toMatchObject({ role: 'primary', health: 1 })
+    expect(stateOf(view, 'node3')).toMatchObject({ role: 'secondary', health: 1 })
+
+    const again = await maintenance('--node', 'node2', '--enable')
+    expect(again.code).toBe(0)
+    expect(again.stdout).toMatch(/no change: node2 is already maintenance/)
+    expect(again.stdout).not.toMatch(/^\+/m)
+
+    const disable = await maintenance('--node', 'node2', '--disable')
+    expect(disable.code, disable.stderr).toBe(0)
+    view = await status()
+    expect(view.healthy).toBe(true)
+    expect(stateOf(view, 'node2')).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1 })
+    const disableAgain = await maintenance('--node', 'node2', '--disable')
+    expect(disableAgain.code).toBe(0)
+    expect(disableAgain.stdout).toMatch(/no change: node2 is already secondary/)
+  })
+
+  it('with --allow-failover takes the primary into maintenance after a failover, and back as a secondary', async () => {
+    const enable = await maintenance('--node', 'node1', '--enable', '--allow-failover')
+    expect(enable.code, enable.stderr).toBe(0)
+    let view = await status()
+    expect(stateOf(view, 'node1')).toMatchObject({ reported_state: 'maintenance', assigned_state: 'maintenance' })
+    const primaries = view.nodes.filter((n) => n.role === 'primary')
+    expect(primaries).toHaveLength(1)
+    expect(primaries[0].name).not.toBe('node1')
+
+    const disable = await maintenance('--node', 'node1', '--disable')
+    expect(disable.code, disable.stderr).toBe(0)
+    view = await status()
+    expect(view.healthy).toBe(true)
+    expect(stateOf(view, 'node1')).toMatchObject({ role: 'secondary', health: 1 })
+  })
+})
