@@ -28,7 +28,6 @@ import { InputError } from './lib/errors.mjs'
 import { createProgress } from './lib/progress.mjs'
 import { parseScriptArgs } from './lib/script-args.mjs'
 import { waitFor } from './lib/wait-for.mjs'
-import { quote } from 'zx'
 
 const USAGE = 'usage: rejoin.mjs --inventory <file> --node <node_name> --yes [--json]'
 const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, string: ['node'], boolean: ['json', 'yes'] })
@@ -60,10 +59,7 @@ try {
   }
 
   await progress.step(`${node.nodeName}: stop`, node.host, async () => {
-    const wasRunning = await runtime.stopService(node)
-    // A Postgres left behind by a killed keeper would hold the data directory.
-    const pgCtl = await runtime.pg(node, ['sh', '-c', `test -f ${quote(node.pgdata + '/postmaster.pid')} && pg_ctl -D ${quote(node.pgdata)} status >/dev/null 2>&1 && pg_ctl -D ${quote(node.pgdata)} stop -m fast -w >/dev/null 2>&1 && echo stopped || true`])
-    const stopped = wasRunning || pgCtl.stdout.includes('stopped')
+    const stopped = await runtime.stopNode(node)
     return { changed: stopped, detail: stopped ? `stopped ${runtime.serviceName(node)}` : 'not running' }
   })
   await progress.step(`${node.nodeName}: drop from monitor`, inventory.monitor.host, async () => {
@@ -76,8 +72,7 @@ try {
     return { changed: true, detail: `node id ${known.node_id} removed` }
   })
   await progress.step(`${node.nodeName}: delete data`, node.host, async () => {
-    const existed = (await runtime.pg(node, ['sh', '-c', `test -e ${quote(node.pgdata)} && echo yes || true`])).stdout.includes('yes')
-    await runtime.destroyData(node)
+    const existed = await runtime.destroyData(node)
     return { changed: existed, detail: existed ? `deleted ${node.pgdata}` : 'already gone' }
   })
   await steps.passfileStep(node)

@@ -35,15 +35,13 @@ try {
       return { changed: wasRunning, detail: wasRunning ? `stopped ${runtime.serviceName(host)}` : 'not running' }
     })
     await progress.step(`${label}: data`, host.host, async () => {
-      const existed = await runtime.isInitialized(host)
-      await runtime.destroyData(host)
+      const existed = await runtime.destroyData(host)
       return { changed: existed, detail: existed ? `deleted ${host.pgdata}` : 'already gone' }
     })
   }
   for (const host of hosts) {
     await progress.step('passfile', host.host, async () => {
-      const out = await runtime.pg(host, ['sh', '-c', 'test -e "$HOME/.pgpass" && rm -f "$HOME/.pgpass" && echo removed || true'])
-      const removed = out.stdout.includes('removed')
+      const removed = await runtime.removePassfile(host)
       return { changed: removed, detail: removed ? 'removed' : 'already gone' }
     })
   }

@@ -105,12 +105,13 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   /** Sets a role's password only when the stored SCRAM verifier does not match it already. */
   async function passwordStep(host, role, password, { db = 'postgres', label, create = false }) {
     await progress.step(label, host.host, async () => {
-      const [row] = await runtime.sqlJson(host, `select rolpassword as verifier from pg_authid where rolname = '${role}'`, { db })
-      if (row && scramVerifierMatches(row.verifier, password)) return { changed: false, detail: `${role} password up to date` }
-      if (!row && !create) throw new Error(`role ${role} does not exist on ${host.host}`)
+      const verifier = await runtime.roleVerifier(host, role, { db })
+      const exists = verifier !== undefined
+      if (exists && scramVerifierMatches(verifier, password)) return { changed: false, detail: `${role} password up to date` }
+      if (!exists && !create) throw new Error(`role ${role} does not exist on ${host.host}`)
       const literal = `'${password.replaceAll("'", "''")}'`
-      await runtime.sqlExec(host, row ? `alter role "${role}" password ${literal};\n` : `create role "${role}" login password ${literal};\n`, { db })
-      return { changed: true, detail: `${role} password ${row ? 'set' : 'created'}` }
+      await runtime.sqlExec(host, exists ? `alter role "${role}" password ${literal};\n` : `create role "${role}" login password ${literal};\n`, { db })
+      return { changed: true, detail: `${role} password ${exists ? 'set' : 'created'}` }
     })
   }
 

@@ -1,0 +1,152 @@
+// What every runtime shares: once a command can run as the Postgres user next to the data
+// directory (`exec`: on the host for native, inside the node's container for docker), reading and
+// changing a node is the same pg_autoctl, psql and file work.
+import { quote } from 'zx'
+
+const APP_RULE_MARK = '# pg-ha-kit: application access'
+const REWIND_RULE_MARK = '# pg-ha-kit: pg_rewind source'
+
+/**
+ * @typedef {{exitCode: number, stdout: string, stderr: string}} ExecResult
+ * @typedef {(host: any, argv: string[], options: {input?: string}) => Promise<ExecResult>} Exec
+ */
+
+/**
+ * @param {any} inventory
+ * @param {{exec: Exec}} options
+ */
+export function createPgAutoctlCore(inventory, { exec }) {
+  /** Runs a command as the Postgres user; throws with the command's own error when it fails. */
+  async function pg(host, argv, { input, allowFailure = false } = {}) {
+    const out = await exec(host, argv, { input })
+    if (out.exitCode !== 0 && !allowFailure) {
+      const detail = (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-4).join(' | ')
+      throw new Error(`${argv.slice(0, 3).join(' ')} on ${host.host} exited ${out.exitCode}: ${detail}`)
+    }
+    return out
+  }
+
+  /** Runs SQL through the local socket; `query` must return one json column per row. */
+  async function sqlJson(host, query, { db = 'postgres' } = {}) {
+    const out = await pg(host, ['psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-p', String(host.port), '-d', db, '-f', '-'], {
+      input: `select coalesce(json_agg(t), '[]'::json) from (${query}) t;\n`,
+    })
+    return JSON.parse(out.stdout.trim() || '[]')
+  }
+
+  /** Runs SQL given on stdin (so secrets in it never reach a command line). */
+  async function sqlExec(host, script, { db = 'postgres' } = {}) {
+    await pg(host, ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-p', String(host.port), '-d', db, '-f', '-'], { input: script })
+  }
+
+  async function acceptsSql(host) {
+    const out = await pg(host, ['pg_isready', '-q', '-p', String(host.port), '-h', '/var/run/postgresql'], { allowFailure: true })
+    return out.exitCode === 0
+  }
+
+  const monitorUri = () => {
+    const m = inventory.monitor
+    return `postgres://autoctl_node@${m.address}:${m.port}/pg_auto_failover?sslmode=${inventory.ssl === 'off' ? 'prefer' : 'require'}`
+  }
+
+  return {
+    pg,
+    sqlJson,
+    sqlExec,
+    acceptsSql,
+    monitorUri,
+
+    /** `pg_autoctl create monitor|postgres` for a host, without --run. */
+    createArgv(host) {
+      const ssl = inventory.ssl === 'self-signed' ? ['--ssl-self-signed'] : ['--no-ssl']
+      const common = ['--pgdata', host.pgdata, '--pgport', String(host.port), '--hostname', host.address, '--auth', 'scram-sha-256', ...ssl]
+      if (host.role === 'monitor') return ['pg_autoctl', 'create', 'monitor', ...common]
+      return ['pg_autoctl', 'create', 'postgres', ...common, '--name', host.nodeName, '--formation', inventory.formation,
+        '--dbname', inventory.dbname, '--monitor', monitorUri(),
+        ...(host.candidatePriority === undefined ? [] : ['--candidate-priority', String(host.candidatePriority)]),
+        ...(host.replicationQuorum === undefined ? [] : ['--replication-quorum', String(host.replicationQuorum)])]
+    },
+
+    /** Fully created: configuration present and no unfinished `pg_autoctl create`. */
+    async isInitialized(host) {
+      const out = await pg(host, ['sh', '-c', `test -f ${quote(host.pgdata)}/PG_VERSION && pg_autoctl config get --pgdata ${quote(host.pgdata)} pg_autoctl.role >/dev/null 2>&1 && ! test -e "$(pg_autoctl show file --init --pgdata ${quote(host.pgdata)})"`], { allowFailure: true })
+      return out.exitCode === 0
+    },
+
+    /** The role's SCRAM verifier (null without a password), or undefined when there is no such role. */
+    async roleVerifier(host, role, { db = 'postgres' } = {}) {
+      const [row] = await sqlJson(host, `select rolpassword as verifier from pg_authid where rolname = '${role}'`, { db })
+      return row ? (row.verifier ?? null) : undefined
+    },
+
+    async keeperSettings(host, keys) {
+      const values = {}
+      for (const key of keys) {
+        values[key] = (await pg(host, ['pg_autoctl', 'config', 'get', '--pgdata', host.pgdata, key])).stdout.trim()
+      }
+      return values
+    },
+    async setKeeperSetting(host, key, value) {
+      await pg(host, ['pg_autoctl', 'config', 'set', '--pgdata', host.pgdata, key, value])
+    },
+    async reloadKeeper(host) {
+      await pg(host, ['pg_autoctl', 'reload', '--pgdata', host.pgdata], { allowFailure: true })
+    },
+
+    /**
+     * No `trust` over TCP: pg_autoctl's initdb leaves loopback trust and adds a trust rule for
+     * the monitor's health checks (which present a fixed password, so scram works for them);
+     * data nodes also get the application rule for the inventory's subnet only.
+     * @returns {Promise<boolean>} whether the file changed (and Postgres was reloaded)
+     */
+    async hardenHba(host) {
+      const file = `${host.pgdata}/pg_hba.conf`
+      const current = (await pg(host, ['cat', file])).stdout
+      const ownRules = host.role === 'node'
+        ? [
+            `host "${inventory.dbname}" "${inventory.appUser}" ${inventory.networkCidr} scram-sha-256 ${APP_RULE_MARK}`,
+            // pg_autoctl runs pg_rewind against the new primary's "postgres" database but only
+            // admits its replicator to --dbname; without these an old primary is always rebuilt
+            // with a full base backup instead of rewound.
+            ...inventory.nodes.map((node) => `host "postgres" "pgautofailover_replicator" ${node.address}/32 scram-sha-256 ${REWIND_RULE_MARK}`),
+          ]
+        : []
+      const hardened = current.split('\n')
+        .filter((line) => !(line.endsWith(APP_RULE_MARK) || line.endsWith(REWIND_RULE_MARK)) || ownRules.includes(line))
+        .map((line) => (/^\s*host(ssl|nossl)?\s/.test(line) ? line.replace(/(\s)trust(\s|$)/, '$1scram-sha-256$2') : line))
+      while (hardened.length > 0 && hardened.at(-1) === '') hardened.pop()
+      for (const rule of ownRules) if (!hardened.includes(rule)) hardened.push(rule)
+      const next = hardened.join('\n') + '\n'
+      if (next === current) return false
+      await pg(host, ['sh', '-c', `cat > ${quote(file)}.tmp && mv ${quote(file)}.tmp ${quote(file)}`], { input: next })
+      if (await acceptsSql(host)) await sqlExec(host, 'select pg_reload_conf();')
+      return true
+    },
+
+    /** The monitor's view of every node of the formation. */
+    async clusterNodes() {
+      return sqlJson(inventory.monitor, `
+        select nodeid as node_id, nodename as name, nodehost as host, nodeport as port,
+               reportedstate::text as reported_state, goalstate::text as assigned_state,
+               health, reportedpgisrunning as pg_running, reportedtli as tli, reportedlsn::text as lsn,
+               candidatepriority as candidate_priority, replicationquorum as replication_quorum,
+               reportedrepstate as replication_state,
+               extract(epoch from now() - reporttime)::float8 as seconds_since_report
+          from pgautofailover.node where formationid = '${inventory.formation}' order by nodeid`, { db: 'pg_auto_failover' })
+    },
+    async synchronousStandbyNames() {
+      const [row] = await sqlJson(inventory.monitor, `select pgautofailover.synchronous_standby_names('${inventory.formation}', 0) as names`, { db: 'pg_auto_failover' })
+      return row?.names ?? ''
+    },
+  }
+}
+
+/** ~/.pgpass for the monitor and replication users (libpq reads it; secrets stay off command lines). */
+export function passfileContent({ monitorPassword, replicationPassword }) {
+  return [
+    `*:*:pg_auto_failover:autoctl_node:${monitorPassword}`,
+    `*:*:replication:pgautofailover_replicator:${replicationPassword}`,
+    `*:*:*:pgautofailover_replicator:${replicationPassword}`,
+    '',
+  ].join('\n')
+}
