@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs what the project needs on a fresh Debian/Ubuntu machine, idempotently:
-#   1. Debian packages (Postgres 15, pg_auto_failover, iproute2) when missing  (needs root)
+#   1. Debian packages (Postgres 15, pg_auto_failover, iproute2, docker-compose) when missing  (needs root)
 #   2. npm dependencies when node_modules is missing or older than package-lock.json
 # Plain sh because it runs before the npm dependencies (zx) exist.
 set -eu
 cd "$(dirname "$0")/../.."
 
-packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps"
+# docker-compose (Debian's 1.29, no daemon needed): the tests render deploy/compose/ with `config`.
+packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps docker-compose"
 missing=""
 for pkg in $packages; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

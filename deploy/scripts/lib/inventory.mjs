@@ -6,10 +6,11 @@ import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
 import { z } from 'zod'
+import { DEFAULT_DOCKER_DIR, DEFAULT_DOCKER_IMAGE, IMAGE } from './compose-env.mjs'
 import { InputError } from './errors.mjs'
 import { PROFILE_NAMES } from './failover-profiles.mjs'
 
-export const RUNTIMES = ['native']
+export const RUNTIMES = ['native', 'docker']
 export const TRANSPORTS = ['netns', 'ssh']
 const SSL_MODES = ['off', 'self-signed']
 
@@ -22,13 +23,26 @@ const absolutePath = z.string().regex(/^\/[A-Za-z0-9_./-]+$/, 'must be an absolu
 // A file on this machine: absolute, ~/..., or relative to the inventory's directory.
 const localFile = z.string({ error: 'must be a file path' }).regex(/^[^\0\n]+$/, 'must be a file path')
 const boolean = z.boolean({ error: 'must be true or false' })
+// [registry[:port]/]name[:tag][@sha256:digest] as Docker parses it (a first component is a
+// registry only with a dot, a port or as localhost), with a tag or digest so every VM runs one build.
+const imageRef = (() => {
+  const label = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?'
+  const registry = `(?:localhost(?::\\d+)?|${label}(?:\\.${label})+(?::\\d+)?|${label}:\\d+)`
+  const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+  const tag = '[\\w][\\w.-]{0,127}'
+  const digest = 'sha256:[a-f0-9]{64}'
+  const pattern = new RegExp(`^(?:${registry}/)?${component}(?:/${component})*(?::${tag}(?:@${digest})?|@${digest})$`)
+  return z.string({ error: 'must be an image reference' })
+    .regex(pattern, `must be an image reference with a tag or digest, such as ${DEFAULT_DOCKER_IMAGE}`)
+})()
+const remoteDir = absolutePath.refine((p) => p !== '/' && !p.split('/').includes('..'), 'must be an absolute path other than / without ".."')
 
 const clusterVars = z.object({
   formation: identifier.default('default'),
   dbname: identifier.default('app'),
   app_user: identifier.default('app'),
   failover_profile: z.enum(PROFILE_NAMES, { error: `must be one of ${PROFILE_NAMES.join(', ')}` }).default('default'),
-  runtime: z.enum(RUNTIMES, { error: `must be one of ${RUNTIMES.join(', ')} (docker comes with the real-VM issue)` }).default('native'),
+  runtime: z.enum(RUNTIMES, { error: `must be one of ${RUNTIMES.join(', ')}` }).default('native'),
   transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')}` }).default('netns'),
   ssl: z.enum(SSL_MODES, { error: `must be one of ${SSL_MODES.join(', ')}` }).default('off'),
   network_cidr: cidr,
@@ -41,6 +55,10 @@ const clusterVars = z.object({
   // Convenient for fresh VMs, but the first connection is then open to a man-in-the-middle.
   ssh_accept_new_host_keys: boolean.default(false),
   ssh_connect_timeout: z.coerce.number().int('must be an integer').min(1, 'must be 1-300 seconds').max(300, 'must be 1-300 seconds').default(10),
+  // Runtime "docker" (deploy/compose): the pg_auto_failover image, and where on each VM the
+  // compose projects live (one directory per project).
+  docker_image: imageRef.default(DEFAULT_DOCKER_IMAGE),
+  docker_dir: remoteDir.default(DEFAULT_DOCKER_DIR),
 })
 
 const hostVars = z.object({
@@ -57,8 +75,11 @@ const hostVars = z.object({
   ansible_ssh_private_key_file: localFile.optional(),
 })
 
-/** @param {string} file */
-export async function loadInventory(file) {
+/**
+ * @param {string} file
+ * @param {{extraVars?: Record<string, unknown>}} [options] extraVars: above every inventory variable, as Ansible's -e
+ */
+export async function loadInventory(file, { extraVars = {} } = {}) {
   let text
   try {
     text = await fs.readFile(file, 'utf8')
@@ -71,11 +92,11 @@ export async function loadInventory(file) {
   } catch (error) {
     throw new InputError(`not valid YAML: ${error.message.split('\n')[0]}`, { file })
   }
-  return parseInventory(doc, file)
+  return parseInventory(doc, file, { extraVars })
 }
 
-/** @param {unknown} doc @param {string} file */
-export function parseInventory(doc, file) {
+/** @param {unknown} doc @param {string} file @param {{extraVars?: Record<string, unknown>}} [options] */
+export function parseInventory(doc, file, { extraVars = {} } = {}) {
   if (!isObject(doc)) throw new InputError('must be a YAML mapping of Ansible groups', { file })
   const groups = collectGroups(doc, file)
   const allVars = groups.get('all')?.vars ?? {}
@@ -85,7 +106,7 @@ export function parseInventory(doc, file) {
     if (!entry || Object.keys(entry.hosts).length === 0) {
       throw new InputError(`group "${group}" is missing or has no hosts`, { file, key: `${group}.hosts` })
     }
-    return Object.entries(entry.hosts).map(([name, vars]) => ({ name, group, key: `${entry.key}.hosts.${name}`, vars: { ...allVars, ...entry.vars, ...(vars ?? {}) } }))
+    return Object.entries(entry.hosts).map(([name, vars]) => ({ name, group, key: `${entry.key}.hosts.${name}`, vars: { ...allVars, ...entry.vars, ...(vars ?? {}), ...extraVars } }))
   }
   const monitors = hostsOf('monitor')
   if (monitors.length !== 1) {
@@ -94,7 +115,7 @@ export function parseInventory(doc, file) {
   const nodeHosts = hostsOf('nodes')
   if (nodeHosts.length < 2) throw new InputError(`group "nodes" needs at least 2 hosts, has ${nodeHosts.length}`, { file, key: 'nodes.hosts' })
 
-  const vars = validate(clusterVars, { ...allVars, ...groups.get('nodes')?.vars }, file, 'all.vars')
+  const vars = validate(clusterVars, { ...allVars, ...groups.get('nodes')?.vars, ...extraVars }, file, 'all.vars')
   if (vars.transport === 'netns' && !vars.lab_name) {
     throw new InputError('transport "netns" needs lab_name (the lab the VMs belong to)', { file, key: 'all.vars.lab_name' })
   }
@@ -102,6 +123,9 @@ export function parseInventory(doc, file) {
   const toHost = (entry, role) => {
     const hv = validate(hostVars, entry.vars, file, `${entry.key}`)
     if (vars.transport === 'netns' && !hv.lab_vm) throw new InputError('transport "netns" needs lab_vm on every host', { file, key: `${entry.key}.lab_vm` })
+    if (vars.runtime === 'docker' && hv.pgdata !== undefined) {
+      throw new InputError(`runtime "docker" keeps PGDATA at ${IMAGE.pgdata} inside each container, on a volume of its own: remove pgdata`, { file, key: `${entry.key}.pgdata` })
+    }
     if (!inCidr(hv.ansible_host, vars.network_cidr)) {
       throw new InputError(`${hv.ansible_host} is outside network_cidr ${vars.network_cidr}`, { file, key: `${entry.key}.ansible_host` })
     }
@@ -112,7 +136,8 @@ export function parseInventory(doc, file) {
       address: hv.ansible_host,
       port: hv.pg_port,
       nodeName: hv.node_name ?? entry.name.replace(/[^a-z0-9_]/g, '_'),
-      pgdata: hv.pgdata ?? `/var/lib/postgresql/pgaf/${role}`,
+      // Native: a directory of the VM. Docker: the image's PGDATA, inside the host's container.
+      pgdata: vars.runtime === 'docker' ? IMAGE.pgdata : (hv.pgdata ?? `/var/lib/postgresql/pgaf/${role}`),
       candidatePriority: hv.candidate_priority,
       replicationQuorum: hv.replication_quorum,
       labVm: hv.lab_vm,
@@ -128,7 +153,9 @@ export function parseInventory(doc, file) {
 
   const seen = new Map()
   for (const host of [monitor, ...nodes]) {
-    for (const [what, id] of [['address', `${host.address}:${host.port}`], ['data directory', `${host.address}:${host.pgdata}`]]) {
+    // Docker: every container has its own volume, so data directories cannot collide.
+    const checks = [['address', `${host.address}:${host.port}`], ...(vars.runtime === 'docker' ? [] : [['data directory', `${host.address}:${host.pgdata}`]])]
+    for (const [what, id] of checks) {
       const other = seen.get(`${what}|${id}`)
       if (other) throw new InputError(`duplicate ${what} ${id}: already used by ${other}`, { file, key: `${host.key}.${what === 'address' ? 'ansible_host' : 'pgdata'}` })
       seen.set(`${what}|${id}`, host.host)
@@ -154,6 +181,7 @@ export function parseInventory(doc, file) {
     connectTimeout: vars.connect_timeout,
     pgBindir: vars.pg_bindir,
     labName: vars.lab_name,
+    docker: { image: vars.docker_image, dir: vars.docker_dir },
     ssh: {
       knownHostsFile: localPath(vars.ssh_known_hosts_file, file),
       acceptNewHostKeys: vars.ssh_accept_new_host_keys,
