@@ -12,27 +12,21 @@
 //        7. verify: one primary, the rest secondaries, all healthy
 //        8. the application DSN, now listing the new node, in the env file (0600)
 // Idempotent: a node that already is a healthy secondary changes nothing ("no change").
-// usage: add-node.mjs --inventory <file> --node <inventory host name> [--env-output <path>] [--json]
+// usage: add-node.mjs --inventory <file> --node <inventory host name> [--env-output <path>] [--json] [--private-data-dir <dir> [--ident <id>]]
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClusterSteps } from './lib/bringup-steps.mjs'
-import { loadClusterContext } from './lib/cluster-context.mjs'
-import { describeNodes, exitWithFailure, healthyPrimary } from './lib/day2.mjs'
+import { describeNodes, healthyPrimary } from './lib/day2.mjs'
 import { InputError } from './lib/errors.mjs'
-import { createProgress } from './lib/progress.mjs'
-import { parseScriptArgs } from './lib/script-args.mjs'
+import { runClusterScript } from './lib/script-main.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const USAGE = 'usage: add-node.mjs --inventory <file> --node <inventory host name> [--env-output <path>] [--json]'
-const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, string: ['node', 'env-output'], boolean: ['json'] })
-const progress = createProgress({ json: args.json })
-let secrets = {}
-try {
-  validate()
+const USAGE = 'usage: add-node.mjs --inventory <file> --node <inventory host name> [--env-output <path>]'
+/** @param {import('./lib/script-main.mjs').ScriptRun} run */
+async function main({ args, progress, loadContext }) {
   if (!args.node) throw new InputError(`--node is required; ${USAGE}`)
-  const ctx = await loadClusterContext(args.inventory)
+  const ctx = await loadContext()
   const { inventory } = ctx
-  secrets = ctx.secrets
   const node = inventory.nodes.find((n) => n.host === args.node)
   if (!node) throw new InputError(`--node "${args.node}" is not a host of the inventory's nodes group (${inventory.nodes.map((n) => n.host).join(', ')}); add it there first`)
   const envFile = path.resolve(args['env-output'] ?? path.join(repoRoot, '.env'))
@@ -52,6 +46,6 @@ try {
   await steps.envFileStep(envFile)
   const changed = progress.results.filter((r) => r.status === 'changed').length
   progress.info('done', `${changed ? `${node.nodeName} joined: ${changed} steps changed something` : `no change: ${node.nodeName} already in the cluster`} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`)
-} catch (error) {
-  exitWithFailure('add-node', error, { secrets, json: args.json })
 }
+
+await runClusterScript({ name: 'add-node', usage: USAGE, string: ['node', 'env-output'], main })

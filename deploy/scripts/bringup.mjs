@@ -11,43 +11,64 @@
 //   7. application role and database on the primary
 //   8. print the application DSN (every node, target_session_attrs=read-write) and write it to the env file
 //
-// usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--json] [--show-password]
+// usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--show-password] [--check]
+//                    [--json] [--private-data-dir <dir> [--ident <id>]]
 // --ssl overrides the inventory's `ssl` variable (explicit option > inventory > default off).
+// --check: a dry run. Prints every command a bring-up runs on hosts where nothing exists yet,
+// step by step and host by host, in order; runs nothing and writes no file (lib/dry-run.mjs).
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bringUp } from './lib/bringup-steps.mjs'
-import { loadClusterContext, redact } from './lib/cluster-context.mjs'
 import { applicationDsn } from './lib/dsn.mjs'
-import { InputError, exitCodeFor } from './lib/errors.mjs'
-import { createProgress } from './lib/progress.mjs'
-import { parseScriptArgs } from './lib/script-args.mjs'
+import { commandsAsJson, renderCommands } from './lib/dry-run.mjs'
+import { redact } from './lib/cluster-context.mjs'
+import { InputError } from './lib/errors.mjs'
+import { runClusterScript } from './lib/script-main.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const USAGE = 'usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--json] [--show-password]'
-const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, string: ['env-output', 'ssl'], boolean: ['json', 'show-password'] })
-const progress = createProgress({ json: args.json })
-let secrets = {}
+const USAGE = 'usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--show-password] [--check]'
 
-try {
-  validate()
+/** @param {import('./lib/script-main.mjs').ScriptRun} run */
+async function main({ args, progress, loadContext }) {
   if (args.ssl !== undefined && !['off', 'self-signed'].includes(args.ssl)) throw new InputError(`--ssl must be off or self-signed, got "${args.ssl}"`)
-  const ctx = await loadClusterContext(args.inventory, { ssl: args.ssl })
-  secrets = ctx.secrets
-  if (ctx.secretsCreated.length > 0) progress.info('secrets', `generated ${ctx.secretsCreated.join(', ')} in ${ctx.secretsFile} (0600)`)
+  if (args.check && args['show-password']) throw new InputError('--check prints no password: drop --show-password')
+  const ctx = await loadContext({ ssl: args.ssl, dryRun: args.check })
   const envFile = path.resolve(args['env-output'] ?? path.join(repoRoot, '.env'))
+  if (args.check) startPlan(ctx, progress, args.json)
+  if (ctx.secretsCreated.length > 0) {
+    progress.info('secrets', `${args.check ? 'would generate' : 'generated'} ${ctx.secretsCreated.join(', ')} in ${ctx.secretsFile} (0600)`)
+  }
   const { dsn } = await bringUp({ ...ctx, progress, envFile })
   const changed = progress.results.filter((r) => r.status === 'changed').length
   const shown = args['show-password'] ? applicationDsn(ctx.inventory, { password: ctx.secrets.app_password }) : dsn
   if (args.json) {
-    progress.info('done', changed ? `${changed} steps changed something` : 'no changes', { dsn: shown, env_file: envFile, changed_steps: changed })
+    progress.info('done', args.check ? 'dry run: nothing was run' : changed ? `${changed} steps changed something` : 'no changes', { dsn: shown, env_file: envFile, changed_steps: changed })
+  } else if (args.check) {
+    process.stdout.write(`\ndry run: nothing was run. DSN the bring-up prints:\nDSN (keyword): ${shown.keyword}\nDSN (URI):     ${shown.uri}\n`)
   } else {
     process.stdout.write(`\n${changed ? `done: ${changed} steps changed something` : 'done: no changes, the cluster already matched the inventory'} (${(progress.elapsedMs() / 1000).toFixed(1)} s)\n`)
     process.stdout.write(`DSN (keyword): ${shown.keyword}\nDSN (URI):     ${shown.uri}\n`)
     process.stdout.write(`${args['show-password'] ? '' : `password: in ${envFile} and ${ctx.secretsFile} (--show-password prints it)\n`}`)
   }
-} catch (error) {
-  const message = redact(error.message, secrets)
-  if (args.json) process.stdout.write(JSON.stringify({ event: 'error', code: error.code ?? 'FAILED', step: error.step, message }) + '\n')
-  process.stderr.write(`bringup: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${message}\n`)
-  process.exit(exitCodeFor(error))
 }
+
+/** --check: a header saying how commands reach each host, then each step's commands under it. */
+function startPlan({ inventory, transport, runtime, secrets }, progress, json) {
+  const scrub = (text) => redact(text, secrets)
+  const hosts = [inventory.monitor, ...inventory.nodes]
+  if (json) {
+    process.stdout.write(JSON.stringify({ event: 'plan', inventory: inventory.file, runtime: runtime.name, transport: transport.name, hosts: hosts.map((h) => ({ host: h.host, address: h.address, via: transport.describe(h) })) }) + '\n')
+  } else {
+    process.stdout.write(`bringup --check: nothing is run. What a bring-up of ${inventory.file} runs on hosts where nothing exists yet\n` +
+      `(runtime ${runtime.name}, transport ${transport.name}), step by step, in order; each command is marked [host address] user$.\n` +
+      'Against existing hosts every step checks first and skips what is already done.\n' +
+      hosts.map((h) => `  ${h.host} (${h.address}): ${transport.describe(h)}\n`).join('') + '\n')
+  }
+  progress.listen((record) => {
+    if (record.event !== 'step') return
+    const commands = transport.take()
+    process.stdout.write(json ? commandsAsJson(commands, record.step, scrub) : renderCommands(commands, scrub))
+  })
+}
+
+await runClusterScript({ name: 'bringup', usage: USAGE, string: ['env-output', 'ssl'], boolean: ['show-password', 'check'], main })

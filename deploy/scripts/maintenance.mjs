@@ -10,26 +10,20 @@
 //        4. pg_autoctl enable|disable maintenance on the node (waits for the monitor itself)
 //        5. wait until the node is in maintenance (or a healthy secondary again) and the rest
 //           of the cluster is healthy: one primary, healthy secondaries
-// usage: maintenance.mjs --inventory <file> --node <node_name> --enable|--disable [--allow-failover] [--json]
-import { loadClusterContext } from './lib/cluster-context.mjs'
-import { describeNodes, exitWithFailure, nodeByName, problemsOfOthers, settledIn } from './lib/day2.mjs'
+// usage: maintenance.mjs --inventory <file> --node <node_name> --enable|--disable [--allow-failover] [--json] [--private-data-dir <dir> [--ident <id>]]
+import { describeNodes, nodeByName, problemsOfOthers, settledIn } from './lib/day2.mjs'
 import { roleOf } from './lib/cluster-health.mjs'
 import { InputError } from './lib/errors.mjs'
-import { createProgress } from './lib/progress.mjs'
-import { parseScriptArgs } from './lib/script-args.mjs'
+import { runClusterScript } from './lib/script-main.mjs'
 import { waitFor } from './lib/wait-for.mjs'
 
 // The states `enable maintenance` assigns on the way; anything else has no maintenance to disable.
 const MAINTENANCE_STATES = new Set(['wait_maintenance', 'prepare_maintenance', 'maintenance'])
-const USAGE = 'usage: maintenance.mjs --inventory <file> --node <node_name> --enable|--disable [--allow-failover] [--json]'
-const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, string: ['node'], boolean: ['json', 'enable', 'disable', 'allow-failover'] })
-const progress = createProgress({ json: args.json })
-let secrets = {}
-try {
-  validate()
+const USAGE = 'usage: maintenance.mjs --inventory <file> --node <node_name> --enable|--disable [--allow-failover]'
+/** @param {import('./lib/script-main.mjs').ScriptRun} run */
+async function main({ args, progress, loadContext }) {
   if (args.enable === args.disable) throw new InputError(`give exactly one of --enable or --disable; ${USAGE}`)
-  const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
-  secrets = ctx.secrets
+  const { inventory, runtime, transport } = await loadContext()
   const node = nodeByName(inventory, args.node, USAGE)
   const target = args.enable ? 'maintenance' : 'secondary'
   let lastNodes = []
@@ -44,11 +38,11 @@ try {
   if (!self) throw new InputError(`${node.nodeName} is in the inventory but the monitor does not know it (add-node.mjs joins it)`)
   if (settledIn(self, [target]) || (args.enable && self.reported_state === 'maintenance' && self.assigned_state === 'maintenance')) {
     progress.info('done', `no change: ${node.nodeName} is already ${target}`)
-    process.exit(0)
+    return 0
   }
   if (args.disable && !MAINTENANCE_STATES.has(self.assigned_state)) {
     progress.info('done', `no change: ${node.nodeName} is not in maintenance (${self.reported_state}/${self.assigned_state})`)
-    process.exit(0)
+    return 0
   }
   if (args.enable && roleOf(self) === 'primary' && !args['allow-failover']) {
     throw new InputError(`${node.nodeName} is the primary: maintenance on it fails over to a standby first; add --allow-failover to do that, or switch over first (switchover.mjs)`)
@@ -71,6 +65,6 @@ try {
     return { changed: false, detail: `${node.nodeName} ${target}; primary ${primary?.name}, the rest healthy` }
   })
   progress.info('done', `${node.nodeName} ${args.enable ? 'in maintenance' : 'back as a secondary'} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`)
-} catch (error) {
-  exitWithFailure('maintenance', error, { secrets, json: args.json })
 }
+
+await runClusterScript({ name: 'maintenance', usage: USAGE, string: ['node'], boolean: ['enable', 'disable', 'allow-failover'], main })

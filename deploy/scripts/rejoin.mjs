@@ -19,25 +19,19 @@
 //           service, wait until secondary
 //        8. verify: one primary, the rest secondaries, all healthy
 // Re-running after a failure resumes: every step checks before it acts.
-// usage: rejoin.mjs --inventory <file> --node <node_name> --yes [--json]
+// usage: rejoin.mjs --inventory <file> --node <node_name> --yes [--json] [--private-data-dir <dir> [--ident <id>]]
 import { createClusterSteps } from './lib/bringup-steps.mjs'
-import { loadClusterContext } from './lib/cluster-context.mjs'
 import { roleOf } from './lib/cluster-health.mjs'
-import { describeNodes, exitWithFailure, healthyPrimary, nodeByName, settledIn } from './lib/day2.mjs'
+import { describeNodes, healthyPrimary, nodeByName, settledIn } from './lib/day2.mjs'
 import { InputError } from './lib/errors.mjs'
-import { createProgress } from './lib/progress.mjs'
-import { parseScriptArgs } from './lib/script-args.mjs'
+import { runClusterScript } from './lib/script-main.mjs'
 import { waitFor } from './lib/wait-for.mjs'
 
-const USAGE = 'usage: rejoin.mjs --inventory <file> --node <node_name> --yes [--json]'
-const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, string: ['node'], boolean: ['json', 'yes'] })
-const progress = createProgress({ json: args.json })
-let secrets = {}
-try {
-  validate()
-  const ctx = await loadClusterContext(args.inventory)
+const USAGE = 'usage: rejoin.mjs --inventory <file> --node <node_name> --yes'
+/** @param {import('./lib/script-main.mjs').ScriptRun} run */
+async function main({ args, progress, loadContext }) {
+  const ctx = await loadContext()
   const { inventory, runtime } = ctx
-  secrets = ctx.secrets
   const node = nodeByName(inventory, args.node, USAGE)
   if (!args.yes) {
     throw new InputError(`rejoin deletes ${node.nodeName}'s data on ${node.host} (${node.pgdata}) and rebuilds it from a base backup of the primary: ` +
@@ -55,7 +49,7 @@ try {
   if (!primary) throw new InputError(`no healthy primary to rebuild ${node.nodeName} from (the monitor sees: ${describeNodes(nodes) || 'no nodes'}); fix the primary first`)
   if (settledIn(self, ['secondary']) && self.pg_running !== false) {
     progress.info('done', `no change: ${node.nodeName} is already a healthy secondary of ${primary.name}`)
-    process.exit(0)
+    return 0
   }
 
   await progress.step(`${node.nodeName}: stop`, node.host, async () => {
@@ -79,6 +73,6 @@ try {
   await steps.nodeSteps(node, { role: 'secondary', states: new Set(['secondary']) })
   await steps.verifyStep()
   progress.info('done', `${node.nodeName} rebuilt from ${primary.name} and back as a secondary (${(progress.elapsedMs() / 1000).toFixed(1)} s)`)
-} catch (error) {
-  exitWithFailure('rejoin', error, { secrets, json: args.json })
 }
+
+await runClusterScript({ name: 'rejoin', usage: USAGE, string: ['node'], boolean: ['yes'], main })

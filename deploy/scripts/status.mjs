@@ -1,19 +1,14 @@
 #!/usr/bin/env node
 // status: the cluster as the monitor sees it.
-//   usage: status.mjs --inventory <file> [--json]
+//   usage: status.mjs --inventory <file> [--json] [--private-data-dir <dir> [--ident <id>]]
 //   exit 0 healthy, 1 unhealthy or unreachable, 2 bad input
-import { loadClusterContext, redact } from './lib/cluster-context.mjs'
 import { assessCluster, roleOf } from './lib/cluster-health.mjs'
-import { exitCodeFor } from './lib/errors.mjs'
-import { parseScriptArgs } from './lib/script-args.mjs'
+import { runClusterScript } from './lib/script-main.mjs'
 
-const USAGE = 'usage: status.mjs --inventory <file> [--json]'
-const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, boolean: ['json'] })
-let secrets = {}
-try {
-  validate()
-  const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
-  secrets = ctx.secrets
+const USAGE = 'usage: status.mjs --inventory <file>'
+/** @param {import('./lib/script-main.mjs').ScriptRun} run */
+async function main({ args, loadContext }) {
+  const { inventory, runtime, transport } = await loadContext()
   await transport.ensureReachable([inventory.monitor])
   const nodes = await runtime.clusterNodes()
   const syncStandbyNames = await runtime.synchronousStandbyNames()
@@ -40,8 +35,7 @@ try {
     process.stdout.write(`\nformation ${inventory.formation}; synchronous_standby_names: ${syncStandbyNames || "''"}\n`)
     process.stdout.write(healthy ? 'healthy\n' : `UNHEALTHY:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
   }
-  process.exitCode = healthy ? 0 : 1
-} catch (error) {
-  process.stderr.write(`status: ${error.code === 'INPUT_INVALID' ? 'invalid input' : 'failed'}: ${redact(error.message, secrets)}\n`)
-  process.exit(exitCodeFor(error))
+  return healthy ? 0 : 1
 }
+
+await runClusterScript({ name: 'status', usage: USAGE, main })

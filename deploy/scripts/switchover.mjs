@@ -6,22 +6,16 @@
 //        2. the cluster is healthy now (a switchover needs a standby to promote)
 //        3. pg_autoctl perform switchover on the monitor, or `perform promotion` of --to <node_name>
 //        4. wait until healthy, with another primary (the --to node when given)
-// usage: switchover.mjs --inventory <file> [--to <node_name>] [--json]
-import { loadClusterContext, redact } from './lib/cluster-context.mjs'
+// usage: switchover.mjs --inventory <file> [--to <node_name>] [--json] [--private-data-dir <dir> [--ident <id>]]
 import { assessCluster, roleOf } from './lib/cluster-health.mjs'
-import { InputError, exitCodeFor } from './lib/errors.mjs'
-import { createProgress } from './lib/progress.mjs'
-import { parseScriptArgs } from './lib/script-args.mjs'
+import { InputError } from './lib/errors.mjs'
+import { runClusterScript } from './lib/script-main.mjs'
 import { waitFor } from './lib/wait-for.mjs'
 
-const USAGE = 'usage: switchover.mjs --inventory <file> [--to <node_name>] [--json]'
-const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, string: ['to'], boolean: ['json'] })
-const progress = createProgress({ json: args.json })
-let secrets = {}
-try {
-  validate()
-  const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
-  secrets = ctx.secrets
+const USAGE = 'usage: switchover.mjs --inventory <file> [--to <node_name>]'
+/** @param {import('./lib/script-main.mjs').ScriptRun} run */
+async function main({ args, progress, loadContext }) {
+  const { inventory, runtime, transport } = await loadContext()
   if (args.to !== undefined && !inventory.nodes.some((n) => n.nodeName === args.to)) {
     throw new InputError(`--to "${args.to}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})`)
   }
@@ -35,7 +29,7 @@ try {
   const oldPrimary = before.detail.replace('primary ', '')
   if (args.to === oldPrimary) {
     progress.info('done', `${oldPrimary} is already the primary`)
-    process.exit(0)
+    return 0
   }
   await progress.step('perform switchover', inventory.monitor.host, async () => {
     const action = args.to ? ['promotion', '--name', args.to] : ['switchover']
@@ -50,7 +44,6 @@ try {
     }, { timeoutMs: 120_000, what: 'a healthy cluster with a new primary' })
     return { changed: false, detail: `primary ${nodes.find((n) => roleOf(n) === 'primary')?.name}` }
   })
-} catch (error) {
-  process.stderr.write(`switchover: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${redact(error.message, secrets)}\n`)
-  process.exit(exitCodeFor(error))
 }
+
+await runClusterScript({ name: 'switchover', usage: USAGE, string: ['to'], main })

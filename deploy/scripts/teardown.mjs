@@ -7,21 +7,15 @@
 //        4. remove ~postgres/.pgpass on every host
 // Idempotent: tearing down what is already gone changes nothing. The lab's VMs stay up
 // (`lab down` removes those).
-// usage: teardown.mjs --inventory <file> --yes [--json]
-import { loadClusterContext, redact } from './lib/cluster-context.mjs'
-import { InputError, exitCodeFor } from './lib/errors.mjs'
-import { createProgress } from './lib/progress.mjs'
-import { parseScriptArgs } from './lib/script-args.mjs'
+// usage: teardown.mjs --inventory <file> --yes [--json] [--private-data-dir <dir> [--ident <id>]]
+import { InputError } from './lib/errors.mjs'
+import { runClusterScript } from './lib/script-main.mjs'
 
-const USAGE = 'usage: teardown.mjs --inventory <file> --yes [--json]'
-const { args, validate } = parseScriptArgs(process.argv.slice(2), { usage: USAGE, boolean: ['json', 'yes'] })
-const progress = createProgress({ json: args.json })
-let secrets = {}
-try {
-  validate()
+const USAGE = 'usage: teardown.mjs --inventory <file> --yes'
+/** @param {import('./lib/script-main.mjs').ScriptRun} run */
+async function main({ args, progress, loadContext }) {
   if (!args.yes) throw new InputError(`teardown deletes every node's data; add --yes to confirm. ${USAGE}`)
-  const { inventory, runtime, transport, ...ctx } = await loadClusterContext(args.inventory)
-  secrets = ctx.secrets
+  const { inventory, runtime, transport } = await loadContext()
   const hosts = [...inventory.nodes].reverse().concat(inventory.monitor)
   await progress.step('hosts reachable', undefined, async () => {
     await transport.ensureReachable(hosts)
@@ -46,7 +40,6 @@ try {
     })
   }
   if (!args.json) process.stdout.write(`\nteardown done (${(progress.elapsedMs() / 1000).toFixed(1)} s)\n`)
-} catch (error) {
-  process.stderr.write(`teardown: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${redact(error.message, secrets)}\n`)
-  process.exit(exitCodeFor(error))
 }
+
+await runClusterScript({ name: 'teardown', usage: USAGE, boolean: ['yes'], main })

@@ -16,9 +16,10 @@ const WRITABLE_STATES = new Set(['single', 'wait_primary', 'primary'])
 
 /**
  * The steps bring-up is made of, bound to one cluster.
- * @param {{inventory: any, secrets: Record<string, string>, transport: any, runtime: any, progress: any, timeoutMs?: number}} ctx
+ * @param {{inventory: any, secrets: Record<string, string>, transport: any, runtime: any, progress: any, timeoutMs?: number, dryRun?: boolean}} ctx
+ *   dryRun: the transport only records commands (bringup --check); local files are not written either
  */
-export function createClusterSteps({ inventory, secrets, transport, runtime, progress, timeoutMs = 120_000 }) {
+export function createClusterSteps({ inventory, secrets, transport, runtime, progress, timeoutMs = 120_000, dryRun = false }) {
   const profile = FAILOVER_PROFILES[inventory.profile]
   const passwords = { monitorPassword: secrets.monitor_password, replicationPassword: secrets.replication_password }
   let lastNodes = []
@@ -35,7 +36,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   async function passfileStep(host) {
     await progress.step('passfile', host.host, async () => {
       const changed = await runtime.ensurePassfile(host, passwords)
-      return { changed, detail: changed ? 'wrote ~postgres/.pgpass (0600)' : 'up to date' }
+      return { changed, detail: changed ? `wrote ${runtime.credentialsLabel}` : 'up to date' }
     })
   }
 
@@ -118,6 +119,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   /** DATABASE_URL (every node of the inventory) in the env file, 0600, written only when it differs. */
   async function envFileStep(envFile) {
     await progress.step('application DSN', undefined, async () => {
+      if (dryRun) return { changed: true, detail: `would write DATABASE_URL (every node, target_session_attrs=read-write) to ${envFile} (0600)` }
       const withPassword = applicationDsn(inventory, { password: secrets.app_password })
       const content = [
         '# Written by deploy/scripts/bringup.mjs; holds a password: keep it 0600 and out of git.',

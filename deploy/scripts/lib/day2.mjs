@@ -1,8 +1,7 @@
 // What the day-2 scripts (maintenance, rejoin, add-node) share: picking the node an operator
-// named, judging the rest of the cluster, and reporting a failure the way bring-up does.
-import { redact } from './cluster-context.mjs'
+// named and judging the rest of the cluster.
 import { roleOf } from './cluster-health.mjs'
-import { InputError, exitCodeFor } from './errors.mjs'
+import { InputError } from './errors.mjs'
 
 /** @param {any} inventory @param {string|undefined} name a pg_auto_failover node name (node_name) */
 export function nodeByName(inventory, name, usage) {
@@ -39,12 +38,4 @@ export function problemsOfOthers(nodes, exceptName) {
 export function healthyPrimary(nodes) {
   const primaries = nodes.filter((n) => roleOf(n) === 'primary')
   return primaries.length === 1 && settledIn(primaries[0], ['primary', 'wait_primary']) ? primaries[0] : undefined
-}
-
-/** Prints the failure (secrets scrubbed; a JSON line too with --json) and exits 2 or 1. */
-export function exitWithFailure(script, error, { secrets, json }) {
-  const message = redact(error.message, secrets)
-  if (json) process.stdout.write(JSON.stringify({ event: 'error', code: error.code ?? 'FAILED', step: error.step, message }) + '\n')
-  process.stderr.write(`${script}: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${message}\n`)
-  process.exit(exitCodeFor(error))
 }

@@ -1,18 +1,29 @@
 // One line per step with elapsed time; `--json` prints one JSON object per line instead.
+// `onEvent` sees every step as it starts and ends, with the line printed for it (the
+// ansible-runner artifacts are written from these).
 
-/** @param {{json?: boolean, out?: NodeJS.WritableStream}} [options] */
-export function createProgress({ json = false, out = process.stdout } = {}) {
+/**
+ * @typedef {{event: 'start'|'step'|'info', step: string, host?: string, status?: string, detail?: string, duration_ms?: number, elapsed_ms: number}} ProgressRecord
+ * @param {{json?: boolean, out?: NodeJS.WritableStream, onEvent?: (record: ProgressRecord, line: string) => void, scrub?: (text: string) => string}} [options]
+ *   scrub: applied to every detail (a failed step's detail is an error message, which may quote a secret)
+ */
+export function createProgress({ json = false, out = process.stdout, onEvent, scrub = (text) => text } = {}) {
   const startedAt = Date.now()
   const results = []
+  const listeners = onEvent ? [onEvent] : []
   const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`
-  const emit = (record) => {
+  const emit = (raw) => {
+    const record = raw.detail === undefined ? raw : { ...raw, detail: scrub(raw.detail) }
+    let line
     if (json) {
-      out.write(JSON.stringify(record) + '\n')
+      line = JSON.stringify(record) + '\n'
     } else {
       const mark = { changed: '+', ok: '=', failed: '!', info: '-' }[record.status] ?? '-'
       const where = record.host ? ` [${record.host}]` : ''
-      out.write(`${mark} ${seconds(record.elapsed_ms).padStart(7)}  ${record.step}${where}: ${record.detail}\n`)
+      line = `${mark} ${seconds(record.elapsed_ms).padStart(7)}  ${record.step}${where}: ${record.detail}\n`
     }
+    out.write(line)
+    for (const listener of listeners) listener(record, line)
   }
 
   return {
@@ -24,6 +35,7 @@ export function createProgress({ json = false, out = process.stdout } = {}) {
      */
     async step(step, host, fn) {
       const t0 = Date.now()
+      for (const listener of listeners) listener({ event: 'start', step, host, elapsed_ms: t0 - startedAt }, '')
       try {
         const { changed, detail } = await fn()
         const record = { event: 'step', step, host, status: changed ? 'changed' : 'ok', detail, duration_ms: Date.now() - t0, elapsed_ms: Date.now() - startedAt }
@@ -35,6 +47,7 @@ export function createProgress({ json = false, out = process.stdout } = {}) {
         results.push(record)
         emit(record)
         error.step ??= step
+        error.reported = true
         throw error
       }
     },
@@ -42,5 +55,9 @@ export function createProgress({ json = false, out = process.stdout } = {}) {
       emit({ event: 'info', step, status: 'info', detail, elapsed_ms: Date.now() - startedAt, ...extra })
     },
     elapsedMs: () => Date.now() - startedAt,
+    /** Also tells `listener` about every step and info line, after it is printed. */
+    listen(listener) {
+      listeners.push(listener)
+    },
   }
 }

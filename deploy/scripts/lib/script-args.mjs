@@ -1,5 +1,6 @@
-// The command line every cluster script shares: --inventory (required), --help, and a fixed set
-// of other flags; anything else is an InputError (exit 2) before a host is touched.
+// The command line every cluster script shares: --inventory, --help, and a fixed set of other
+// flags (script-main.mjs decides where the inventory comes from); anything else is an
+// InputError (exit 2) before a host is touched.
 import { parseArgv } from 'zx'
 import { InputError } from './errors.mjs'
 
@@ -24,7 +25,6 @@ export function parseScriptArgs(argv, { usage, string = [], boolean = [] }) {
       const unknown = Object.keys(args).find((k) => !known.has(k))
       if (unknown) throw new InputError(`unknown option --${unknown}; ${usage}`)
       if (args._.length > 0) throw new InputError(`unexpected argument "${args._[0]}"; ${usage}`)
-      if (!args.inventory) throw new InputError(`--inventory is required; ${usage}`)
     },
   }
 }

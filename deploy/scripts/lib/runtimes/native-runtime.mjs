@@ -20,6 +20,7 @@ export function createNativeRuntime(inventory, transport) {
   return {
     ...core,
     name: 'native',
+    credentialsLabel: '~postgres/.pgpass (0600)',
     serviceName,
 
     async createMonitor(host) {

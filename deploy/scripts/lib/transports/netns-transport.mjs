@@ -13,6 +13,17 @@ export function createNetnsTransport(inventory) {
 
   return {
     name: 'netns',
+    /** How a command reaches a host, for --check. */
+    describe(host) {
+      return `ip netns exec ${vmOf(host).netns} <command>, with the VM's private directories mounted (lab ${lab.name}); another user's command through setpriv`
+    },
+    describeReachability(host) {
+      return `lab ${lab.name} has ${host.labVm} (namespace ${vmOf(host).netns})`
+    },
+    describeService(spec) {
+      const env = Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)
+      return `lab service as ${spec.user}: ${[...env, ...spec.argv].join(' ')}`
+    },
     async ensureReachable(hosts) {
       const namespaces = new Set(await listNamespaces())
       const missing = hosts.filter((host) => !namespaces.has(vmOf(host).netns))

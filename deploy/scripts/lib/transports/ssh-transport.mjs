@@ -169,17 +169,13 @@ esac
  * @param {{file: string, ssh: {knownHostsFile: string, acceptNewHostKeys: boolean, connectTimeout: number},
  *   monitor: any, nodes: any[]}} inventory
  */
-export function createSshTransport(inventory) {
+export function createSshTransport(inventory, { dryRun = false } = {}) {
   const { knownHostsFile, acceptNewHostKeys, connectTimeout } = inventory.ssh
-  checkLocalFiles(inventory)
+  checkLocalFiles(inventory, { dryRun })
   let controlDir = null
 
   /** ssh's own options, the same for every command to a host. */
-  function sshArgs(host) {
-    if (!controlDir) {
-      controlDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgha-ssh-'))
-      process.once('exit', closeSync)
-    }
+  function sshArgs(host, controlPath) {
     const { user, port, keyFile } = host.ssh
     return [
       '-o', 'BatchMode=yes',
@@ -189,7 +185,7 @@ export function createSshTransport(inventory) {
       // The inventory's file is the one trust anchor, whatever this machine's /etc/ssh says.
       '-o', 'GlobalKnownHostsFile=/dev/null',
       '-o', 'ControlMaster=auto',
-      '-o', `ControlPath=${controlDir}/%C`,
+      '-o', `ControlPath=${controlPath}`,
       '-o', `ControlPersist=${CONTROL_PERSIST_S}`,
       // A multiplexed session to a host that vanished would otherwise hang until TCP gives up.
       '-o', 'ServerAliveInterval=5',
@@ -208,7 +204,11 @@ export function createSshTransport(inventory) {
   async function ssh(host, command, input) {
     // No input: stdin is /dev/null (-n), so ssh never waits on, or eats, this process's stdin.
     const stdin = input === undefined || input === '' ? undefined : input
-    const argv = ['ssh', ...sshArgs(host), ...(stdin === undefined ? ['-n'] : []), host.address, command]
+    if (!controlDir) {
+      controlDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgha-ssh-'))
+      process.once('exit', closeSync)
+    }
+    const argv = ['ssh', ...sshArgs(host, `${controlDir}/%C`), ...(stdin === undefined ? ['-n'] : []), host.address, command]
     const out = await $({ input: stdin, quiet: true, nothrow: true })`${argv}`
     return { exitCode: out.exitCode ?? 255, stdout: out.stdout, stderr: out.stderr }
   }
@@ -234,6 +234,19 @@ export function createSshTransport(inventory) {
 
   return {
     name: 'ssh',
+    /** How a command reaches a host, for --check. */
+    describe(host) {
+      const ssh = ['ssh', ...sshArgs(host, '<private dir>/%C'), host.address].map(shellQuote).join(' ')
+      const asOther = host.ssh.user === 'root' ? 'setpriv --reuid=<user>' : 'sudo -n -u <user>'
+      return `${ssh} '<command>'  (another user's command through ${asOther})`
+    },
+    describeReachability(host) {
+      return `ssh ${host.ssh.user}@${host.address}:${host.ssh.port} answers, its host key is in ${knownHostsFile}${acceptNewHostKeys ? ' (or is recorded there on first use)' : ''}, and ${host.ssh.user === 'root' ? 'setpriv is installed' : 'sudo -n works'}`
+    },
+    describeService(spec) {
+      const env = Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)
+      return `systemd unit ${spec.name}.service, or setsid + nohup with a pid file in ${PLAIN_SERVICE_DIR} on a host without systemd; as ${spec.user}: ${[...env, ...spec.argv].map(shellQuote).join(' ')}`
+    },
     /** Every host answers over ssh with the configured key and a known host key, and can act as root. */
     async ensureReachable(hosts) {
       const targets = new Map()
@@ -287,7 +300,7 @@ export function createSshTransport(inventory) {
 }
 
 /** A missing or group-readable key, or a missing known_hosts file, is bad input: exit 2. */
-function checkLocalFiles(inventory) {
+function checkLocalFiles(inventory, { dryRun }) {
   const { knownHostsFile, acceptNewHostKeys } = inventory.ssh
   for (const host of [inventory.monitor, ...inventory.nodes]) {
     const keyFile = host.ssh.keyFile
@@ -307,7 +320,7 @@ function checkLocalFiles(inventory) {
     throw new InputError(`known_hosts file ${knownHostsFile} not found: add the hosts' keys to it (after checking their fingerprints), or set ssh_accept_new_host_keys: true to trust them on first use`,
       { file: inventory.file, key: 'all.vars.ssh_known_hosts_file' })
   }
-  fs.mkdirSync(path.dirname(knownHostsFile), { recursive: true, mode: 0o700 })
+  if (!dryRun) fs.mkdirSync(path.dirname(knownHostsFile), { recursive: true, mode: 0o700 })
 }
 
 /** What went wrong, in the operator's terms, from ssh's exit code and stderr. */

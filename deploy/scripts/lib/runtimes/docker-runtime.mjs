@@ -1,0 +1,112 @@
+// Runtime "docker": each pg_auto_failover host is a compose project on its VM
+// (deploy/compose/{monitor,node}, filled in by the `.env` compose-env.mjs generates). The
+// container's command is `pg_autoctl create ... --run`, so `docker compose up -d` both creates a
+// node and, later, resumes it; everything else is the shared pg_autoctl/psql work run inside the
+// container with `docker exec` as the image's user. Host-side commands run as root.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { COMPOSE_DIR, composeFilesFor, containerFor } from '../compose-env.mjs'
+import { waitFor } from '../wait-for.mjs'
+import { createPgAutoctlCore } from './pg-autoctl-core.mjs'
+
+const REPO_ROOT = path.resolve(COMPOSE_DIR, '../..')
+// `docker compose` (v2 plugin) where it exists, else the standalone `docker-compose`; $1 is the
+// project directory, the rest compose's arguments.
+const COMPOSE_SH = 'cd "$1" && shift && if docker compose version >/dev/null 2>&1; then exec docker compose "$@"; else exec docker-compose "$@"; fi'
+// Writes stdin to $1 (mode $2) unless it already holds exactly that; prints "unchanged" then.
+const WRITE_FILE_SH = 'tmp=$(mktemp "$1.XXXXXX") && cat > "$tmp" && chmod "$2" "$tmp" && if cmp -s "$tmp" "$1"; then rm -f "$tmp"; echo unchanged; else mv "$tmp" "$1"; fi'
+
+/**
+ * @param {any} inventory
+ * @param {any} transport
+ * @param {Record<string, string>} secrets the env files carry the monitor and replication passwords
+ */
+export function createDockerRuntime(inventory, transport, secrets) {
+  const projectOf = (host) => composeFilesFor(inventory, secrets).find((p) => p.host === host)
+  const core = createPgAutoctlCore(inventory, {
+    exec: (host, argv, { input }) => transport.run(host, ['docker', 'exec', '-i', '-u', containerFor(host).user, containerFor(host).name, ...argv], { user: 'root', input }),
+  })
+
+  /** A command on the VM itself, as root; throws with its own error when it fails. */
+  async function onHost(host, argv, { input, inputLabel, allowFailure = false } = {}) {
+    const out = await transport.run(host, argv, { user: 'root', input, inputLabel })
+    if (out.exitCode !== 0 && !allowFailure) {
+      const detail = (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-4).join(' | ')
+      throw new Error(`${argv.slice(0, 3).join(' ')} on ${host.host} exited ${out.exitCode}: ${detail}`)
+    }
+    return out
+  }
+  const compose = (host, args, options) => onHost(host, ['sh', '-c', COMPOSE_SH, 'compose', projectOf(host).remoteDir, ...args], options)
+
+  async function isRunning(host) {
+    const out = await onHost(host, ['docker', 'inspect', '--format', '{{.State.Running}}', containerFor(host).name], { allowFailure: true })
+    return out.exitCode === 0 && out.stdout.trim() === 'true'
+  }
+
+  /** `up -d`: creates, re-creates (after a change to the compose file or .env) or starts the container. */
+  async function up(host) {
+    const wasRunning = await isRunning(host)
+    const out = await compose(host, ['up', '--detach', '--remove-orphans'])
+    return !wasRunning || /\b(Creat|Recreat|Start)/i.test(`${out.stdout}\n${out.stderr}`)
+  }
+
+  /** A container just started runs `pg_autoctl create` first; later steps need it finished. */
+  async function upAndCreated(host) {
+    await up(host)
+    await waitFor(() => core.isInitialized(host), { timeoutMs: 300_000, what: `pg_autoctl create in ${containerFor(host).name} on ${host.host}` })
+  }
+
+  async function stopService(host) {
+    if (!(await isRunning(host))) return false
+    await compose(host, ['stop'])
+    return true
+  }
+
+  return {
+    ...core,
+    name: 'docker',
+    credentialsLabel: 'the compose project: docker-compose.yml, .env (0600)',
+    serviceName: (host) => containerFor(host).name,
+
+    createMonitor: upAndCreated,
+    createNode: upAndCreated,
+
+    /**
+     * The compose project on the VM: docker-compose.yml and .env (0600, the passwords the
+     * container writes into its passfile at start). A changed .env re-creates the container at
+     * the next `up`.
+     */
+    async ensurePassfile(host) {
+      const project = projectOf(host)
+      await onHost(host, ['mkdir', '-p', '-m', '0700', project.remoteDir])
+      const composeText = await fs.readFile(project.composeFile, 'utf8')
+      const composeFile = await onHost(host, ['sh', '-c', WRITE_FILE_SH, 'write', project.remoteComposeFile, '0644'],
+        { input: composeText, inputLabel: path.relative(REPO_ROOT, project.composeFile) })
+      const envFile = await onHost(host, ['sh', '-c', WRITE_FILE_SH, 'write', project.remoteEnvFile, '0600'], { input: project.envText })
+      return !composeFile.stdout.includes('unchanged') || !envFile.stdout.includes('unchanged')
+    },
+    /** @returns {Promise<boolean>} whether the project directory (with the .env) was there */
+    async removePassfile(host) {
+      const dir = projectOf(host).remoteDir
+      const out = await onHost(host, ['sh', '-c', 'if test -e "$1"; then echo removed; fi; rm -rf "$1"', 'remove', dir])
+      return out.stdout.includes('removed')
+    },
+
+    ensureRunning: up,
+    isRunning,
+    stopService,
+    stopNode: stopService,
+    async removeService(host) {
+      const dir = projectOf(host).remoteDir
+      await onHost(host, ['sh', '-c', `test -f "$1/docker-compose.yml" || exit 0; ${COMPOSE_SH}`, 'compose', dir, 'down', '--remove-orphans'])
+    },
+    /** The container (stopped or not) and its volume. @returns {Promise<boolean>} whether the volume existed */
+    async destroyData(host) {
+      const { name, volume } = containerFor(host)
+      await onHost(host, ['docker', 'rm', '--force', name], { allowFailure: true })
+      const exists = (await onHost(host, ['docker', 'volume', 'inspect', volume], { allowFailure: true })).exitCode === 0
+      if (exists) await onHost(host, ['docker', 'volume', 'rm', volume])
+      return exists
+    },
+  }
+}

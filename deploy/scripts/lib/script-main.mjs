@@ -1,0 +1,99 @@
+// What every cluster script does around its own steps: the shared command line, progress output,
+// ansible-runner input and artifacts (--private-data-dir), secrets scrubbed from everything
+// printed or written, and one exit code rule (0 done, 1 failed, 2 bad input, 254 timeout/cancel).
+import path from 'node:path'
+import { loadClusterContext, redact } from './cluster-context.mjs'
+import { InputError, exitCodeFor } from './errors.mjs'
+import { createProgress } from './progress.mjs'
+import { RC_INTERRUPTED, openArtifacts, readPrivateDataDir, writeTemporaryKey } from './runner-artifacts.mjs'
+import { parseScriptArgs } from './script-args.mjs'
+
+/**
+ * @typedef {{
+ *   args: Record<string, any>,
+ *   progress: ReturnType<typeof createProgress>,
+ *   inventoryFile: string,
+ *   loadContext: (overrides?: {ssl?: string}) => ReturnType<typeof loadClusterContext>,
+ * }} ScriptRun
+ * @param {{name: string, usage: string, string?: string[], boolean?: string[], main: (run: ScriptRun) => Promise<number|void>}} spec
+ *   main returns the exit code (default 0) or throws
+ */
+export async function runClusterScript({ name, usage, string = [], boolean = [], main }) {
+  const fullUsage = `${usage} [--json] [--private-data-dir <dir> [--ident <id>]]`
+  const argv = process.argv.slice(2)
+  const { args, validate } = parseScriptArgs(argv, { usage: fullUsage, string: [...string, 'private-data-dir', 'ident'], boolean: ['json', ...boolean] })
+  let secrets = {}
+  const scrub = (text) => redact(text, secrets)
+  let artifacts = null
+  const progress = createProgress({ json: args.json, scrub, onEvent: (record, line) => artifacts?.progress(record, line) })
+
+  const finish = (status, rc) => {
+    artifacts?.finish(status, rc)
+    process.exit(rc)
+  }
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      process.stderr.write(`${name}: canceled by ${signal}; steps already done stay done, a re-run resumes\n`)
+      finish('canceled', RC_INTERRUPTED)
+    })
+  }
+
+  try {
+    validate()
+    let extraVars = {}
+    let inventoryFile = args.inventory
+    if (args['private-data-dir'] !== undefined) {
+      const dir = path.resolve(String(args['private-data-dir']))
+      // Artifacts first, so even a bad input file is reported there as a failed run.
+      artifacts = openArtifacts({ dir, ident: args.ident, script: `${name}.mjs`, argv: [process.execPath, process.argv[1], ...argv], scrub })
+      teeOutput(artifacts)
+      const input = readPrivateDataDir(dir)
+      Object.assign(process.env, input.envvars)
+      artifacts.writeCommand(input.envvars)
+      extraVars = { ...input.extravars }
+      if (input.sshKey !== undefined && extraVars.ansible_ssh_private_key_file === undefined) {
+        extraVars.ansible_ssh_private_key_file = writeTemporaryKey(input.sshKey)
+      }
+      inventoryFile ??= input.inventoryFile
+      if (input.jobTimeoutS !== undefined) {
+        setTimeout(() => {
+          process.stderr.write(`${name}: job_timeout of ${input.jobTimeoutS} s reached; steps already done stay done, a re-run resumes\n`)
+          finish('timeout', RC_INTERRUPTED)
+        }, input.jobTimeoutS * 1000).unref()
+      }
+    } else if (args.ident !== undefined) {
+      throw new InputError(`--ident goes with --private-data-dir; ${fullUsage}`)
+    }
+    if (!inventoryFile) throw new InputError(`--inventory is required (or --private-data-dir with inventory/hosts); ${fullUsage}`)
+
+    const rc = (await main({
+      args,
+      progress,
+      inventoryFile,
+      loadContext: async (overrides = {}) => {
+        const ctx = await loadClusterContext(inventoryFile, { ...overrides, extraVars })
+        secrets = ctx.secrets
+        return ctx
+      },
+    })) ?? 0
+    finish(rc === 0 ? 'successful' : 'failed', rc)
+  } catch (error) {
+    const message = scrub(error.message)
+    const summary = `${name}: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${message}\n`
+    if (args.json) process.stdout.write(JSON.stringify({ event: 'error', code: error.code ?? 'FAILED', step: error.step, message }) + '\n')
+    process.stderr.write(summary)
+    if (!error.reported) artifacts?.failure(error.code === 'INPUT_INVALID' ? 'input' : (error.step ?? name), message, summary)
+    finish('failed', exitCodeFor(error))
+  }
+}
+
+/** Everything the script prints also goes to the stdout artifact (scrubbed), as ansible-runner's does. */
+function teeOutput(artifacts) {
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream)
+    stream.write = (chunk, ...rest) => {
+      artifacts.appendStdout(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
+      return write(chunk, ...rest)
+    }
+  }
+}

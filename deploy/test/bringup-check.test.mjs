@@ -1,0 +1,63 @@
+// bringup --check on the example inventory, for real VMs (transport ssh) with each runtime:
+// the printed plan is compared with a reviewed golden file (deploy/test/golden/), and the dry
+// run must leave no file behind. PGHA_UPDATE_GOLDEN=1 rewrites the golden files after a
+// deliberate change; review their diff like code.
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import YAML from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { deployDir, runScript } from './support/run-script.mjs'
+
+const exampleInventory = path.join(deployDir, 'inventory/example.yml')
+const goldenDir = path.join(deployDir, 'test/golden')
+const repoRoot = path.resolve(deployDir, '..')
+let dir
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-check-'))
+  await fs.writeFile(path.join(dir, 'known_hosts'), '')
+  await fs.writeFile(path.join(dir, 'id_ed25519'), 'not read by a dry run\n', { mode: 0o600 })
+})
+afterAll(async () => {
+  if (dir) await fs.rm(dir, { recursive: true, force: true })
+})
+
+/** The example inventory pointed at real VMs over ssh, through ansible-runner's extravars. */
+async function privateDataDir(runtime) {
+  const pdd = path.join(dir, runtime)
+  await fs.mkdir(path.join(pdd, 'env'), { recursive: true })
+  await fs.writeFile(path.join(pdd, 'env', 'extravars'), YAML.stringify({
+    transport: 'ssh',
+    runtime,
+    ansible_user: 'deploy',
+    ansible_ssh_private_key_file: path.join(dir, 'id_ed25519'),
+    ssh_known_hosts_file: path.join(dir, 'known_hosts'),
+  }))
+  return pdd
+}
+
+/** What varies between machines and runs: the checkout, the temporary directory, timings. */
+const normalize = (text) => text
+  .replaceAll(dir, '<tmp>')
+  .replaceAll(repoRoot, '<repo>')
+  .replace(/^([+=!-])\s+\d+\.\ds/gm, '$1    0.0s')
+
+describe.each(['native', 'docker'])('bringup --check, runtime %s', (runtime) => {
+  it('prints the golden plan and writes nothing', async () => {
+    const pdd = await privateDataDir(runtime)
+    const envOutput = path.join(dir, `${runtime}.env`)
+    const out = await runScript('scripts/bringup.mjs', ['--inventory', exampleInventory, '--check', '--env-output', envOutput, '--private-data-dir', pdd, '--ident', 'check'], { timeoutMs: 30_000 })
+    expect(out.stderr).toBe('')
+    expect(out.code).toBe(0)
+    const plan = normalize(out.stdout)
+    const golden = path.join(goldenDir, `bringup-check-${runtime}.txt`)
+    if (process.env.PGHA_UPDATE_GOLDEN === '1') await fs.writeFile(golden, plan)
+    expect(plan).toBe(await fs.readFile(golden, 'utf8'))
+
+    // A dry run generates secrets in memory only, and writes no env file.
+    await expect(fs.access(path.join(deployDir, 'inventory/example.secrets.yml'))).rejects.toThrow()
+    await expect(fs.access(envOutput)).rejects.toThrow()
+    expect(await fs.readFile(path.join(pdd, 'artifacts/check/status'), 'utf8')).toBe('successful')
+  })
+})
