@@ -15,6 +15,7 @@ import { labSshPaths } from '../lab/sshd.mjs'
 import { PLAIN_SERVICE_DIR } from '../scripts/lib/transports/ssh-transport.mjs'
 import { jsonLines } from './support/lab-cluster.mjs'
 import { runScript } from './support/run-script.mjs'
+import { sshLabVars } from './support/ssh-lab-inventory.mjs'
 
 // 10.213.45.0/24 is bringup-resume's: every suite keeps a subnet of its own.
 const LAB = { name: 'pghts', subnet: '10.213.52.0/24' }
@@ -38,15 +39,7 @@ afterAll(async () => {
 async function writeInventory(name, { vars = {}, monitorAddress = `${prefix}.13` } = {}) {
   const doc = {
     all: {
-      vars: {
-        failover_profile: 'fast',
-        transport: 'ssh',
-        network_cidr: LAB.subnet,
-        ansible_ssh_private_key_file: keys.privateKey,
-        ssh_known_hosts_file: keys.knownHosts,
-        ssh_connect_timeout: 5,
-        ...vars,
-      },
+      vars: sshLabVars(LAB.subnet, keys, vars),
       children: {
         monitor: { hosts: { 'vm3-monitor': { ansible_host: monitorAddress, pg_port: 5431 } } },
         nodes: {
