@@ -2,7 +2,7 @@
 // status: the cluster as the monitor sees it.
 //   usage: status.mjs --inventory <file> [--json] [--private-data-dir <dir> [--ident <id>]]
 //   exit 0 healthy, 1 unhealthy or unreachable, 2 bad input
-import { assessCluster, roleOf } from './lib/cluster-health.mjs'
+import { assessCluster, roleOf, stuckNodes } from './lib/cluster-health.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const USAGE = 'usage: status.mjs --inventory <file>'
@@ -13,11 +13,14 @@ async function main({ args, loadContext }) {
   const nodes = await runtime.clusterNodes()
   const syncStandbyNames = await runtime.synchronousStandbyNames()
   const { healthy, problems } = assessCluster(nodes, inventory.nodes.length)
+  const hints = stuckNodes(nodes).map((n) => `${n.name} has been in ${n.reported_state} for ${Math.round(n.seconds_in_state)} s; ` +
+    `if it does not move on, rebuild it from the primary: rejoin.mjs --inventory ${inventory.file} --node ${n.name} --yes`)
   if (args.json) {
     const out = {
       formation: inventory.formation,
       healthy,
       problems,
+      hints,
       synchronous_standby_names: syncStandbyNames,
       nodes: nodes.map((n) => ({ ...n, role: roleOf(n) })),
     }
@@ -34,6 +37,7 @@ async function main({ args, loadContext }) {
     }
     process.stdout.write(`\nformation ${inventory.formation}; synchronous_standby_names: ${syncStandbyNames || "''"}\n`)
     process.stdout.write(healthy ? 'healthy\n' : `UNHEALTHY:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
+    for (const hint of hints) process.stdout.write(`hint: ${hint}\n`)
   }
   return healthy ? 0 : 1
 }

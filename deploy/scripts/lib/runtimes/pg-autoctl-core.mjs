@@ -131,7 +131,8 @@ export function createPgAutoctlCore(inventory, { exec }) {
                health, reportedpgisrunning as pg_running, reportedtli as tli, reportedlsn::text as lsn,
                candidatepriority as candidate_priority, replicationquorum as replication_quorum,
                reportedrepstate as replication_state,
-               extract(epoch from now() - reporttime)::float8 as seconds_since_report
+               extract(epoch from now() - reporttime)::float8 as seconds_since_report,
+               extract(epoch from now() - statechangetime)::float8 as seconds_in_state
           from pgautofailover.node where formationid = '${inventory.formation}' order by nodeid`, { db: 'pg_auto_failover' })
     },
     async synchronousStandbyNames() {

@@ -1,0 +1,48 @@
+// Judging the monitor's view: roles, a healthy cluster, and standbys stuck on their way back.
+import { describe, expect, it } from 'vitest'
+import { STUCK_AFTER_S, assessCluster, roleOf, stuckNodes } from '../scripts/lib/cluster-health.mjs'
+
+const node = (name, reported, assigned = reported, extra = {}) => ({ name, reported_state: reported, assigned_state: assigned, health: 1, ...extra })
+
+describe('roleOf', () => {
+  it('is the primary only while the monitor still assigns a writable state', () => {
+    expect(roleOf(node('a', 'primary'))).toBe('primary')
+    expect(roleOf(node('a', 'wait_primary', 'primary'))).toBe('primary')
+    // Powered off: still reports primary, the monitor has demoted it.
+    expect(roleOf(node('a', 'primary', 'demoted'))).toBe('demoted')
+    expect(roleOf(node('b', 'secondary'))).toBe('secondary')
+    expect(roleOf(node('b', 'catchingup', 'secondary'))).toBe('catchingup')
+  })
+})
+
+describe('assessCluster', () => {
+  it('is healthy with one primary and settled, healthy secondaries', () => {
+    expect(assessCluster([node('a', 'primary'), node('b', 'secondary'), node('c', 'secondary')], 3)).toEqual({ healthy: true, problems: [] })
+  })
+  it('names every problem', () => {
+    const { healthy, problems } = assessCluster([node('a', 'primary'), node('b', 'join_secondary', 'secondary', { health: 0 })], 3)
+    expect(healthy).toBe(false)
+    expect(problems).toEqual([
+      'the monitor knows 2 nodes, the inventory has 3',
+      'b: health check failing',
+      'b: join_secondary while assigned secondary',
+      'b: in state join_secondary',
+    ])
+    expect(assessCluster([node('a', 'primary'), node('b', 'primary')], 2).problems).toContain('2 primaries (a, b)')
+  })
+})
+
+describe('stuckNodes', () => {
+  it('finds standbys that have been joining for longer than the limit, nothing else', () => {
+    const nodes = [
+      node('p', 'primary', 'primary', { seconds_in_state: 9000 }),
+      node('s', 'secondary', 'secondary', { seconds_in_state: 9000 }),
+      node('new', 'join_secondary', 'secondary', { seconds_in_state: STUCK_AFTER_S - 1 }),
+      node('stuck', 'join_secondary', 'secondary', { seconds_in_state: STUCK_AFTER_S + 1 }),
+      node('slow', 'catchingup', 'catchingup', { seconds_in_state: 600 }),
+      node('unknown', 'join_secondary', 'secondary'),
+    ]
+    expect(stuckNodes(nodes).map((n) => n.name)).toEqual(['stuck', 'slow'])
+    expect(stuckNodes(nodes, { afterS: 1000 })).toEqual([])
+  })
+})
