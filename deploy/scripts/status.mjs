@@ -13,7 +13,7 @@ async function main({ args, loadContext }) {
   const nodes = await runtime.clusterNodes()
   const syncStandbyNames = await runtime.synchronousStandbyNames()
   const { healthy, problems } = assessCluster(nodes, inventory.nodes.length)
-  const hints = stuckNodes(nodes).map((n) => `${n.name} has been in ${n.reported_state} for ${Math.round(n.seconds_in_state)} s; ` +
+  const hints = stuckNodes(nodes).map((n) => `${n.name} is still ${n.reported_state} ${Math.round(n.seconds_since_assigned)} s after the monitor assigned it ${n.assigned_state}; ` +
     `if it does not move on, rebuild it from the primary: rejoin.mjs --inventory ${inventory.file} --node ${n.name} --yes`)
   if (args.json) {
     const out = {

@@ -35,11 +35,11 @@ describe('assessCluster', () => {
 describe('stuckNodes', () => {
   it('finds standbys that have been joining for longer than the limit, nothing else', () => {
     const nodes = [
-      node('p', 'primary', 'primary', { seconds_in_state: 9000 }),
-      node('s', 'secondary', 'secondary', { seconds_in_state: 9000 }),
-      node('new', 'join_secondary', 'secondary', { seconds_in_state: STUCK_AFTER_S - 1 }),
-      node('stuck', 'join_secondary', 'secondary', { seconds_in_state: STUCK_AFTER_S + 1 }),
-      node('slow', 'catchingup', 'catchingup', { seconds_in_state: 600 }),
+      node('p', 'primary', 'primary', { seconds_since_assigned: 9000 }),
+      node('s', 'secondary', 'secondary', { seconds_since_assigned: 9000 }),
+      node('new', 'join_secondary', 'secondary', { seconds_since_assigned: STUCK_AFTER_S - 1 }),
+      node('stuck', 'join_secondary', 'secondary', { seconds_since_assigned: STUCK_AFTER_S + 1 }),
+      node('slow', 'catchingup', 'catchingup', { seconds_since_assigned: 600 }),
       node('unknown', 'join_secondary', 'secondary'),
     ]
     expect(stuckNodes(nodes).map((n) => n.name)).toEqual(['stuck', 'slow'])

@@ -24,13 +24,15 @@ export function assessCluster(nodes, expectedNodes) {
   return { healthy: problems.length === 0, problems: [...new Set(problems)] }
 }
 
-// States a standby passes through on its way to secondary; minutes in one means it is stuck
-// (seen: join_secondary asking for WAL "ahead of the flush position" of a new primary after a
-// switchover, a power-off and a partition in a row), and only a rebuild gets it out.
+// States a standby passes through on its way to secondary. The monitor stamps statechangetime
+// when it assigns a goal, so `seconds_since_assigned` bounds the time spent joining toward it;
+// minutes of that mean the node is stuck (seen: join_secondary asking for WAL "ahead of the
+// flush position" of a new primary after a switchover, a power-off and a partition in a row),
+// and only a rebuild gets it out.
 const JOINING = new Set(['wait_standby', 'join_secondary', 'catchingup'])
 export const STUCK_AFTER_S = 120
 
-/** Nodes that have been joining for longer than `afterS` seconds (rejoin.mjs rebuilds them). */
+/** Joining nodes whose goal was assigned more than `afterS` seconds ago (rejoin.mjs rebuilds them). */
 export function stuckNodes(nodes, { afterS = STUCK_AFTER_S } = {}) {
-  return nodes.filter((n) => JOINING.has(n.reported_state) && Number(n.seconds_in_state) > afterS)
+  return nodes.filter((n) => JOINING.has(n.reported_state) && Number(n.seconds_since_assigned) > afterS)
 }

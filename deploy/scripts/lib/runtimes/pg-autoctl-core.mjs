@@ -132,7 +132,7 @@ export function createPgAutoctlCore(inventory, { exec }) {
                candidatepriority as candidate_priority, replicationquorum as replication_quorum,
                reportedrepstate as replication_state,
                extract(epoch from now() - reporttime)::float8 as seconds_since_report,
-               extract(epoch from now() - statechangetime)::float8 as seconds_in_state
+               extract(epoch from now() - statechangetime)::float8 as seconds_since_assigned
           from pgautofailover.node where formationid = '${inventory.formation}' order by nodeid`, { db: 'pg_auto_failover' })
     },
     async synchronousStandbyNames() {
