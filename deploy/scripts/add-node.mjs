@@ -25,7 +25,7 @@ const USAGE = 'usage: add-node.mjs --inventory <file> --node <inventory host nam
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
   if (!args.node) throw new InputError(`--node is required; ${USAGE}`)
-  const ctx = await loadContext()
+  const ctx = await loadContext({ secrets: 'require' })
   const { inventory } = ctx
   const node = inventory.nodes.find((n) => n.host === args.node)
   if (!node) throw new InputError(`--node "${args.node}" is not a host of the inventory's nodes group (${inventory.nodes.map((n) => n.host).join(', ')}); add it there first`)

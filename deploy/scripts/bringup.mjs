@@ -32,7 +32,7 @@ const USAGE = 'usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--
 async function main({ args, progress, loadContext }) {
   if (args.ssl !== undefined && !['off', 'self-signed'].includes(args.ssl)) throw new InputError(`--ssl must be off or self-signed, got "${args.ssl}"`)
   if (args.check && args['show-password']) throw new InputError('--check prints no password: drop --show-password')
-  const ctx = await loadContext({ ssl: args.ssl, dryRun: args.check })
+  const ctx = await loadContext({ ssl: args.ssl, dryRun: args.check, secrets: 'create' })
   const envFile = path.resolve(args['env-output'] ?? path.join(repoRoot, '.env'))
   if (args.check) startPlan(ctx, progress, args.json)
   if (ctx.secretsCreated.length > 0) {

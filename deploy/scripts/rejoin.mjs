@@ -30,7 +30,7 @@ import { waitFor } from './lib/wait-for.mjs'
 const USAGE = 'usage: rejoin.mjs --inventory <file> --node <node_name> --yes'
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
-  const ctx = await loadContext()
+  const ctx = await loadContext({ secrets: 'require' })
   const { inventory, runtime } = ctx
   const node = nodeByName(inventory, args.node, USAGE)
   if (!args.yes) {

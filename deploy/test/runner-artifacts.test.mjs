@@ -117,6 +117,10 @@ describe('failed runs', () => {
   it('an unreachable host: status failed, rc 1, the failed step in the events, no secret anywhere', async () => {
     // Port 1 on loopback refuses at once.
     const pdd = await privateDataDir('refused', { sshPort: 1 })
+    // The cluster's passwords, as its bring-up left them beside inventory/hosts.
+    const secretsFile = path.join(pdd, 'inventory', 'hosts.secrets.yml')
+    const secrets = { monitor_password: 'monitor-Secret-0123456789', replication_password: 'replication-Secret-0123456789', app_password: 'app-Secret-0123456789' }
+    await fs.writeFile(secretsFile, YAML.stringify(secrets), { mode: 0o600 })
     const out = await runScript('scripts/status.mjs', ['--private-data-dir', pdd, '--ident', 'refused'], { timeoutMs: 60_000 })
     expect(out.code).toBe(1)
     expect(out.stderr).toMatch(/unreachable .*Connection refused/)
@@ -129,8 +133,8 @@ describe('failed runs', () => {
     expect(failed[0].event.event_data.res.msg).toMatch(/Connection refused/)
     expect(artifacts.events.at(-1).event.event_data.failures).toEqual({ localhost: 1 })
 
-    // The run generated the secrets beside inventory/hosts; none may leak into the artifacts.
-    const secrets = YAML.parse(await fs.readFile(path.join(pdd, 'inventory', 'hosts.secrets.yml'), 'utf8'))
+    // None of them leaks into the artifacts, and status leaves the file as it was.
+    expect(YAML.parse(await fs.readFile(secretsFile, 'utf8'))).toEqual(secrets)
     const everything = await allFiles(artifacts.root)
     for (const value of Object.values(secrets)) expect(everything).not.toContain(value)
   })

@@ -1,5 +1,6 @@
 // What every cluster script starts with: a validated inventory, its secrets, and the
 // transport and runtime it names. Nothing here touches a host.
+import { InputError } from './errors.mjs'
 import { ensureSecrets } from './secrets.mjs'
 import { loadInventory } from './inventory.mjs'
 import { createTransport } from './transports/index.mjs'
@@ -8,14 +9,26 @@ import { createNativeRuntime } from './runtimes/native-runtime.mjs'
 import { assumeFreshCluster, createRecordingTransport } from './dry-run.mjs'
 
 /**
- * @param {string} inventoryFile
- * @param {{ssl?: string, extraVars?: Record<string, unknown>, dryRun?: boolean}} [overrides] explicit options win
- *   over the inventory; dryRun: record commands instead of running them (see dry-run.mjs), write no file
+ * How a script treats `<inventory>.secrets.yml`. Only bring-up creates it. add-node and rejoin
+ * put the cluster's passwords on hosts, so they must be the running cluster's: new ones would
+ * rotate the replicator's password on the primary under the standbys. Every other script needs
+ * none of them and writes nothing (missing ones exist in memory only).
+ * @typedef {'create' | 'require' | 'optional'} SecretsUse
  */
-export async function loadClusterContext(inventoryFile, { ssl, extraVars, dryRun = false } = {}) {
+
+/**
+ * @param {string} inventoryFile
+ * @param {{ssl?: string, extraVars?: Record<string, unknown>, dryRun?: boolean, secrets?: SecretsUse}} [overrides] explicit
+ *   options win over the inventory; dryRun: record commands instead of running them (see dry-run.mjs), write no file
+ */
+export async function loadClusterContext(inventoryFile, { ssl, extraVars, dryRun = false, secrets: secretsUse = 'optional' } = {}) {
   const inventory = await loadInventory(inventoryFile, { extraVars })
   if (ssl !== undefined) inventory.ssl = ssl
-  const { secrets, created, file: secretsFile } = await ensureSecrets(inventory.file, { write: !dryRun })
+  const { secrets, created, file: secretsFile } = await ensureSecrets(inventory.file, { write: secretsUse === 'create' && !dryRun })
+  if (secretsUse === 'require' && created.length > 0) {
+    throw new InputError(`${created.join(', ')} missing: this script puts the running cluster's passwords on hosts, ` +
+      'so it needs the secrets file the bring-up of this cluster wrote (copy it beside the inventory)', { file: secretsFile })
+  }
   const real = createTransport(inventory, { dryRun })
   const transport = dryRun ? createRecordingTransport({ real }) : real
   const runtime = inventory.runtime === 'docker' ? createDockerRuntime(inventory, transport, secrets) : createNativeRuntime(inventory, transport)

@@ -13,7 +13,7 @@ import { parseScriptArgs } from './script-args.mjs'
  *   args: Record<string, any>,
  *   progress: ReturnType<typeof createProgress>,
  *   inventoryFile: string,
- *   loadContext: (overrides?: {ssl?: string}) => ReturnType<typeof loadClusterContext>,
+ *   loadContext: (overrides?: {ssl?: string, dryRun?: boolean, secrets?: import('./cluster-context.mjs').SecretsUse}) => ReturnType<typeof loadClusterContext>,
  * }} ScriptRun
  * @param {{name: string, usage: string, string?: string[], boolean?: string[], main: (run: ScriptRun) => Promise<number|void>}} spec
  *   main returns the exit code (default 0) or throws
