@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // lab: a 3-VM lab on one host.
 //   lab up [--sshd] | down | status [--json]     (--sshd: an sshd in every VM, see sshd.mjs)
-//   lab power-off|partition|heal|restart <vm>
+//   lab power-off|partition|isolate|heal|restart <vm>   (isolate: cut off from the other VMs, the host still reaches it)
 //   lab crash-postgres <vm> [--port 5432]
 //   lab exec <vm> [--user U] -- <command...>   (a shell on the VM, as ssh would give one)
 // Options: --name <lab> --subnet <a.b.c.0/24> --vms <n> (or PGHA_LAB_NAME, PGHA_LAB_SUBNET, PGHA_LAB_VMS)
@@ -9,12 +9,12 @@ import { spawnSync } from 'node:child_process'
 import { parseArgv } from 'zx'
 import { findVm, resolveLabConfig } from './lab-config.mjs'
 import { vmCommand } from './vm-exec.mjs'
-import { crashPostgres, heal, labDown, labStatus, labUp, partition, powerOff, restart } from './lab.mjs'
+import { crashPostgres, heal, isolate, labDown, labStatus, labUp, partition, powerOff, restart } from './lab.mjs'
 import { ensureRoot } from '../scripts/lib/ensure-packages.mjs'
 
-const USAGE = `usage: lab <up|down|status|power-off|partition|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--port P] [--json] [--sshd]
+const USAGE = `usage: lab <up|down|status|power-off|partition|isolate|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--port P] [--json] [--sshd]
        lab exec <vm> [--user U] -- <command...>`
-const VM_COMMANDS = new Set(['power-off', 'partition', 'heal', 'crash-postgres', 'restart', 'exec'])
+const VM_COMMANDS = new Set(['power-off', 'partition', 'isolate', 'heal', 'crash-postgres', 'restart', 'exec'])
 const LAB_COMMANDS = new Set(['up', 'down', 'status'])
 
 const args = parseArgv(process.argv.slice(2), { string: ['name', 'subnet', 'vms', 'port', 'user'], boolean: ['json', 'help', 'sshd'], '--': true })
@@ -62,7 +62,7 @@ try {
       } else {
         for (const vm of status.vms) {
           const services = vm.services.map((s) => `${s.name}:${s.pid ? `running(${s.pid})` : 'stopped'}`).join(' ') || '-'
-          process.stdout.write(`${vm.vm.padEnd(4)} ${vm.address.padEnd(15)} link=${vm.link.padEnd(6)} processes=${String(vm.processes).padEnd(4)} ${services}\n`)
+          process.stdout.write(`${vm.vm.padEnd(4)} ${vm.address.padEnd(15)} link=${vm.link.padEnd(6)}${vm.isolated ? ' isolated' : ''} processes=${String(vm.processes).padEnd(4)} ${services}\n`)
         }
       }
       if (status.vms.some((vm) => vm.link === 'absent')) process.exitCode = 1
@@ -75,6 +75,10 @@ try {
     case 'partition':
       await partition(lab, vmName)
       log(`${vmName} partitioned`)
+      break
+    case 'isolate':
+      await isolate(lab, vmName)
+      log(`${vmName} isolated from the other VMs (the host still reaches it)`)
       break
     case 'heal':
       await heal(lab, vmName)

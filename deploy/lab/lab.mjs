@@ -3,12 +3,12 @@
 import fs from 'node:fs/promises'
 import { $ } from 'zx'
 import { findVm } from './lab-config.mjs'
-import { createNetwork, destroyNetwork, ensureSubnetFree, killNamespace, listNamespaces, namespacePids, setVmLink, vmLinkState } from './network.mjs'
+import { createNetwork, destroyNetwork, ensureSubnetFree, isolateVm, killNamespace, listNamespaces, namespacePids, releaseVm, setVmLink, vmIsolated, vmLinkState } from './network.mjs'
 import { listServices, servicePid, startService } from './services.mjs'
 import { startLabSshd } from './sshd.mjs'
 import { ensureDebianPackages } from '../scripts/lib/ensure-packages.mjs'
 
-export const LAB_PACKAGES = ['postgresql-15', 'postgresql-15-auto-failover', 'pg-auto-failover-cli', 'iproute2', 'util-linux', 'procps']
+export const LAB_PACKAGES = ['postgresql-15', 'postgresql-15-auto-failover', 'pg-auto-failover-cli', 'iproute2', 'util-linux', 'procps', 'nftables']
 
 /** @typedef {ReturnType<typeof import('./lab-config.mjs').resolveLabConfig>} Lab */
 
@@ -58,6 +58,7 @@ export async function labStatus(lab) {
       netns: vm.netns,
       address: vm.address,
       link: present ? await vmLinkState(vm.netns) : 'absent',
+      isolated: present ? await vmIsolated(vm.netns) : false,
       processes: present ? (await namespacePids(vm.netns)).length : 0,
       services,
     })
@@ -84,14 +85,26 @@ export async function partition(lab, vmName) {
   await setVmLink(vm.netns, 'down')
 }
 
+/**
+ * Cut off from the other VMs (packets dropped both ways) while the host still reaches it: the
+ * isolated primary an application can still write to. Processes keep running.
+ */
+export async function isolate(lab, vmName) {
+  const vm = await requireVm(lab, vmName)
+  await isolateVm(vm.netns, lab)
+}
+
+/** Undoes partition and isolate. */
 export async function heal(lab, vmName) {
   const vm = await requireVm(lab, vmName)
+  await releaseVm(vm.netns)
   await setVmLink(vm.netns, 'up')
 }
 
 /** Power back on: link up and every registered service started again. @returns {Promise<string[]>} services started */
 export async function restart(lab, vmName) {
   const vm = await requireVm(lab, vmName)
+  await releaseVm(vm.netns)
   await setVmLink(vm.netns, 'up')
   const started = []
   for (const spec of await listServices(vm)) {

@@ -99,6 +99,35 @@ export async function setVmLink(netns, state) {
   await $`ip -n ${netns} link set eth0 ${state}`
 }
 
+const ISOLATION_TABLE = 'pgha_isolate'
+
+/**
+ * Drops every packet between the VM and the other VMs of its subnet, both ways, in the VM's own
+ * namespace; the host (the gateway) still reaches it, as an application on another network would.
+ * Packets are dropped, not rejected: peers see timeouts, as with a real partition.
+ * @param {string} netns @param {{subnet: string, gateway: string}} lab
+ */
+export async function isolateVm(netns, { subnet, gateway }) {
+  await releaseVm(netns)
+  const rules = `table inet ${ISOLATION_TABLE} {
+  chain input { type filter hook input priority -10; policy accept; ip saddr ${gateway} accept; ip saddr ${subnet} drop; }
+  chain output { type filter hook output priority -10; policy accept; ip daddr ${gateway} accept; ip daddr ${subnet} drop; }
+}
+`
+  await $({ input: rules })`ip netns exec ${netns} nft -f -`
+}
+
+/** Removes isolateVm's rules; a no-op when there are none. @param {string} netns */
+export async function releaseVm(netns) {
+  await $`ip netns exec ${netns} nft delete table inet ${ISOLATION_TABLE}`.quiet().nothrow()
+}
+
+/** @param {string} netns */
+export async function vmIsolated(netns) {
+  const out = await $`ip netns exec ${netns} nft list table inet ${ISOLATION_TABLE}`.quiet().nothrow()
+  return out.exitCode === 0
+}
+
 /** @param {string} netns */
 export async function vmLinkState(netns) {
   const out = await $`ip -n ${netns} -j link show dev eth0`.quiet().nothrow()

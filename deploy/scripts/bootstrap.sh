@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 # docker-compose (Debian's 1.29, no daemon needed): the tests render deploy/compose/ with `config`.
-packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps docker-compose"
+packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps nftables docker-compose"
 missing=""
 for pkg in $packages; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

@@ -125,7 +125,7 @@ describe('compose files', () => {
         expect(after(argv, '--name')).toBe(host.nodeName)
         expect(after(argv, '--formation')).toBe('default')
         expect(after(argv, '--dbname')).toBe('app')
-        expect(after(argv, '--monitor')).toBe('postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=prefer')
+        expect(after(argv, '--monitor')).toBe('postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=prefer&keepalives=1&keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=3000')
         expect(argv).toContain(host.candidatePriority === undefined ? '--candidate-priority=' : `--candidate-priority=${host.candidatePriority}`)
       }
 
@@ -192,7 +192,7 @@ describe('compose files', () => {
     expect(argv).toContain('--replication-quorum=false')
     expect(argv).toContain('--ssl-self-signed')
     expect(argv).not.toContain('--no-ssl')
-    expect(after(argv, '--monitor')).toBe('postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=require')
+    expect(after(argv, '--monitor')).toBe('postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=require&keepalives=1&keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=1000')
   })
 
   it('uses the docker_image and docker_dir configured in the inventory', async () => {

@@ -28,9 +28,13 @@ const inVm = (vm, argv, options) => $({ quiet: true, nothrow: true, ...options }
 
 // A TCP echo-less listener on port 7000 inside vm2, run as a lab service like the keepers are.
 const LISTENER = ['node', '-e', "require('net').createServer((s) => s.end('ok')).listen(7000, '0.0.0.0')"]
+const CONNECT_PROBE = "const s=require('net').connect(7000,process.argv[1]);s.setTimeout(1500,()=>process.exit(3));s.on('data',()=>process.exit(0));s.on('error',()=>process.exit(4))"
 const canConnect = async (fromVm, address) => {
-  const probe = "const s=require('net').connect(7000,process.argv[1]);s.setTimeout(1500,()=>process.exit(3));s.on('data',()=>process.exit(0));s.on('error',()=>process.exit(4))"
-  return (await inVm(fromVm, ['node', '-e', probe, address])).exitCode === 0
+  return (await inVm(fromVm, ['node', '-e', CONNECT_PROBE, address])).exitCode === 0
+}
+
+const canConnectFromHost = async (address) => {
+  return (await $({ quiet: true, nothrow: true })`node -e ${CONNECT_PROBE} ${address}`).exitCode === 0
 }
 
 beforeAll(async () => {
@@ -90,6 +94,18 @@ describe('lab', () => {
     expect((await labCli('partition', 'vm2')).code).toBe(0)
     expect(await canConnect('vm1', vm2.address)).toBe(false)
     expect(await namespacePids(vm2.netns)).toEqual(pidsBefore)
+    expect((await labCli('heal', 'vm2')).code).toBe(0)
+    expect(await waitFor(() => canConnect('vm1', vm2.address), { timeoutMs: 10_000, what: 'vm2 after heal' })).toBe(true)
+  })
+
+  it('isolate cuts a VM off from the other VMs only: the host still reaches it; heal undoes it', async () => {
+    const vm2 = findVm(lab, 'vm2')
+    expect((await labCli('isolate', 'vm2')).code).toBe(0)
+    expect(await canConnect('vm1', vm2.address)).toBe(false)
+    expect(await canConnect('vm3', vm2.address)).toBe(false)
+    expect(await canConnectFromHost(vm2.address)).toBe(true)
+    const status = JSON.parse((await labCli('status', '--json')).stdout)
+    expect(status.vms.map((vm) => [vm.vm, vm.link, vm.isolated])).toEqual([['vm1', 'up', false], ['vm2', 'up', true], ['vm3', 'up', false]])
     expect((await labCli('heal', 'vm2')).code).toBe(0)
     expect(await waitFor(() => canConnect('vm1', vm2.address), { timeoutMs: 10_000, what: 'vm2 after heal' })).toBe(true)
   })

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { assessCluster } from './cluster-health.mjs'
 import { applicationDsn } from './dsn.mjs'
-import { FAILOVER_PROFILES, assertNoSplitBrain } from './failover-profiles.mjs'
+import { monitorUri } from './monitor-uri.mjs'
 import { scramVerifierMatches } from './secrets.mjs'
 import { waitFor } from './wait-for.mjs'
 
@@ -20,7 +20,9 @@ const WRITABLE_STATES = new Set(['single', 'wait_primary', 'primary'])
  *   dryRun: the transport only records commands (bringup --check); local files are not written either
  */
 export function createClusterSteps({ inventory, secrets, transport, runtime, progress, timeoutMs = 120_000, dryRun = false }) {
-  const profile = FAILOVER_PROFILES[inventory.profile]
+  const profile = inventory.failover
+  // The keeper's settings: the profile's, and the monitor URI with the profile's TCP timeouts.
+  const keeperWanted = { ...profile.keeper, 'pg_autoctl.monitor': monitorUri(inventory) }
   const passwords = { monitorPassword: secrets.monitor_password, replicationPassword: secrets.replication_password }
   let lastNodes = []
   const describe = () => lastNodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}${n.health === 1 ? '' : ` health=${n.health}`}`).join(' ')
@@ -67,12 +69,12 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       return { changed: true, detail: `created ${node.address}:${node.port} in formation ${inventory.formation}` }
     })
     await progress.step(`${label}: keeper profile`, node.host, async () => {
-      const current = await runtime.keeperSettings(node, Object.keys(profile.keeper))
-      const differing = Object.keys(profile.keeper).filter((key) => current[key] !== profile.keeper[key])
+      const current = await runtime.keeperSettings(node, Object.keys(keeperWanted))
+      const differing = Object.keys(keeperWanted).filter((key) => current[key] !== keeperWanted[key])
       if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
-      for (const key of differing) await runtime.setKeeperSetting(node, key, profile.keeper[key])
+      for (const key of differing) await runtime.setKeeperSetting(node, key, keeperWanted[key])
       if (await runtime.isRunning(node)) await runtime.reloadKeeper(node)
-      return { changed: true, detail: `${inventory.profile}: set ${differing.map((k) => `${k}=${profile.keeper[k]}`).join(' ')}` }
+      return { changed: true, detail: `${inventory.profile}: set ${differing.map((k) => `${k}=${keeperWanted[k]}`).join(' ')}` }
     })
     await hardenHbaStep(node)
     await serviceStep(node)
@@ -83,6 +85,28 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       }, { timeoutMs, what: `${node.nodeName} to settle`, lastSeen: describe })
       await waitFor(() => runtime.acceptsSql(node), { timeoutMs, what: `${node.nodeName} to accept connections` })
       return { changed: false, detail: `state ${state}` }
+    })
+    await postgresProfileStep(node)
+  }
+
+  /**
+   * The Postgres side of the fencing condition (wal_sender_timeout, wal_receiver_status_interval)
+   * with ALTER SYSTEM: postgresql.auto.conf is read after pg_autoctl's own include, pg_autoctl
+   * never rewrites it, and pg_basebackup and pg_rewind copy it to rebuilt nodes.
+   */
+  async function postgresProfileStep(node) {
+    await systemSettingsStep(`${node.nodeName}: postgres profile`, node, profile.postgres)
+  }
+
+  /** ALTER SYSTEM for the settings that differ from pg_settings, then a reload. */
+  async function systemSettingsStep(label, host, settings) {
+    await progress.step(label, host.host, async () => {
+      const names = Object.keys(settings)
+      const current = await runtime.sqlJson(host, `select name, setting from pg_settings where name in (${names.map((n) => `'${n}'`).join(',')})`)
+      const differing = names.filter((name) => current.find((row) => row.name === name)?.setting !== settings[name])
+      if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
+      await runtime.sqlExec(host, differing.map((name) => `alter system set ${name} = '${settings[name]}';`).join('\n') + '\nselect pg_reload_conf();\n')
+      return { changed: true, detail: `${inventory.profile}: set ${differing.map((n) => `${n.replace('pgautofailover.', '')}=${settings[n]}`).join(' ')}` }
     })
   }
 
@@ -151,6 +175,8 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     hardenHbaStep,
     serviceStep,
     nodeSteps,
+    postgresProfileStep,
+    systemSettingsStep,
     verifyStep,
     replicationPasswordStep,
     passwordStep,
@@ -165,7 +191,6 @@ export async function bringUp({ envFile, ...ctx }) {
   const { inventory, secrets, runtime, progress } = ctx
   const steps = createClusterSteps(ctx)
   const { profile } = steps
-  assertNoSplitBrain(inventory.profile)
   const monitor = inventory.monitor
   const allHosts = [monitor, ...inventory.nodes]
   const timeoutMs = ctx.timeoutMs ?? 120_000
@@ -186,14 +211,7 @@ export async function bringUp({ envFile, ...ctx }) {
     return { changed: false, detail: 'ready' }
   })
   await steps.passwordStep(monitor, 'autoctl_node', secrets.monitor_password, { db: 'pg_auto_failover', label: 'monitor: autoctl_node password' })
-  await progress.step('monitor: failover profile', monitor.host, async () => {
-    const names = Object.keys(profile.monitor)
-    const current = await runtime.sqlJson(monitor, `select name, setting from pg_settings where name in (${names.map((n) => `'${n}'`).join(',')})`)
-    const differing = names.filter((name) => current.find((row) => row.name === name)?.setting !== profile.monitor[name])
-    if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
-    await runtime.sqlExec(monitor, differing.map((name) => `alter system set ${name} = '${profile.monitor[name]}';`).join('\n') + '\nselect pg_reload_conf();\n')
-    return { changed: true, detail: `${inventory.profile}: set ${differing.map((n) => `${n.replace('pgautofailover.', '')}=${profile.monitor[n]}`).join(' ')}` }
-  })
+  await steps.systemSettingsStep('monitor: failover profile', monitor, profile.monitor)
 
   // Data nodes, one at a time; the first becomes primary unless the cluster already has one.
   for (const [index, node] of inventory.nodes.entries()) {

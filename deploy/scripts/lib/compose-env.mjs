@@ -7,6 +7,7 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InputError } from './errors.mjs'
+import { monitorUri } from './monitor-uri.mjs'
 import { secretsPathFor } from './secrets.mjs'
 
 /** Published tag: pg_auto_failover 2.0 on Postgres 15, as the native runtime installs. */
@@ -48,12 +49,6 @@ export function composeProject(host) {
 export function containerFor(host) {
   const project = composeProject(host)
   return { name: project, volume: `${project}-data`, ...IMAGE }
-}
-
-/** The node's view of the monitor; no password in it (the passfile has it). */
-export function monitorUri(inventory) {
-  const m = inventory.monitor
-  return `postgres://autoctl_node@${m.address}:${m.port}/pg_auto_failover?sslmode=${inventory.ssl === 'off' ? 'prefer' : 'require'}`
 }
 
 /**

@@ -8,7 +8,7 @@ import YAML from 'yaml'
 import { z } from 'zod'
 import { DEFAULT_DOCKER_DIR, DEFAULT_DOCKER_IMAGE, IMAGE } from './compose-env.mjs'
 import { InputError } from './errors.mjs'
-import { PROFILE_NAMES } from './failover-profiles.mjs'
+import { PROFILE_NAMES, fencingViolations, resolveProfile } from './failover-profiles.mjs'
 
 export const RUNTIMES = ['native', 'docker']
 export const TRANSPORTS = ['netns', 'ssh']
@@ -42,6 +42,9 @@ const clusterVars = z.object({
   dbname: identifier.default('app'),
   app_user: identifier.default('app'),
   failover_profile: z.enum(PROFILE_NAMES, { error: `must be one of ${PROFILE_NAMES.join(', ')}` }).default('default'),
+  // Key by key on top of the profile (failover-profiles.mjs lists the keys); checked against the
+  // fencing condition like the shipped profiles.
+  failover_settings: z.record(z.string(), z.union([z.number(), z.string()]), { error: 'must be a mapping of setting: value' }).default({}),
   runtime: z.enum(RUNTIMES, { error: `must be one of ${RUNTIMES.join(', ')}` }).default('native'),
   transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')}` }).default('netns'),
   ssl: z.enum(SSL_MODES, { error: `must be one of ${SSL_MODES.join(', ')}` }).default('off'),
@@ -120,6 +123,19 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     throw new InputError('transport "netns" needs lab_name (the lab the VMs belong to)', { file, key: 'all.vars.lab_name' })
   }
 
+  let failover
+  try {
+    failover = resolveProfile(vars.failover_profile, vars.failover_settings)
+  } catch (error) {
+    if (error.code !== 'PROFILE_INVALID') throw error
+    throw new InputError(error.message, { file, key: `all.vars.${error.key}` })
+  }
+  const violations = fencingViolations(failover)
+  if (violations.length > 0) {
+    const key = Object.keys(vars.failover_settings).length > 0 ? 'all.vars.failover_settings' : 'all.vars.failover_profile'
+    throw new InputError(`failover profile "${vars.failover_profile}" with these settings is not fencing-safe: ${violations.join('; ')}`, { file, key })
+  }
+
   const toHost = (entry, role) => {
     const hv = validate(hostVars, entry.vars, file, `${entry.key}`)
     if (vars.transport === 'netns' && !hv.lab_vm) throw new InputError('transport "netns" needs lab_vm on every host', { file, key: `${entry.key}.lab_vm` })
@@ -174,6 +190,8 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     dbname: vars.dbname,
     appUser: vars.app_user,
     profile: vars.failover_profile,
+    /** The resolved profile: monitor GUCs, keeper settings, Postgres settings, monitor URI options. */
+    failover,
     runtime: vars.runtime,
     transport: vars.transport,
     ssl: vars.ssl,

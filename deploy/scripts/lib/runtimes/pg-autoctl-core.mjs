@@ -2,6 +2,7 @@
 // directory (`exec`: on the host for native, inside the node's container for docker), reading and
 // changing a node is the same pg_autoctl, psql and file work.
 import { quote } from 'zx'
+import { monitorUri } from '../monitor-uri.mjs'
 
 const APP_RULE_MARK = '# pg-ha-kit: application access'
 const REWIND_RULE_MARK = '# pg-ha-kit: pg_rewind source'
@@ -44,17 +45,12 @@ export function createPgAutoctlCore(inventory, { exec }) {
     return out.exitCode === 0
   }
 
-  const monitorUri = () => {
-    const m = inventory.monitor
-    return `postgres://autoctl_node@${m.address}:${m.port}/pg_auto_failover?sslmode=${inventory.ssl === 'off' ? 'prefer' : 'require'}`
-  }
-
   return {
     pg,
     sqlJson,
     sqlExec,
     acceptsSql,
-    monitorUri,
+    monitorUri: () => monitorUri(inventory),
 
     /** `pg_autoctl create monitor|postgres` for a host, without --run. */
     createArgv(host) {
@@ -62,7 +58,7 @@ export function createPgAutoctlCore(inventory, { exec }) {
       const common = ['--pgdata', host.pgdata, '--pgport', String(host.port), '--hostname', host.address, '--auth', 'scram-sha-256', ...ssl]
       if (host.role === 'monitor') return ['pg_autoctl', 'create', 'monitor', ...common]
       return ['pg_autoctl', 'create', 'postgres', ...common, '--name', host.nodeName, '--formation', inventory.formation,
-        '--dbname', inventory.dbname, '--monitor', monitorUri(),
+        '--dbname', inventory.dbname, '--monitor', monitorUri(inventory),
         ...(host.candidatePriority === undefined ? [] : ['--candidate-priority', String(host.candidatePriority)]),
         ...(host.replicationQuorum === undefined ? [] : ['--replication-quorum', String(host.replicationQuorum)])]
     },
