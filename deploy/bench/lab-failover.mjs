@@ -8,22 +8,26 @@
 //                             primary; the outage is the longest gap between acknowledged writes;
 //                             then heal/restart and time until the cluster is healthy again
 //                          3. every acknowledged write is in the database exactly once, or the run fails
+//                             (logical ids in a column without a unique index, so a duplicate shows)
+//                          partition and isolate also run direct write probes on every node: the
+//                          overlap is the old primary's last accepted write minus the new one's first
 //                          4. lab down (also on failure)
 // Figures go to stdout and bench/results/lab-failover-<timestamp>.json.
-// usage: lab-failover.mjs [--profiles default,fast] [--scenarios switchover,power-off,partition]
+// usage: lab-failover.mjs [--profiles default,fast] [--scenarios switchover,power-off,partition,isolate]
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgv } from 'zx'
-import { heal, labDown, partition, powerOff, restart } from '../lab/lab.mjs'
+import { heal, isolate, labDown, partition, powerOff, restart } from '../lab/lab.mjs'
 import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
 import { assessCluster, roleOf } from '../scripts/lib/cluster-health.mjs'
 import { ensureRoot } from '../scripts/lib/ensure-packages.mjs'
 import { PROFILE_NAMES } from '../scripts/lib/failover-profiles.mjs'
 import { waitFor } from '../scripts/lib/wait-for.mjs'
 import { psql, startLabCluster, stopLabCluster } from '../test/support/lab-cluster.mjs'
+import { overlapFrom, startWriteProbes } from '../test/support/write-probes.mjs'
 
-const SCENARIOS = ['switchover', 'power-off', 'partition']
+const SCENARIOS = ['switchover', 'power-off', 'partition', 'isolate']
 const LAB = { name: 'pghbench', subnet: '10.213.44.0/24' }
 const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
 
@@ -52,7 +56,8 @@ try {
     const ctx = await loadClusterContext(cluster.inventory.file)
     const run = { profile, bringup_s: round(cluster.bringupMs / 1000), scenarios: [] }
     results.runs.push(run)
-    await psql(cluster.databaseUrl, 'create table bench_writes(id bigint primary key, at timestamptz default clock_timestamp())')
+    // logical_id without a unique index: a write stored twice is two rows.
+    await psql(cluster.databaseUrl, 'create table bench_writes(seq bigserial primary key, logical_id bigint not null, at timestamptz default clock_timestamp())')
     let nextId = 0
     for (const scenario of scenarios) {
       const nodes = await ctx.runtime.clusterNodes()
@@ -64,20 +69,23 @@ try {
         while (!stop && !aborted) {
           const id = ++nextId
           const t0 = Date.now()
-          const out = await psql(cluster.databaseUrl, `insert into bench_writes(id) values (${id})`, { timeoutMs: 15_000 })
+          const out = await psql(cluster.databaseUrl, `insert into bench_writes(logical_id) values (${id})`, { timeoutMs: 15_000 })
           if (out.ok) acked.push({ id, at: Date.now(), ms: Date.now() - t0 })
           else await new Promise((resolve) => setTimeout(resolve, 50))
         }
       })()
       await waitFor(async () => acked.length >= 20, { timeoutMs: 30_000, what: 'writes before the fault' })
+      const probes = ['partition', 'isolate'].includes(scenario) ? await startWriteProbes({ databaseUrl: cluster.databaseUrl, addresses: cluster.lab.vms.map((v) => v.address) }) : null
       const faultAt = Date.now()
       log(`profile ${profile}: ${scenario} of ${primary.name} (${vm})`)
       if (scenario === 'switchover') {
         await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'switchover', '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
       } else if (scenario === 'power-off') {
         await powerOff(cluster.lab, vm)
-      } else {
+      } else if (scenario === 'partition') {
         await partition(cluster.lab, vm)
+      } else {
+        await isolate(cluster.lab, vm)
       }
       await waitFor(async () => acked.some((w) => w.at > faultAt), { timeoutMs: 180_000, intervalMs: 100, what: 'a write after the fault' })
       // With a host down, libpq pays connect_timeout for it on every new connection: few writes.
@@ -86,7 +94,7 @@ try {
       const afterFault = acked.slice(writesAfter - 1)
       const recoverAt = Date.now()
       if (scenario === 'power-off') await restart(cluster.lab, vm)
-      if (scenario === 'partition') await heal(cluster.lab, vm)
+      if (scenario === 'partition' || scenario === 'isolate') await heal(cluster.lab, vm)
       const settled = await waitFor(async () => {
         const now = await ctx.runtime.clusterNodes()
         return assessCluster(now, ctx.inventory.nodes.length).healthy ? now : null
@@ -94,8 +102,9 @@ try {
       const rejoinMs = Date.now() - recoverAt
       stop = true
       await writer
+      const overlap = probes ? overlapFrom(await probes.stop(), { oldPrimary: primary.host, cutAt: faultAt }) : null
 
-      const stored = await psql(cluster.databaseUrl, `select count(*) || ' ' || count(distinct id) from bench_writes where id = any('{${acked.map((w) => w.id).join(',')}}'::bigint[])`)
+      const stored = await psql(cluster.databaseUrl, `select count(*) || ' ' || count(distinct logical_id) from bench_writes where logical_id = any('{${acked.map((w) => w.id).join(',')}}'::bigint[])`)
       const [found, distinct] = stored.stdout.split(' ').map(Number)
       const gaps = acked.slice(1).map((w, i) => ({ gap: w.at - acked[i].at, after: acked[i].at }))
       const outage = gaps.filter((g) => g.after >= faultAt - 5000).reduce((max, g) => Math.max(max, g.gap), 0)
@@ -108,13 +117,18 @@ try {
         write_ms_p50_before: median(acked.filter((w) => w.at < faultAt).map((w) => w.ms)),
         write_ms_p50_degraded: median(afterFault.map((w) => w.ms)),
         rejoin_s: scenario === 'switchover' ? null : round(rejoinMs / 1000),
+        // Direct probes (partition, isolate): when the old primary last and the new one first took a write.
+        old_primary_last_write_s: overlap ? round(overlap.oldLastMs / 1000) : null,
+        new_primary_first_write_s: overlap ? round(overlap.newFirstMs / 1000) : null,
+        overlap_s: overlap ? round(overlap.overlapMs / 1000) : null,
         acknowledged: acked.length,
-        lost: acked.length - found,
+        lost: acked.length - distinct,
         duplicated: found - distinct,
       }
       run.scenarios.push(figures)
       log(`  ${JSON.stringify(figures)}`)
       if (figures.lost !== 0 || figures.duplicated !== 0) throw new Error(`${scenario}: ${figures.lost} acknowledged writes lost, ${figures.duplicated} duplicated`)
+      if (figures.overlap_s !== null && figures.overlap_s > 0) throw new Error(`${scenario}: two primaries took writes for ${figures.overlap_s} s`)
     }
     await stopLabCluster(cluster)
     cluster = undefined
@@ -132,10 +146,10 @@ results.finished_at = new Date().toISOString()
 await fs.mkdir(resultsDir, { recursive: true })
 const file = path.join(resultsDir, `lab-failover-${results.started_at.replace(/[:.]/g, '-')}.json`)
 await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
-process.stdout.write('profile   bring-up  scenario     outage   rejoin   write p50 before/degraded  acked  lost  dup\n')
+process.stdout.write('profile   bring-up  scenario     outage   rejoin   write p50 before/degraded  overlap  acked  lost  dup\n')
 for (const run of results.runs) {
   for (const s of run.scenarios) {
-    process.stdout.write(`${run.profile.padEnd(9)} ${`${run.bringup_s}s`.padEnd(9)} ${s.scenario.padEnd(12)} ${`${s.write_outage_s}s`.padEnd(8)} ${(s.rejoin_s === null ? '-' : `${s.rejoin_s}s`).padEnd(8)} ${`${s.write_ms_p50_before} / ${s.write_ms_p50_degraded} ms`.padEnd(26)} ${String(s.acknowledged).padEnd(6)} ${String(s.lost).padEnd(5)} ${s.duplicated}\n`)
+    process.stdout.write(`${run.profile.padEnd(9)} ${`${run.bringup_s}s`.padEnd(9)} ${s.scenario.padEnd(12)} ${`${s.write_outage_s}s`.padEnd(8)} ${(s.rejoin_s === null ? '-' : `${s.rejoin_s}s`).padEnd(8)} ${`${s.write_ms_p50_before} / ${s.write_ms_p50_degraded} ms`.padEnd(26)} ${(s.overlap_s === null ? '-' : `${s.overlap_s}s`).padEnd(8)} ${String(s.acknowledged).padEnd(6)} ${String(s.lost).padEnd(5)} ${s.duplicated}\n`)
   }
 }
 process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`)

@@ -2,7 +2,7 @@
 // status: the cluster as the monitor sees it.
 //   usage: status.mjs --inventory <file> [--json] [--private-data-dir <dir> [--ident <id>]]
 //   exit 0 healthy, 1 unhealthy or unreachable, 2 bad input
-import { assessCluster, roleOf, stuckNodes } from './lib/cluster-health.mjs'
+import { assessCluster, roleOf, stuckCause, stuckNodes } from './lib/cluster-health.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const USAGE = 'usage: status.mjs --inventory <file>'
@@ -14,6 +14,7 @@ async function main({ args, loadContext }) {
   const syncStandbyNames = await runtime.synchronousStandbyNames()
   const { healthy, problems } = assessCluster(nodes, inventory.nodes.length)
   const hints = stuckNodes(nodes).map((n) => `${n.name} is still ${n.reported_state} ${Math.round(n.seconds_since_assigned)} s after the monitor assigned it ${n.assigned_state}; ` +
+    (stuckCause(n, nodes) ? `${stuckCause(n, nodes)}; ` : '') +
     `if it does not move on, rebuild it from the primary: rejoin.mjs --inventory ${inventory.file} --node ${n.name} --yes`)
   if (args.json) {
     const out = {

@@ -1,6 +1,6 @@
 // Judging the monitor's view: roles, a healthy cluster, and standbys stuck on their way back.
 import { describe, expect, it } from 'vitest'
-import { STUCK_AFTER_S, assessCluster, roleOf, stuckNodes } from '../scripts/lib/cluster-health.mjs'
+import { STUCK_AFTER_S, assessCluster, roleOf, stuckCause, stuckNodes } from '../scripts/lib/cluster-health.mjs'
 
 const node = (name, reported, assigned = reported, extra = {}) => ({ name, reported_state: reported, assigned_state: assigned, health: 1, ...extra })
 
@@ -44,5 +44,21 @@ describe('stuckNodes', () => {
     ]
     expect(stuckNodes(nodes).map((n) => n.name)).toEqual(['stuck', 'slow'])
     expect(stuckNodes(nodes, { afterS: 1000 })).toEqual([])
+  })
+})
+
+describe('stuckCause', () => {
+  it('names a former primary that followed without pg_rewind: an older timeline than the primary', () => {
+    const primary = node('p', 'primary', 'primary', { tli: 3 })
+    const diverged = node('old', 'join_secondary', 'secondary', { tli: 2 })
+    expect(stuckCause(diverged, [primary, diverged])).toMatch(/timeline 2 while the primary p is on 3: a former primary .* without pg_rewind/)
+  })
+  it('says nothing when the view does not show the cause', () => {
+    const primary = node('p', 'primary', 'primary', { tli: 3 })
+    const sameTimeline = node('s', 'join_secondary', 'secondary', { tli: 3 })
+    const rewinding = node('r', 'catchingup', 'secondary', { tli: 2 })
+    expect(stuckCause(sameTimeline, [primary, sameTimeline])).toBeUndefined()
+    expect(stuckCause(rewinding, [primary, rewinding])).toBeUndefined()
+    expect(stuckCause(sameTimeline, [sameTimeline])).toBeUndefined()
   })
 })

@@ -36,3 +36,19 @@ export const STUCK_AFTER_S = 120
 export function stuckNodes(nodes, { afterS = STUCK_AFTER_S } = {}) {
   return nodes.filter((n) => JOINING.has(n.reported_state) && Number(n.seconds_since_assigned) > afterS)
 }
+
+/**
+ * The likely cause of a stuck node, when the monitor's view shows it: a node on an older timeline
+ * than the primary that is not rewinding (only demoted -> catchingup rewinds in pg_auto_failover
+ * 2.0; a former primary pulled into report_lsn follows the new primary without pg_rewind and asks
+ * for WAL it has past the fork, for good; fixed upstream after 2.2, hapostgres/pg_auto_failover#1161).
+ * @returns {string | undefined}
+ */
+export function stuckCause(node, nodes) {
+  const primary = nodes.find((n) => roleOf(n) === 'primary')
+  if (!primary || node.reported_state === 'catchingup') return undefined
+  if (Number(node.tli) > 0 && Number(node.tli) < Number(primary.tli)) {
+    return `it is on timeline ${node.tli} while the primary ${primary.name} is on ${primary.tli}: likely a former primary that followed the new one without pg_rewind (pg_auto_failover 2.0), with WAL past the fork it cannot stream from there`
+  }
+  return undefined
+}
