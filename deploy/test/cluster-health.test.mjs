@@ -51,7 +51,7 @@ describe('stuckCause', () => {
   it('names a former primary that followed without pg_rewind: an older timeline than the primary', () => {
     const primary = node('p', 'primary', 'primary', { tli: 3 })
     const diverged = node('old', 'join_secondary', 'secondary', { tli: 2 })
-    expect(stuckCause(diverged, [primary, diverged])).toMatch(/timeline 2 while the primary p is on 3: a former primary .* without pg_rewind/)
+    expect(stuckCause(diverged, [primary, diverged])).toMatch(/timeline 2 while the primary p is on 3: likely a former primary .* without pg_rewind/)
   })
   it('says nothing when the view does not show the cause', () => {
     const primary = node('p', 'primary', 'primary', { tli: 3 })
