@@ -2,13 +2,14 @@
 // (secondary), one at a time -> verify -> application database and role -> DSN.
 // Every step checks before it acts, so a re-run on a healthy cluster changes nothing and a
 // re-run after a failure resumes where it stopped. The steps are also exported one by one
-// (createClusterSteps) so the day-2 scripts (add-node, rejoin) run the very same ones.
+// (createClusterSteps) so the day-2 scripts (add-node, rejoin, replace-monitor) run the very same ones.
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { assessCluster } from './cluster-health.mjs'
 import { applicationDsn } from './dsn.mjs'
 import { monitorUri } from './monitor-uri.mjs'
 import { scramVerifierMatches } from './secrets.mjs'
+import { TIMELINE_GUARD_CHECK_SQL, TIMELINE_GUARD_SQL } from './timeline-guard.mjs'
 import { waitFor } from './wait-for.mjs'
 
 const SETTLED_STATES = new Set(['single', 'wait_primary', 'primary', 'secondary'])
@@ -68,14 +69,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       await runtime.createNode(node)
       return { changed: true, detail: `created ${node.address}:${node.port} in formation ${inventory.formation}` }
     })
-    await progress.step(`${label}: keeper profile`, node.host, async () => {
-      const current = await runtime.keeperSettings(node, Object.keys(keeperWanted))
-      const differing = Object.keys(keeperWanted).filter((key) => current[key] !== keeperWanted[key])
-      if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
-      for (const key of differing) await runtime.setKeeperSetting(node, key, keeperWanted[key])
-      if (await runtime.isRunning(node)) await runtime.reloadKeeper(node)
-      return { changed: true, detail: `${inventory.profile}: set ${differing.map((k) => `${k}=${keeperWanted[k]}`).join(' ')}` }
-    })
+    await keeperProfileStep(node)
     await hardenHbaStep(node)
     await serviceStep(node)
     await progress.step(`${label}: ${role}`, node.host, async () => {
@@ -87,6 +81,21 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       return { changed: false, detail: `state ${state}` }
     })
     await postgresProfileStep(node)
+  }
+
+  /**
+   * The keeper's settings: the profile's, and pg_autoctl.monitor = monitorUri(inventory) with
+   * the profile's TCP timeouts; a running keeper reloads them.
+   */
+  async function keeperProfileStep(node) {
+    await progress.step(`${node.nodeName}: keeper profile`, node.host, async () => {
+      const current = await runtime.keeperSettings(node, Object.keys(keeperWanted))
+      const differing = Object.keys(keeperWanted).filter((key) => current[key] !== keeperWanted[key])
+      if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
+      for (const key of differing) await runtime.setKeeperSetting(node, key, keeperWanted[key])
+      if (await runtime.isRunning(node)) await runtime.reloadKeeper(node)
+      return { changed: true, detail: `${inventory.profile}: set ${differing.map((k) => `${k}=${keeperWanted[k]}`).join(' ')}` }
+    })
   }
 
   /**
@@ -107,6 +116,34 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
       await runtime.sqlExec(host, differing.map((name) => `alter system set ${name} = '${settings[name]}';`).join('\n') + '\nselect pg_reload_conf();\n')
       return { changed: true, detail: `${inventory.profile}: set ${differing.map((n) => `${n.replace('pgautofailover.', '')}=${settings[n]}`).join(' ')}` }
+    })
+  }
+
+  /**
+   * The monitor of the inventory from nothing to ready: create, pg_hba, service, accepting
+   * connections, autoctl_node's password (the keepers' passfiles hold it), failover profile.
+   * Its host's passfile (for docker: the compose project) must be in place first.
+   */
+  async function monitorSteps() {
+    const monitor = inventory.monitor
+    await progress.step('monitor: create', monitor.host, async () => {
+      if (await runtime.isInitialized(monitor)) return { changed: false, detail: `exists at ${monitor.pgdata}` }
+      await runtime.createMonitor(monitor)
+      return { changed: true, detail: `created on ${monitor.address}:${monitor.port}` }
+    })
+    await hardenHbaStep(monitor)
+    await serviceStep(monitor)
+    await progress.step('monitor: accepts connections', monitor.host, async () => {
+      await waitFor(() => runtime.acceptsSql(monitor), { timeoutMs, what: 'the monitor to accept connections' })
+      return { changed: false, detail: 'ready' }
+    })
+    await passwordStep(monitor, 'autoctl_node', secrets.monitor_password, { db: 'pg_auto_failover', label: 'monitor: autoctl_node password' })
+    await systemSettingsStep('monitor: failover profile', monitor, profile.monitor)
+    await progress.step('monitor: timeline guard', monitor.host, async () => {
+      const [check] = await runtime.sqlJson(monitor, TIMELINE_GUARD_CHECK_SQL, { db: 'pg_auto_failover' })
+      if (check?.installed) return { changed: false, detail: 'installed' }
+      await runtime.sqlExec(monitor, TIMELINE_GUARD_SQL, { db: 'pg_auto_failover' })
+      return { changed: true, detail: 'an election never trusts a node reporting an older timeline (timeline-guard.mjs)' }
     })
   }
 
@@ -174,6 +211,8 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     passfileStep,
     hardenHbaStep,
     serviceStep,
+    monitorSteps,
+    keeperProfileStep,
     nodeSteps,
     postgresProfileStep,
     systemSettingsStep,
@@ -190,28 +229,12 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
 export async function bringUp({ envFile, ...ctx }) {
   const { inventory, secrets, runtime, progress } = ctx
   const steps = createClusterSteps(ctx)
-  const { profile } = steps
-  const monitor = inventory.monitor
-  const allHosts = [monitor, ...inventory.nodes]
-  const timeoutMs = ctx.timeoutMs ?? 120_000
+  const allHosts = [inventory.monitor, ...inventory.nodes]
 
   await steps.reachableStep(allHosts)
   for (const host of allHosts) await steps.passfileStep(host)
 
-  // Monitor.
-  await progress.step('monitor: create', monitor.host, async () => {
-    if (await runtime.isInitialized(monitor)) return { changed: false, detail: `exists at ${monitor.pgdata}` }
-    await runtime.createMonitor(monitor)
-    return { changed: true, detail: `created on ${monitor.address}:${monitor.port}` }
-  })
-  await steps.hardenHbaStep(monitor)
-  await steps.serviceStep(monitor)
-  await progress.step('monitor: accepts connections', monitor.host, async () => {
-    await waitFor(() => runtime.acceptsSql(monitor), { timeoutMs, what: 'the monitor to accept connections' })
-    return { changed: false, detail: 'ready' }
-  })
-  await steps.passwordStep(monitor, 'autoctl_node', secrets.monitor_password, { db: 'pg_auto_failover', label: 'monitor: autoctl_node password' })
-  await steps.systemSettingsStep('monitor: failover profile', monitor, profile.monitor)
+  await steps.monitorSteps()
 
   // Data nodes, one at a time; the first becomes primary unless the cluster already has one.
   for (const [index, node] of inventory.nodes.entries()) {

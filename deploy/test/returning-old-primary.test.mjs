@@ -1,0 +1,96 @@
+// A former primary that comes back, not yet rewound, in the middle of another failover must never
+// win it. The sequence (seen on pg_auto_failover 2.0 without the kit's timeline guard: the old
+// primary was promoted again on its dead timeline and every write acknowledged since was gone):
+// node1 (primary) isolated, writes it took alone (synchronous_commit=local) on timeline 1;
+// node2 promoted (timeline 2) and acknowledges writes with node3 as its synchronous standby;
+// node2 powered off; node1 back. The election must go to node3, every write acknowledged on
+// timeline 2 must survive, and the cluster ends healthy (rejoin.mjs rebuilds what cannot rewind).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { heal, isolate, powerOff, restart } from '../lab/lab.mjs'
+import { waitFor } from '../scripts/lib/wait-for.mjs'
+import { nodeDsn, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
+import { runScript } from './support/run-script.mjs'
+
+// node3 a lower (non-zero) priority so the first election goes to node2 (VM3 holds the monitor
+// and cannot be powered off here).
+const LAB = { name: 'pghfr', subnet: '10.213.60.0/24', profile: 'fast', hostVars: { vm3: { candidate_priority: 10 } } }
+let cluster
+
+beforeAll(async () => {
+  cluster = await startLabCluster(LAB)
+})
+afterAll(async () => {
+  await stopLabCluster(cluster)
+})
+
+let lastView = ''
+const status = async () => {
+  const view = JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
+  lastView = view.nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state} tli ${n.tli} lsn ${n.lsn} health ${n.health}`).join('; ')
+  return view
+}
+const nodeNamed = (view, name) => view.nodes.find((n) => n.name === name)
+const address = (vm) => cluster.lab.vms.find((v) => v.vm === vm).address
+
+describe('a former primary back during another failover', () => {
+  it('never wins the election, and no acknowledged write is lost', async () => {
+    expect((await psql(cluster.databaseUrl, 'create table acked(id int not null)')).stderr).toBe('')
+
+    await isolate(cluster.lab, 'vm1')
+    // Writes only node1 has: WAL on timeline 1 past the point where node2 will fork.
+    let local = 0
+    for (let i = 0; i < 10; i++) {
+      if ((await psql(nodeDsn(cluster.databaseUrl, address('vm1')), `set synchronous_commit = local; insert into acked values (${-1 - i})`, { timeoutMs: 5000 })).ok) local++
+    }
+    expect(local).toBeGreaterThan(0)
+
+    // node2 primary with node3 its synchronous standby (wait_primary would acknowledge alone).
+    await waitFor(async () => {
+      const view = await status()
+      return nodeNamed(view, 'node2')?.reported_state === 'primary' && nodeNamed(view, 'node3')?.reported_state === 'secondary' ? view : null
+    }, { timeoutMs: 120_000, intervalMs: 500, what: 'node2 primary with node3 as its standby' })
+    const acknowledged = []
+    for (let id = 1; id <= 20; id++) {
+      if ((await psql(cluster.databaseUrl, `insert into acked values (${id})`, { timeoutMs: 10_000 })).ok) acknowledged.push(id)
+    }
+    expect(acknowledged.length).toBeGreaterThan(0)
+
+    await powerOff(cluster.lab, 'vm2')
+    await heal(cluster.lab, 'vm1')
+    process.stdout.write(`returning old primary: ${acknowledged.length} writes acknowledged on timeline 2; vm2 powered off, vm1 back\n`)
+
+    const landed = await waitFor(async () => {
+      await status()
+      const out = await psql(cluster.databaseUrl, 'insert into acked values (1000) returning host(inet_server_addr())', { timeoutMs: 10_000 })
+      return out.ok ? out.stdout : null
+    }, { timeoutMs: 180_000, intervalMs: 1000, what: 'a primary taking writes after node1 came back', lastSeen: () => lastView })
+    const stored = (await psql(cluster.databaseUrl, 'select coalesce(string_agg(id::text, \',\'), \'\') from acked')).stdout.split(',').map(Number)
+    const lost = acknowledged.filter((id) => !stored.includes(id))
+    process.stdout.write(`returning old primary: new primary ${landed}, ${acknowledged.length} writes acknowledged on timeline 2, ${lost.length} lost\n`)
+    expect(lost).toEqual([])
+    expect(landed).toBe(address('vm3'))
+
+    // Back to a healthy cluster: node2 rewinds by itself; node1, whose WAL went past the fork
+    // without a rewind, is rebuilt if status names it stuck.
+    await restart(cluster.lab, 'vm2')
+    const settledOrStuck = await waitFor(async () => {
+      const view = await status()
+      const node1 = nodeNamed(view, 'node1')
+      const stuck = node1 && Number(node1.tli) < Number(nodeNamed(view, 'node3')?.tli) && ['join_secondary', 'report_lsn', 'wait_standby'].includes(node1.reported_state)
+      return view.healthy || (stuck && Number(node1.seconds_since_assigned) > 20) ? view : null
+    }, { timeoutMs: 240_000, intervalMs: 2000, what: 'the cluster to settle' })
+    if (!settledOrStuck.healthy) {
+      process.stdout.write(`returning old primary: node1 ${nodeNamed(settledOrStuck, 'node1').reported_state} on timeline ${nodeNamed(settledOrStuck, 'node1').tli}; rebuilding it with rejoin.mjs\n`)
+      const rejoin = await runScript('scripts/rejoin.mjs', ['--inventory', cluster.inventory.file, '--node', 'node1', '--yes'])
+      expect(rejoin.code, rejoin.stderr).toBe(0)
+    }
+    await waitFor(async () => ((await status()).healthy ? true : null), { timeoutMs: 240_000, intervalMs: 2000, what: 'the cluster to be healthy again' })
+    for (const vm of ['vm1', 'vm2', 'vm3']) {
+      const rows = await waitFor(async () => {
+        const out = await psql(nodeDsn(cluster.databaseUrl, address(vm)), `select count(*) from acked where id between 1 and 20`)
+        return Number(out.stdout) === acknowledged.length ? out : null
+      }, { timeoutMs: 30_000, what: `${vm} to hold every acknowledged write` })
+      expect(Number(rows.stdout)).toBe(acknowledged.length)
+    }
+  }, 600_000)
+})
