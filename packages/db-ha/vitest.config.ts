@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/*.test.ts'] } },
+      // Against a throwaway local PostgreSQL server each file starts (test/support/local-postgres.ts).
+      { test: { name: 'db', include: ['test/db/*.test.ts'], testTimeout: 60_000, hookTimeout: 120_000 } },
       {
         test: {
           name: 'lab',

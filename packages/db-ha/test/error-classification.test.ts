@@ -85,6 +85,7 @@ const table: Row[] = [
   ['NoSuitableHostError, every host refused our credentials', new NoSuitableHostError('any', [{ host: 'a', port: 5432, reason: 'auth-failed' }, { host: 'b', port: 5432, reason: 'auth-failed' }]), 'other', 'no', undefined],
   ['withRetry gave up already', new RetryBudgetExhaustedError(socketError('ECONNREFUSED', 'connect'), 3, 10_000), 'other', 'unknown', undefined],
   ['withRetry decided outcome unknown', new OutcomeUnknownError(socketError('ECONNRESET', 'read'), 1, classifyError(socketError('ECONNRESET', 'read'))), 'other', 'unknown', undefined],
+  ['the pool saw a commit not replicated', new OutcomeUnknownError({ code: '01000', message: 'canceling wait for synchronous replication due to user request' }, 1, { kind: 'other', sent: 'unknown', reason: 'canceling wait' }, 'commit-not-replicated'), 'other', 'unknown', undefined],
 ]
 
 describe('classifyError', () => {

@@ -106,6 +106,14 @@ describe('withRetry', () => {
     })
   })
 
+  it.each([false, true])('passes on a commit the pool reported as not replicated, unretried (idempotent: %s)', async (idempotent) => {
+    const notice = { code: '01000', routine: 'SyncRepWaitForLSN', message: 'canceling wait for synchronous replication due to user request' }
+    const error = new OutcomeUnknownError(notice, 1, { kind: 'other', sent: 'unknown', reason: notice.message }, 'commit-not-replicated', '10.0.0.11:5432')
+    const fn = failing(refused(), error)
+    await expect(withRetry(fn, { idempotent, ...fakeTime().options })).rejects.toBe(error)
+    expect(fn).toHaveBeenCalledTimes(2)
+  })
+
   it('does not retry an inner withRetry verdict again', async () => {
     const inner = () => withRetry(failing(reset()), { idempotent: false, ...fakeTime().options })
     const outer = vi.fn(inner)

@@ -98,8 +98,12 @@ function judge(link: object): Verdict | undefined {
     return { kind: authOnly ? 'other' : 'failover', sent: 'no', reason: 'no suitable host', final: true }
   }
   if (code === 'DB_HA_ROLE_CHANGED') return { kind: 'failover', sent: 'no', reason: 'host role changed' }
-  // withRetry already decided about these; classifying their cause again would retry twice.
-  if (code === OUTCOME_UNKNOWN || code === RETRY_BUDGET_EXHAUSTED) return { kind: 'other', sent: 'unknown', reason: code, final: true }
+  // withRetry (or the pool, for a commit not replicated) already decided about these; classifying
+  // their cause again would retry twice, or retry a write that is already on the server.
+  if (code === OUTCOME_UNKNOWN || code === RETRY_BUDGET_EXHAUSTED) {
+    const why = stringField(link, 'reason')
+    return { kind: 'other', sent: 'unknown', reason: why && why !== 'interrupted' ? `${code} ${why}` : code, final: true }
+  }
 
   if (code && SOCKET_CODES.has(code)) {
     const sent = code === 'ECONNREFUSED' || stringField(link, 'syscall') === 'connect' ? 'no' : 'unknown'

@@ -2,19 +2,27 @@
 // connect to the host matching target_session_attrs. Steady state: new connections go straight
 // to the remembered host and are checked from the startup statuses, at no extra round trip.
 // After a failover-class error: the host is suspected, its idle connections are evicted, and the
-// next connection rediscovers (concurrently, see discover-host.ts).
+// next connection rediscovers (concurrently, see discover-host.ts); for read-write and primary,
+// pooled connections to any other host than the one rediscovered are then dropped on checkout.
+// A commit the server acknowledged only locally is turned into an error (commit-not-replicated.ts).
 import pg from 'pg'
 import { NoSuitableHostError, isFailoverError } from '../errors/index.js'
 import type { ConnectionSettings, HostSpec } from '../settings/connection-settings.js'
 import { clientConfigFor, hostKey, sslOptions } from './client-config.js'
+import { commitNotReplicatedError, isSyncRepCancelled, type ServerNotice } from './commit-not-replicated.js'
 import { discoverHost } from './discover-host.js'
 import { HostState } from './host-state.js'
+import { comparesTimelines } from './newest-timeline.js'
 import { lagExceeded, measureReplayLag, type ReplayLagLimit } from './replay-lag.js'
 import { judgeRole, sessionRole, type ServerStatuses } from './session-role.js'
 import { RoleChangedError } from './role-changed-error.js'
 
 export interface HaPoolTuning {
-  /** Delay before probing the next host while the previous one has not answered (default 250 ms). */
+  /**
+   * Delay before probing the next host while the previous one has not answered (default 250 ms).
+   * For read-write and primary every host is probed at once, and this is how long a probe may
+   * still take once another host qualified.
+   */
   staggerMs?: number
   /** While a dead host's probe is pending, how often the answering hosts are asked again (default 100 ms). */
   reprobeMs?: number
@@ -47,6 +55,7 @@ export class HaPool extends pg.Pool {
   readonly settings: ConnectionSettings
   readonly state: HostState
   readonly #tuning: Required<Omit<HaPoolTuning, 'onIdleError' | 'maxReplayLag'>> & Pick<HaPoolTuning, 'maxReplayLag'>
+  readonly #discover: () => Promise<Discovered>
 
   constructor(settings: ConnectionSettings, poolConfig: HaPoolConfig = {}, tuning: HaPoolTuning = {}) {
     const resolvedTuning = {
@@ -71,7 +80,8 @@ export class HaPool extends pg.Pool {
       const started = performance.now()
       const candidates = state.order(balanced ? shuffle(settings.hosts) : settings.hosts)
       const { staggerMs, reprobeMs, maxReplayLag } = resolvedTuning
-      const { host, fallback, attempts } = await discoverHost(settings, candidates, { staggerMs, reprobeMs, ssl, maxReplayLag })
+      const isStuck = (host: HostSpec) => state.isStuck(host)
+      const { host, fallback, attempts } = await discoverHost(settings, candidates, { staggerMs, reprobeMs, ssl, maxReplayLag, isStuck })
       if (!host) throw new NoSuitableHostError(settings.targetSessionAttrs, attempts)
       // A fallback host is used, not remembered: the next connection looks for a standby again.
       if (!fallback) state.matched(host, performance.now() - started)
@@ -93,11 +103,27 @@ export class HaPool extends pg.Pool {
       fallback = false
       lagCheckedAt?: number
       readonly #statuses: ServerStatuses = {}
+      // A sync-rep cancel notice of the statement running now, then of the one just completed.
+      #unreplicated?: ServerNotice
+      #unreplicatedDone?: ServerNotice
 
       constructor(config: pg.ClientConfig) {
         super({ ...config, ...clientConfigFor(settings, state.current ?? first, ssl) })
         this.connection.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
           this.#statuses[msg.parameterName] = msg.parameterValue
+        })
+        this.connection.on('notice', (notice: ServerNotice) => {
+          if (!isSyncRepCancelled(notice)) return
+          this.#unreplicated = notice
+          // Its commits cannot reach a standby: another host on the same timeline is preferred.
+          if (this.haHost) state.suspect(this.haHost, notice.message ?? 'commit not replicated', { stuck: true })
+        })
+        // The notice arrives before its statement's ReadyForQuery, which completes the statement
+        // (pg calls its callback from its own readyForQuery listener, which runs after this one).
+        // Moving it here binds it to that statement, and to no later one.
+        this.connection.prependListener('readyForQuery', () => {
+          this.#unreplicatedDone = this.#unreplicated
+          this.#unreplicated = undefined
         })
       }
 
@@ -139,28 +165,57 @@ export class HaPool extends pg.Pool {
         this.once('end', () => state.closed(host))
       }
 
-      // Watches results for failover-class errors; the caller still gets the original result.
+      // Every form of pg's query() goes through a callback of ours (pg.Pool.query and
+      // @prisma/adapter-pg included), which watches for failover-class errors and fails a statement
+      // whose commit was not replicated. Submittables (cursors, streams) report through their own
+      // events: their errors are watched, their results left alone.
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       override query(...args: any[]): any {
-        const last = args.at(-1)
-        if (typeof last === 'function') {
-          args[args.length - 1] = (error: Error | null, ...rest: unknown[]) => {
-            if (error) this.#observe(error)
-            return last(error, ...rest)
-          }
-        }
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        const result = (super.query as any)(...args)
-        if (result && typeof result.then === 'function') result.then(undefined, (error: Error) => this.#observe(error))
-        else if (result && typeof result.on === 'function' && typeof args[0]?.submit === 'function') result.on('error', (error: Error) => this.#observe(error))
-        return result
+        const query = super.query as (...a: any[]) => any
+        const [config, values, callback] = args
+        if (typeof callback === 'function') return query.call(this, config, values, this.#settle(callback))
+        if (typeof values === 'function') return query.call(this, config, this.#settle(values))
+        if (typeof config?.submit === 'function') {
+          const result = query.apply(this, args)
+          result?.on?.('error', (error: Error) => this.#observe(error))
+          return result
+        }
+        if (typeof config?.callback === 'function') return query.call(this, config, values, this.#settle(config.callback))
+        let settle!: Callback
+        const promise = new Promise((resolve, reject) => {
+          settle = (error, result) => (error ? reject(error) : resolve(result))
+        }).catch((error: unknown) => {
+          // As pg does: a stack leading back to the caller rather than to the socket.
+          if (error instanceof Error) Error.captureStackTrace(error)
+          throw error
+        })
+        // Synchronous throws (a null query) stay synchronous, as in pg.
+        query.call(this, config, values, this.#settle(settle))
+        return promise
+      }
+
+      #settle(callback: Callback): Callback {
+        return (error, result) => {
+          const unreplicated = this.#unreplicatedDone
+          this.#unreplicatedDone = undefined
+          if (error) {
+            this.#observe(error)
+            return callback(error, result)
+          }
+          // pg calls back on success from within ReadyForQuery's handling, right after the
+          // listener above: a notice here was sent while this statement ran.
+          if (unreplicated) return callback(commitNotReplicatedError(unreplicated, this.haHost ? hostKey(this.haHost) : `${this.host}:${this.port}`))
+          return callback(null, result)
+        }
       }
 
       #observe(error: Error) {
         if (!this.haHost || !isFailoverError(error)) return
         // pg leaves a timed-out query's connection open and busy: drop it so it is not reused.
-        if (error.message === 'Query read timeout') this.connection.stream.destroy()
-        state.suspect(this.haHost, error.message)
+        const timedOut = error.message === 'Query read timeout'
+        if (timedOut) this.connection.stream.destroy()
+        state.suspect(this.haHost, error.message, { stuck: timedOut })
       }
     }
 
@@ -168,6 +223,7 @@ export class HaPool extends pg.Pool {
     this.settings = settings
     this.state = state
     this.#tuning = resolvedTuning
+    this.#discover = discover
     state.on('host-suspect', ({ host }) => this.#evictIdle(host))
     // pg.Pool re-emits errors of idle clients; with no listener they would crash the process.
     this.on('error', (error, client) => {
@@ -204,17 +260,12 @@ export class HaPool extends pg.Pool {
     for (let attempt = 0; ; attempt++) {
       try {
         const client = (await super.connect()) as unknown as pg.PoolClient & HaClientLike
-        if (Date.now() < this.state.suspectedUntil && client.verifiedAt < this.state.suspectedUntil - this.#tuning.suspectWindowMs) {
-          // A failover is suspected: check the role of a pooled connection before lending it.
-          const verdict = judgeRole(await sessionRole(client, {}), client.fallback ? 'any' : this.settings.targetSessionAttrs)
-          client.verifiedAt = Date.now()
-          if (!verdict.ok) this.#reject(client, verdict.reason)
-        }
-        const { maxReplayLag, lagCheckIntervalMs } = this.#tuning
-        if (maxReplayLag && client.lagCheckedAt !== undefined && Date.now() - client.lagCheckedAt >= lagCheckIntervalMs) {
-          const behind = lagExceeded(await measureReplayLag(client), maxReplayLag)
-          client.lagCheckedAt = Date.now()
-          if (behind) this.#reject(client, `lagging: ${behind}`)
+        try {
+          await this.#vet(client)
+        } catch (error) {
+          // Not lent: it no longer qualifies, or broke while being checked.
+          client.release(true)
+          throw error
         }
         return client
       } catch (error) {
@@ -227,10 +278,34 @@ export class HaPool extends pg.Pool {
     }
   }
 
-  // A pooled connection no longer qualifies: drop it and make the caller's loop try another.
+  // Checks a pooled connection before it is lent; throws RoleChangedError when it no longer qualifies.
+  async #vet(client: pg.PoolClient & HaClientLike) {
+    const target = this.settings.targetSessionAttrs
+    const suspected = Date.now() < this.state.suspectedUntil && client.verifiedAt < this.state.suspectedUntil - this.#tuning.suspectWindowMs
+    if (suspected) {
+      // A failover is suspected: check the role of a pooled connection before lending it.
+      const verdict = judgeRole(await sessionRole(client, {}), client.fallback ? 'any' : target)
+      client.verifiedAt = Date.now()
+      if (!verdict.ok) this.#reject(client, verdict.reason)
+    }
+    // Read-write and primary have one right host. Once a rediscovery chose one, connections to
+    // another (an old primary still read-write, on an older timeline) are dropped, not lent; while
+    // a failover is suspected and none was chosen yet, rediscover first (shared with new connections).
+    if (comparesTimelines(target) && this.state.remembers && !client.fallback && client.haHost) {
+      const current = this.state.current ?? (suspected ? (await this.#discover()).host : null)
+      if (current && hostKey(current) !== hostKey(client.haHost)) this.#reject(client, `superseded by ${hostKey(current)}`)
+    }
+    const { maxReplayLag, lagCheckIntervalMs } = this.#tuning
+    if (maxReplayLag && client.lagCheckedAt !== undefined && Date.now() - client.lagCheckedAt >= lagCheckIntervalMs) {
+      const behind = lagExceeded(await measureReplayLag(client), maxReplayLag)
+      client.lagCheckedAt = Date.now()
+      if (behind) this.#reject(client, `lagging: ${behind}`)
+    }
+  }
+
+  // A pooled connection no longer qualifies: suspect its host and make the caller's loop try another.
   #reject(client: pg.PoolClient & HaClientLike, reason: string): never {
     if (client.haHost) this.state.suspect(client.haHost, reason)
-    client.release(true)
     throw new RoleChangedError(client.haHost ? hostKey(client.haHost) : '?', reason, this.settings.targetSessionAttrs)
   }
 
@@ -252,3 +327,5 @@ interface Discovered {
   host: HostSpec
   fallback: boolean
 }
+
+type Callback = (error: Error | null, result?: unknown) => unknown

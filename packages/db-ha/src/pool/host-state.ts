@@ -13,11 +13,13 @@ export interface DbHaSnapshot {
   lastRediscoveryMs: number | null
   connectionsPerHost: Record<string, number>
   suspectHosts: string[]
+  /** Suspects whose statements timed out or whose commits could not be replicated. */
+  stuckHosts: string[]
 }
 
 export interface DbHaEvents {
   'host-changed': [{ from: string | null; to: string }]
-  'host-suspect': [{ host: string; reason: string }]
+  'host-suspect': [{ host: string; reason: string; stuck: boolean }]
   rediscovered: [{ host: string; durationMs: number }]
 }
 
@@ -25,6 +27,7 @@ export class HostState extends EventEmitter<DbHaEvents> {
   #current: HostSpec | null = null
   #lastMatched: string | null = null
   #suspects = new Map<string, number>()
+  #stuck = new Set<string>()
   #connections = new Map<string, number>()
   #failovers = 0
   #rediscoveries = 0
@@ -44,10 +47,16 @@ export class HostState extends EventEmitter<DbHaEvents> {
     return this.#current
   }
 
+  /** Whether the pool keeps to one host (false for load-balanced pools). */
+  get remembers(): boolean {
+    return this.#remember
+  }
+
   matched(host: HostSpec, durationMs?: number) {
     const key = hostKey(host)
     const from = this.#lastMatched
     this.#suspects.delete(key)
+    this.#stuck.delete(key)
     if (this.#remember) this.#current = host
     if (this.#remember && from !== key) {
       if (from !== null) this.#failovers++
@@ -61,16 +70,25 @@ export class HostState extends EventEmitter<DbHaEvents> {
     }
   }
 
-  suspect(host: HostSpec, reason: string) {
+  /**
+   * @param stuck the host answers but does not get work done (statements timing out, commits not
+   *   replicated): until it matches again, discovery prefers another host on the same timeline.
+   */
+  suspect(host: HostSpec, reason: string, { stuck = false } = {}) {
     const key = hostKey(host)
     this.#suspects.set(key, Date.now())
+    if (stuck) this.#stuck.add(key)
     this.suspectedUntil = Date.now() + this.suspectWindowMs
     if (this.#current && hostKey(this.#current) === key) this.#current = null
-    this.emit('host-suspect', { host: key, reason })
+    this.emit('host-suspect', { host: key, reason, stuck })
   }
 
   isSuspect(host: HostSpec) {
     return this.#suspects.has(hostKey(host))
+  }
+
+  isStuck(host: HostSpec) {
+    return this.#stuck.has(hostKey(host))
   }
 
   /** The remembered host first, then the list order, suspects last. */
@@ -98,6 +116,7 @@ export class HostState extends EventEmitter<DbHaEvents> {
       lastRediscoveryMs: this.#lastRediscoveryMs,
       connectionsPerHost: Object.fromEntries(this.#connections),
       suspectHosts: [...this.#suspects.keys()],
+      stuckHosts: [...this.#stuck],
     }
   }
 }
