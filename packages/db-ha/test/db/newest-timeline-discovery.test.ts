@@ -8,6 +8,7 @@ import net from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPool, type HaPool } from '../../src/pool/index.js'
+import { borrowedClients } from '../support/borrowed-clients.js'
 import { startLocalPostgres, type LocalPostgres } from '../support/local-postgres.js'
 
 let old: LocalPostgres
@@ -17,18 +18,7 @@ let stuck: LocalPostgres
 let silent: net.Server
 const silentSockets = new Set<net.Socket>()
 const pools: HaPool[] = []
-// Clients checked out and not yet given back: afterAll releases them if a test failed first
-// (pool.end() waits for every client).
-const checkedOut = new Set<pg.PoolClient>()
-async function borrow(from: HaPool) {
-  const client = await from.connect()
-  checkedOut.add(client)
-  return client
-}
-function giveBack(client: pg.PoolClient) {
-  checkedOut.delete(client)
-  client.release()
-}
+const { borrow, giveBack, releaseAll } = borrowedClients()
 
 beforeAll(async () => {
   old = await startLocalPostgres()
@@ -42,7 +32,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   try {
-    for (const client of checkedOut) client.release(true)
+    releaseAll()
     await Promise.all(pools.map((p) => p.end()))
   } finally {
     for (const socket of silentSockets) socket.destroy()

@@ -6,27 +6,16 @@
 // This breaks the cluster: afterAll rebuilds the promoted node (rebuildNode: power-off, heal,
 // rejoin.mjs) and waits until the cluster is healthy, so the other lab files (one at a time, on the
 // same cluster, in no fixed order) find it as usual.
-import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createPool, type HaPool } from '../../src/pool/index.js'
+import { borrowedClients } from '../support/borrowed-clients.js'
 import { primaryOf, rebuildNode, superuserSql, switchover } from '../support/lab-cluster.js'
 
 const cluster = inject('labCluster')
 const [OLD, NEW] = [cluster.addresses[0] as string, cluster.addresses[1] as string]
 const TIMELINE = "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"
 const pools: HaPool[] = []
-// Clients checked out and not yet given back: afterAll releases them if a test failed first
-// (pool.end() waits for every client).
-const checkedOut = new Set<pg.PoolClient>()
-async function borrow(from: HaPool) {
-  const client = await from.connect()
-  checkedOut.add(client)
-  return client
-}
-function giveBack(client: pg.PoolClient) {
-  checkedOut.delete(client)
-  client.release()
-}
+const { borrow, giveBack, releaseAll } = borrowedClients()
 let promoted = false
 
 function pool(max = 4) {
@@ -48,7 +37,7 @@ afterAll(async () => {
   try {
     if (promoted) await rebuildNode(cluster, 'node2', 'vm2')
   } finally {
-    for (const client of checkedOut) client.release(true)
+    releaseAll()
     await Promise.all(pools.map((p) => p.end()))
   }
 })
