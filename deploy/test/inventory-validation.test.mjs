@@ -35,6 +35,8 @@ const cases = [
   ['a bad port', (doc) => { groups(doc).nodes.hosts.vm1.pg_port = 70000 }, /all\.children\.nodes\.hosts\.vm1\.pg_port: must be 1-65535 \(got 70000\)/],
   ['a non-numeric port', (doc) => { groups(doc).nodes.hosts.vm1.pg_port = 'abc' }, /nodes\.hosts\.vm1\.pg_port: .*got "abc"/],
   ['an unknown profile', (doc) => { doc.all.vars.failover_profile = 'turbo' }, /all\.vars\.failover_profile: must be one of default, fast \(got "turbo"\)/],
+  ['failover_settings that break fencing', (doc) => { doc.all.vars.failover_profile = 'fast'; doc.all.vars.failover_settings = { 'pgautofailover.primary_demote_timeout': 8000 } }, /all\.vars\.failover_settings: failover profile "fast" with these settings is not fencing-safe: an isolated primary may still take writes 12 s after the cut .*primary_demote_timeout 8 s\): margin -1\.5 s/],
+  ['an unknown failover setting', (doc) => { doc.all.vars.failover_settings = { demote_timeout: 1 } }, /all\.vars\.failover_settings\.demote_timeout: unknown setting "demote_timeout"/],
   ['an unknown runtime', (doc) => { doc.all.vars.runtime = 'podman' }, /all\.vars\.runtime: must be one of native.*\(got "podman"\)/],
   ['an unknown transport', (doc) => { doc.all.vars.transport = 'telnet' }, /all\.vars\.transport: must be one of netns.*\(got "telnet"\)/],
   ['a single data node', (doc) => { delete groups(doc).nodes.hosts.vm2; delete groups(doc).nodes.hosts.vm3 }, /nodes\.hosts: group "nodes" needs at least 2 hosts, has 1/],
