@@ -3,6 +3,7 @@
 //   usage: status.mjs --inventory <file> [--json] [--private-data-dir <dir> [--ident <id>]]
 //   exit 0 healthy, 1 unhealthy or unreachable, 2 bad input
 import { assessCluster, roleOf, stuckCause, stuckNodes } from './lib/cluster-health.mjs'
+import { nodesTable } from './lib/day2.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const USAGE = 'usage: status.mjs --inventory <file>'
@@ -11,7 +12,7 @@ async function main({ args, loadContext }) {
   const { inventory, runtime, transport } = await loadContext()
   await transport.ensureReachable([inventory.monitor])
   const nodes = await runtime.clusterNodes()
-  const syncStandbyNames = await runtime.synchronousStandbyNames()
+  const syncStandbyNames = await runtime.synchronousStandbyNames(nodes)
   const { healthy, problems } = assessCluster(nodes, inventory.nodes.length)
   const hints = stuckNodes(nodes).map((n) => `${n.name} is still ${n.reported_state} ${Math.round(n.seconds_since_assigned)} s after the monitor assigned it ${n.assigned_state}; ` +
     (stuckCause(n, nodes) ? `${stuckCause(n, nodes)}; ` : '') +
@@ -27,16 +28,8 @@ async function main({ args, loadContext }) {
     }
     process.stdout.write(JSON.stringify(out, null, 2) + '\n')
   } else {
-    const rows = [['Node', 'Host:Port', 'Role', 'Health', 'TLI:LSN', 'Reported / Assigned']]
-    for (const n of nodes) {
-      rows.push([n.name, `${n.host}:${n.port}`, roleOf(n), n.health === 1 ? 'ok' : n.health === 0 ? 'FAILING' : 'unknown', `${n.tli}:${n.lsn}`, `${n.reported_state} / ${n.assigned_state}`])
-    }
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
-    for (const [i, row] of rows.entries()) {
-      process.stdout.write(row.map((cell, j) => String(cell).padEnd(widths[j])).join('  ').trimEnd() + '\n')
-      if (i === 0) process.stdout.write(widths.map((w) => '-'.repeat(w)).join('  ') + '\n')
-    }
-    process.stdout.write(`\nformation ${inventory.formation}; synchronous_standby_names: ${syncStandbyNames || "''"}\n`)
+    process.stdout.write(nodesTable(nodes))
+    process.stdout.write(`\nformation ${inventory.formation}; synchronous_standby_names: ${syncStandbyNames === null ? '(not asked: no node is assigned a writable state)' : syncStandbyNames || "''"}\n`)
     process.stdout.write(healthy ? 'healthy\n' : `UNHEALTHY:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`)
     for (const hint of hints) process.stdout.write(`hint: ${hint}\n`)
   }

@@ -1,5 +1,5 @@
-// What the day-2 scripts (maintenance, rejoin, add-node) share: picking the node an operator
-// named and judging the rest of the cluster.
+// What the day-2 scripts (maintenance, rejoin, add-node, replace-monitor) share: picking the
+// node an operator named, judging the rest of the cluster, showing the monitor's view.
 import { roleOf } from './cluster-health.mjs'
 import { InputError } from './errors.mjs'
 
@@ -38,4 +38,16 @@ export function problemsOfOthers(nodes, exceptName) {
 export function healthyPrimary(nodes) {
   const primaries = nodes.filter((n) => roleOf(n) === 'primary')
   return primaries.length === 1 && settledIn(primaries[0], ['primary', 'wait_primary']) ? primaries[0] : undefined
+}
+
+/** The monitor's view as a table (the columns status.mjs prints). @returns {string} */
+export function nodesTable(nodes) {
+  const rows = [['Node', 'Host:Port', 'Role', 'Health', 'TLI:LSN', 'Reported / Assigned']]
+  for (const n of nodes) {
+    rows.push([n.name, `${n.host}:${n.port}`, roleOf(n), n.health === 1 ? 'ok' : n.health === 0 ? 'FAILING' : 'unknown', `${n.tli}:${n.lsn}`, `${n.reported_state} / ${n.assigned_state}`])
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
+  const lines = rows.map((row) => row.map((cell, j) => String(cell).padEnd(widths[j])).join('  ').trimEnd())
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '))
+  return lines.join('\n') + '\n'
 }

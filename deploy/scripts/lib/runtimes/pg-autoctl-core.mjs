@@ -6,6 +6,9 @@ import { monitorUri } from '../monitor-uri.mjs'
 
 const APP_RULE_MARK = '# pg-ha-kit: application access'
 const REWIND_RULE_MARK = '# pg-ha-kit: pg_rewind source'
+// CanTakeWritesInState in pg_auto_failover 2.0's src/monitor/node_metadata.c.
+const WRITABLE_GOALS = new Set(['single', 'primary', 'wait_primary', 'join_primary', 'apply_settings'])
+const MONITOR_RULE_MARK = '# pg-ha-kit: monitor health checks'
 
 /**
  * @typedef {{exitCode: number, stdout: string, stderr: string}} ExecResult
@@ -119,6 +122,32 @@ export function createPgAutoctlCore(inventory, { exec }) {
       return true
     },
 
+    /**
+     * The rule admitting the monitor's health checks (role pgautofailover_monitor, from the
+     * inventory's monitor address). pg_autoctl writes it only when it creates a primary (standbys
+     * copy it with their base backup); `pg_autoctl enable monitor` adds none for a new monitor.
+     * Without it the monitor still counts the node as up (health_check_worker.c: any answer but
+     * "cannot connect now" is), but every check, each health_check_period, leaves a FATAL "no
+     * pg_hba.conf entry" in the node's log. Same form as pg_autoctl's, with scram-sha-256 as
+     * bring-up hardens it (the check presents pg_auto_failover's fixed password). A rule already
+     * admitting that address, pg_autoctl's own included, is enough.
+     * @returns {Promise<boolean>} whether the file changed (and Postgres was reloaded)
+     */
+    async allowMonitorHealthChecks(host) {
+      const file = `${host.pgdata}/pg_hba.conf`
+      const current = (await pg(host, ['cat', file])).stdout
+      const address = `${inventory.monitor.address}/32`
+      const admits = current.split('\n').some((line) => {
+        const [type, db, user, source] = line.trim().split(/\s+/)
+        return /^host(ssl)?$/.test(type ?? '') && db === 'all' && user?.replaceAll('"', '') === 'pgautofailover_monitor' && source === address
+      })
+      if (admits) return false
+      const rule = `${inventory.ssl === 'off' ? 'host' : 'hostssl'} all "pgautofailover_monitor" ${address} scram-sha-256 ${MONITOR_RULE_MARK}`
+      await pg(host, ['sh', '-c', `cat > ${quote(file)}.tmp && mv ${quote(file)}.tmp ${quote(file)}`], { input: `${current.replace(/\n*$/, '\n')}${rule}\n` })
+      if (await acceptsSql(host)) await sqlExec(host, 'select pg_reload_conf();')
+      return true
+    },
+
     /** The monitor's view of every node of the formation. */
     async clusterNodes() {
       return sqlJson(inventory.monitor, `
@@ -131,7 +160,14 @@ export function createPgAutoctlCore(inventory, { exec }) {
                extract(epoch from now() - statechangetime)::float8 as seconds_since_assigned
           from pgautofailover.node where formationid = '${inventory.formation}' order by nodeid`, { db: 'pg_auto_failover' })
     },
-    async synchronousStandbyNames() {
+    /**
+     * The monitor's synchronous_standby_names for the group, or null while no node is assigned a
+     * writable state: pg_auto_failover 2.0's function then dereferences a missing primary and
+     * crashes the monitor's Postgres (2-node groups; node_active_protocol.c), e.g. mid-failover.
+     * @param {Array<{assigned_state: string}>} nodes the monitor's view (clusterNodes)
+     */
+    async synchronousStandbyNames(nodes) {
+      if (!nodes.some((n) => WRITABLE_GOALS.has(n.assigned_state))) return null
       const [row] = await sqlJson(inventory.monitor, `select pgautofailover.synchronous_standby_names('${inventory.formation}', 0) as names`, { db: 'pg_auto_failover' })
       return row?.names ?? ''
     },
