@@ -109,9 +109,10 @@ const ISOLATION_TABLE = 'pgha_isolate'
  */
 export async function isolateVm(netns, { subnet, gateway }) {
   await releaseVm(netns)
+  // Only on eth0: traffic to the VM's own address goes over lo and stays, as on a real host.
   const rules = `table inet ${ISOLATION_TABLE} {
-  chain input { type filter hook input priority -10; policy accept; ip saddr ${gateway} accept; ip saddr ${subnet} drop; }
-  chain output { type filter hook output priority -10; policy accept; ip daddr ${gateway} accept; ip daddr ${subnet} drop; }
+  chain input { type filter hook input priority -10; policy accept; iifname "eth0" ip saddr ${gateway} accept; iifname "eth0" ip saddr ${subnet} drop; }
+  chain output { type filter hook output priority -10; policy accept; oifname "eth0" ip daddr ${gateway} accept; oifname "eth0" ip daddr ${subnet} drop; }
 }
 `
   await $({ input: rules })`ip netns exec ${netns} nft -f -`

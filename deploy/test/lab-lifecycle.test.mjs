@@ -104,6 +104,8 @@ describe('lab', () => {
     expect(await canConnect('vm1', vm2.address)).toBe(false)
     expect(await canConnect('vm3', vm2.address)).toBe(false)
     expect(await canConnectFromHost(vm2.address)).toBe(true)
+    // Its own address stays reachable from inside (a keeper and the monitor on one VM).
+    expect(await canConnect('vm2', vm2.address)).toBe(true)
     const status = JSON.parse((await labCli('status', '--json')).stdout)
     expect(status.vms.map((vm) => [vm.vm, vm.link, vm.isolated])).toEqual([['vm1', 'up', false], ['vm2', 'up', true], ['vm3', 'up', false]])
     expect((await labCli('heal', 'vm2')).code).toBe(0)
