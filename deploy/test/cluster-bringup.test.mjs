@@ -64,7 +64,7 @@ describe('bring-up on a fresh lab', () => {
   it('lists every data node in the DSN it writes', () => {
     const { hosts, params } = parseDatabaseUrl(cluster.databaseUrl)
     const prefix = LAB.subnet.split('.').slice(0, 3).join('.')
-    expect(hosts).toEqual([`${prefix}.11:5432`, `${prefix}.12:5432`, `${prefix}.13:5432`])
+    expect(hosts).toEqual([`${prefix}.11:5432`, `${prefix}.12:5432`, `${prefix}.13:5433`])
     expect(params.target_session_attrs).toBe('read-write')
     expect(Number(params.connect_timeout)).toBeGreaterThan(0)
   })

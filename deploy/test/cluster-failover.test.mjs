@@ -62,7 +62,7 @@ describe('power-off of the primary', () => {
     expect(rejoined).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1 })
     // pg_autoctl rewinds an old primary and falls back to a full base backup only when that
     // fails; bring-up's pg_hba must let the rewind through.
-    const keeperLog = await fs.readFile(path.join(cluster.lab.vms.find((vm) => vm.address === before.host).logDir, 'pgautofailover-node-5432.log'), 'utf8')
+    const keeperLog = await fs.readFile(path.join(cluster.lab.vms.find((vm) => vm.address === before.host).logDir, `pgautofailover-node-${before.port}.log`), 'utf8')
     expect(keeperLog).toContain('Rewinding PostgreSQL to follow new primary')
     expect(keeperLog).not.toContain('Failed to rewind')
     process.stdout.write(`power-off of ${before.name} (${LAB.profile} profile): write outage ${(outageMs / 1000).toFixed(1)} s; rejoin as secondary ${(rejoinMs / 1000).toFixed(1)} s\n`)
@@ -81,7 +81,8 @@ describe('power-off of the primary', () => {
   it('survives a postmaster crash on a standby: the keeper restarts Postgres', async () => {
     const { nodes } = await status()
     const standby = nodes.find((n) => n.role === 'secondary')
-    const killed = await crashPostgres(cluster.lab, vmOf(standby.host))
+    // Its own port: on VM3 the monitor listens on 5432 and the node on 5433.
+    const killed = await crashPostgres(cluster.lab, vmOf(standby.host), { port: standby.port })
     expect(killed).toBeGreaterThan(0)
     const back = await waitFor(async () => {
       const out = await psql(nodeDsn(cluster.databaseUrl, standby.host), 'select pg_postmaster_start_time() > now() - interval \'2 minutes\' and pg_is_in_recovery()', { timeoutMs: 5000 })

@@ -18,6 +18,8 @@ import { waitFor } from '../scripts/lib/wait-for.mjs'
 import { jsonLines, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
 import { runScript } from './support/run-script.mjs'
 
+// The monitor's port in deploy/inventory/lab.yml, which the new one on vm4 keeps.
+const MONITOR_PORT = 5432
 const LAB = { name: 'pghrm', subnet: '10.213.59.0/24', profile: 'fast', vms: 4 }
 const NODE_PGDATA = '/var/lib/postgresql/pgaf/node'
 let cluster
@@ -57,7 +59,7 @@ async function keeperMonitor(vmName) {
 async function newMonitorNodes() {
   const query = "select coalesce(json_agg(t order by t.node_id), '[]') from (select nodeid as node_id, nodename as name, nodehost as host, " +
     'reportedstate::text as reported_state, goalstate::text as assigned_state, health from pgautofailover.node) t'
-  const command = vmCommand(findVm(cluster.lab, 'vm4'), ['psql', '-X', '-At', '-h', '/var/run/postgresql', '-p', '5431', '-d', 'pg_auto_failover', '-c', query], { user: 'postgres' })
+  const command = vmCommand(findVm(cluster.lab, 'vm4'), ['psql', '-X', '-At', '-h', '/var/run/postgresql', '-p', String(MONITOR_PORT), '-d', 'pg_auto_failover', '-c', query], { user: 'postgres' })
   return JSON.parse((await $({ quiet: true })`${command}`).stdout).map((n) => ({ ...n, role: roleOf(n) }))
 }
 /** Lines of a node's Postgres log refusing the new monitor's health checks. */
@@ -75,18 +77,18 @@ describe('replace-monitor.mjs', () => {
     const before = snapshot(await status())
     const out = await replaceMonitor('--yes')
     expect(out.code, out.stdout).toBe(2)
-    expect(out.stderr).toMatch(/nothing to replace: node1, node2, node3 already use the inventory's monitor 10\.213\.59\.13:5431 .* sees them healthy/)
+    expect(out.stderr).toMatch(/nothing to replace: node1, node2, node3 already use the inventory's monitor 10\.213\.59\.13:5432 .* sees them healthy/)
     expect(snapshot(await status())).toEqual(before)
   })
 
   it('starts a monitor that was only down (same inventory) and moves nothing', async () => {
     const before = snapshot(await status())
-    expect(await stopService(findVm(cluster.lab, 'vm3'), 'pgautofailover-monitor-5431')).toBe(true)
+    expect(await stopService(findVm(cluster.lab, 'vm3'), `pgautofailover-monitor-${MONITOR_PORT}`)).toBe(true)
     const out = await replaceMonitor('--yes', '--json')
     expect(out.code, out.stderr).toBe(0)
     const events = jsonLines(out.stdout)
     expect(events.filter((e) => e.status === 'changed').map((e) => e.step)).toEqual(['monitor: service'])
-    expect(events.find((e) => e.step === 'done')?.detail).toMatch(/^nothing to replace: the monitor node1, node2, node3 use \(10\.213\.59\.13:5431\) was not answering/)
+    expect(events.find((e) => e.step === 'done')?.detail).toMatch(/^nothing to replace: the monitor node1, node2, node3 use \(10\.213\.59\.13:5432\) was not answering/)
     expect(snapshot(await status())).toEqual(before)
     // No mark on it: the next run still says there is nothing to replace.
     const again = await replaceMonitor('--yes')
@@ -105,8 +107,8 @@ describe('replace-monitor.mjs', () => {
 
     const out = await replaceMonitor('--yes')
     expect(out.code, out.stdout).toBe(2)
-    expect(out.stdout).toMatch(/node1: current state \[vm1\]: primary, keeper on 10\.213\.59\.13:5431, which still answers/)
-    expect(out.stderr).toMatch(/the old monitor 10\.213\.59\.13:5431 still answers: pg_auto_failover's procedure starts by fencing it.*Nothing was changed/)
+    expect(out.stdout).toMatch(/node1: current state \[vm1\]: primary, keeper on 10\.213\.59\.13:5432, which still answers/)
+    expect(out.stderr).toMatch(/the old monitor 10\.213\.59\.13:5432 still answers: pg_auto_failover's procedure starts by fencing it.*Nothing was changed/)
     expect(await monitorOnVm4()).toBe(false)
     expect(await keeperMonitor('vm1')).toBe(oldMonitorUri)
   })
@@ -115,7 +117,7 @@ describe('replace-monitor.mjs', () => {
     await powerOff(cluster.lab, 'vm3')
     const noYes = await replaceMonitor('--skip-node', 'node3')
     expect(noYes.code).toBe(2)
-    expect(noYes.stderr).toMatch(/replace-monitor moves every data node to the monitor the inventory names \(vm4-monitor, 10\.213\.59\.14:5431\).*Add --yes to confirm/)
+    expect(noYes.stderr).toMatch(/replace-monitor moves every data node to the monitor the inventory names \(vm4-monitor, 10\.213\.59\.14:5432\).*Add --yes to confirm/)
     const unknownFlag = await replaceMonitor('--yes', '--skip-node', 'node3', '--force')
     expect(unknownFlag.code).toBe(2)
     expect(unknownFlag.stderr).toMatch(/unknown option --force/)
@@ -144,7 +146,7 @@ describe('replace-monitor.mjs', () => {
     expect(changed).toEqual(expect.arrayContaining(['monitor: create', 'monitor: service']))
     expect(changed.filter((step) => /: (disable|enable) monitor$/.test(step)))
       .toEqual(['node2: disable monitor', 'node1: disable monitor', 'node1: enable monitor', 'node2: enable monitor'])
-    expect(events.find((e) => e.step === 'skipped')?.detail).toMatch(/^node3 on vm3 .* is not registered with 10\.213\.59\.14:5431.*rejoin\.mjs .* --node node3 --yes/)
+    expect(events.find((e) => e.step === 'skipped')?.detail).toMatch(/^node3 on vm3 .* is not registered with 10\.213\.59\.14:5432.*rejoin\.mjs .* --node node3 --yes/)
     expect(events.find((e) => e.step === 'status')?.nodes.map((n) => `${n.name}=${n.role}`)).toEqual(['node1=primary', 'node2=secondary'])
     process.stdout.write(`replace-monitor (new monitor on vm4, node1 and node2 re-registered): ${replaceS.toFixed(1)} s\n`)
 
@@ -155,7 +157,7 @@ describe('replace-monitor.mjs', () => {
     expect(view.problems).toEqual(['the monitor knows 2 nodes, the inventory has 3'])
     // The keepers use the new monitor, with the profile's keepalives.
     const newUri = monitorUri(await loadInventory(cluster.inventory.file))
-    expect(newUri).toMatch(/@10\.213\.59\.14:5431\/.*keepalives=1.*tcp_user_timeout=/)
+    expect(newUri).toMatch(/@10\.213\.59\.14:5432\/.*keepalives=1.*tcp_user_timeout=/)
     expect(await keeperMonitor('vm1')).toBe(newUri)
     expect(await keeperMonitor('vm2')).toBe(newUri)
     // The nodes admit the new monitor's health checks: pg_auto_failover counts a rejected login as
@@ -193,7 +195,7 @@ describe('replace-monitor.mjs', () => {
     expect((await psql(cluster.databaseUrl, 'select count(*), host(inet_server_addr()) from after_replace')).stdout).toBe(`2|${standby.host}`)
 
     // The new monitor decided it: its own event log, on the lab's one clock.
-    const command = vmCommand(findVm(cluster.lab, 'vm4'), ['psql', '-X', '-At', '-h', '/var/run/postgresql', '-p', '5431', '-d', 'pg_auto_failover', '-c',
+    const command = vmCommand(findVm(cluster.lab, 'vm4'), ['psql', '-X', '-At', '-h', '/var/run/postgresql', '-p', String(MONITOR_PORT), '-d', 'pg_auto_failover', '-c',
       `select extract(epoch from eventtime) * 1000 from pgautofailover.event where nodename = '${standby.name}' and goalstate in ('wait_primary', 'primary') ` +
       `and reportedstate = goalstate and eventtime >= to_timestamp(${cutAt / 1000}) order by eventid limit 1`], { user: 'postgres' })
     const promotedAt = Number((await $({ quiet: true })`${command}`).stdout.trim())

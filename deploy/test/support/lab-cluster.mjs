@@ -62,10 +62,17 @@ export async function psql(dsn, sql, { timeoutMs = 20_000 } = {}) {
   return { ok: out.exitCode === 0, stdout: out.stdout.trim(), stderr: out.stderr.trim() }
 }
 
-/** A keyword DSN straight to one node as the application user. */
+/** A keyword DSN straight to one node (by address; its port from the DSN) as the application user. */
 export function nodeDsn(databaseUrl, address) {
   const { dbname, user, password } = parseDatabaseUrl(databaseUrl)
-  return `host=${address} port=5432 dbname=${dbname} user=${user} password=${password} connect_timeout=3`
+  return `host=${address} port=${nodePort(databaseUrl, address)} dbname=${dbname} user=${user} password=${password} connect_timeout=3`
+}
+
+/** The Postgres port of the data node at `address`, as the DSN lists it. */
+export function nodePort(databaseUrl, address) {
+  const entry = parseDatabaseUrl(databaseUrl).hosts.find((hostPort) => hostPort.startsWith(`${address}:`))
+  if (!entry) throw new Error(`${address} is not a data node of the DSN`)
+  return Number(entry.slice(address.length + 1))
 }
 
 /** The parts of the multi-host URI bring-up writes (WHATWG URL cannot parse host lists). */

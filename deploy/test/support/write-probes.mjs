@@ -4,7 +4,7 @@
 // clock, which every lab VM shares, so "old primary's last write" and "new primary's first
 // write" compare directly: their difference is the overlap of two read-write primaries.
 import pg from 'pg'
-import { parseDatabaseUrl } from './lab-cluster.mjs'
+import { nodePort, parseDatabaseUrl } from './lab-cluster.mjs'
 
 export const PROBE_TABLE = 'fencing_probe'
 
@@ -14,7 +14,7 @@ export const PROBE_TABLE = 'fencing_probe'
  */
 export async function startWriteProbes({ databaseUrl, addresses, intervalMs = 100 }) {
   const { user, password, dbname } = parseDatabaseUrl(databaseUrl)
-  await createTable({ addresses, user, password, dbname })
+  await createTable({ databaseUrl, addresses, user, password, dbname })
 
   const successes = new Map(addresses.map((address) => [address, /** @type {number[]} */ ([])]))
   let running = true
@@ -25,7 +25,7 @@ export async function startWriteProbes({ databaseUrl, addresses, intervalMs = 10
       const started = Date.now()
       try {
         if (!client) {
-          client = new pg.Client({ host: address, port: 5432, user, password, database: dbname, connectionTimeoutMillis: 1000, query_timeout: 1000, application_name: 'fencing-probe' })
+          client = new pg.Client({ host: address, port: nodePort(databaseUrl, address), user, password, database: dbname, connectionTimeoutMillis: 1000, query_timeout: 1000, application_name: 'fencing-probe' })
           client.on('error', () => {})
           await client.connect()
           await client.query('set synchronous_commit = local')
@@ -51,9 +51,9 @@ export async function startWriteProbes({ databaseUrl, addresses, intervalMs = 10
 }
 
 /** On the node that is primary now, so standbys have the table before any cut. */
-async function createTable({ addresses, user, password, dbname }) {
+async function createTable({ databaseUrl, addresses, user, password, dbname }) {
   for (const address of addresses) {
-    const client = new pg.Client({ host: address, port: 5432, user, password, database: dbname, connectionTimeoutMillis: 3000 })
+    const client = new pg.Client({ host: address, port: nodePort(databaseUrl, address), user, password, database: dbname, connectionTimeoutMillis: 3000 })
     try {
       await client.connect()
       const { rows } = await client.query('select pg_is_in_recovery() as standby')
