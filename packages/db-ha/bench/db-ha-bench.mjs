@@ -25,7 +25,7 @@ import { loadClusterContext } from '../../../deploy/scripts/lib/cluster-context.
 import { assessCluster, roleOf } from '../../../deploy/scripts/lib/cluster-health.mjs'
 import { ensureRoot } from '../../../deploy/scripts/lib/ensure-packages.mjs'
 import { waitFor } from '../../../deploy/scripts/lib/wait-for.mjs'
-import { nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../../../deploy/test/support/lab-cluster.mjs'
+import { nodeDsn, nodePort, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../../../deploy/test/support/lab-cluster.mjs'
 import { createPool, withRetry } from '../dist/index.js'
 
 const LAB = { name: 'pghdbb', subnet: '10.213.47.0/24', profile: 'fast' }
@@ -172,7 +172,7 @@ function probeStandbys(standbys, databaseUrl, stop, timeoutMs = 120_000) {
 /** The application's credentials, straight to one node (no target_session_attrs). */
 function nodeDsnUri(databaseUrl, host) {
   const { user, password, dbname } = parseDatabaseUrl(databaseUrl)
-  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:5432/${encodeURIComponent(dbname)}`
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${nodePort(databaseUrl, host)}/${encodeURIComponent(dbname)}`
 }
 
 async function promotionToFirstQuery(scenario) {
