@@ -93,8 +93,12 @@ describe('compose files', () => {
       expect(seconds(svc.stop_grace_period), what).toBeGreaterThanOrEqual(60)
       expect(svc.healthcheck.test, what).toEqual(['CMD', 'pg_isready', '-q', '-h', '/var/run/postgresql', '-p', String(host.port)])
 
-      // The volume on PGDATA's parent, PGDATA one level down; pg_autoctl's files on it too.
-      expect(svc.volumes, what).toHaveLength(1)
+      // The volume on PGDATA's parent, PGDATA one level down; pg_autoctl's files on it too. A
+      // data node also mounts the project's keeper-guard, read-only.
+      expect(svc.volumes, what).toHaveLength(service === 'node' ? 2 : 1)
+      if (service === 'node') {
+        expect(svc.volumes[1], what).toMatch(/\/keeper-guard:\/usr\/local\/lib\/pgha\/keeper-guard:ro$/)
+      }
       const [volume, target] = svc.volumes[0].split(':')
       expect(volume).toBe('pgdata')
       expect(target).toBe('/var/lib/postgres')
@@ -110,9 +114,10 @@ describe('compose files', () => {
       }
       expect(env.PGPORT).toBe(String(host.port))
 
-      // pg_autoctl create ... --run, addressed as the VM itself.
+      // pg_autoctl create ... --run, addressed as the VM itself; a data node's under the guard.
       const cmd = svc.command
       expect(cmd.slice(0, 2)).toEqual(['sh', '-c'])
+      if (service === 'node') expect(cmd.slice(4, 8), what).toEqual(['/usr/local/lib/pgha/keeper-guard', env.PGDATA, '--', 'pg_autoctl'])
       const argv = cmd.slice(cmd.indexOf('pg_autoctl'))
       expect(argv.slice(0, 3), what).toEqual(['pg_autoctl', 'create', service === 'monitor' ? 'monitor' : 'postgres'])
       expect(argv.at(-1)).toBe('--run')

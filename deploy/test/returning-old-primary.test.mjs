@@ -4,7 +4,10 @@
 // node1 (primary) isolated, writes it took alone (synchronous_commit=local) on timeline 1;
 // node2 promoted (timeline 2) and acknowledges writes with node3 as its synchronous standby;
 // node2 powered off; node1 back. The election must go to node3, every write acknowledged on
-// timeline 2 must survive, and the cluster ends healthy (rejoin.mjs rebuilds what cannot rewind).
+// timeline 2 must survive, and the cluster ends healthy with no operator step (node1 is rewound
+// by the keeper guard).
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { heal, isolate, powerOff, restart } from '../lab/lab.mjs'
 import { waitFor } from '../scripts/lib/wait-for.mjs'
@@ -70,21 +73,20 @@ describe('a former primary back during another failover', () => {
     expect(lost).toEqual([])
     expect(landed).toBe(address('vm3'))
 
-    // Back to a healthy cluster: node2 rewinds by itself; node1, whose WAL went past the fork
-    // without a rewind, is rebuilt if status names it stuck.
+    // Back to a healthy cluster by itself: node2 rewinds on demoted -> catchingup as usual; node1,
+    // whose WAL went past the fork and which pg_auto_failover 2.0 takes to join_secondary without
+    // a rewind, is rewound by the kit's keeper guard (keeper-guard.sh). No operator step.
     await restart(cluster.lab, 'vm2')
-    const settledOrStuck = await waitFor(async () => {
-      const view = await status()
-      const node1 = nodeNamed(view, 'node1')
-      const stuck = node1 && Number(node1.tli) < Number(nodeNamed(view, 'node3')?.tli) && ['join_secondary', 'report_lsn', 'wait_standby'].includes(node1.reported_state)
-      return view.healthy || (stuck && Number(node1.seconds_since_assigned) > 20) ? view : null
-    }, { timeoutMs: 240_000, intervalMs: 2000, what: 'the cluster to settle' })
-    if (!settledOrStuck.healthy) {
-      process.stdout.write(`returning old primary: node1 ${nodeNamed(settledOrStuck, 'node1').reported_state} on timeline ${nodeNamed(settledOrStuck, 'node1').tli}; rebuilding it with rejoin.mjs\n`)
-      const rejoin = await runScript('scripts/rejoin.mjs', ['--inventory', cluster.inventory.file, '--node', 'node1', '--yes'])
-      expect(rejoin.code, rejoin.stderr).toBe(0)
-    }
-    await waitFor(async () => ((await status()).healthy ? true : null), { timeoutMs: 240_000, intervalMs: 2000, what: 'the cluster to be healthy again' })
+    const backAt = Date.now()
+    const guardLog = async () => (await readFile(path.join(cluster.lab.vms.find((v) => v.vm === 'vm1').logDir, 'pgautofailover-node-5432.log'), 'utf8'))
+      .split('\n').filter((line) => line.includes('keeper-guard:')).join('\n')
+    let guardSeen = ''
+    await waitFor(async () => {
+      guardSeen = await guardLog()
+      return (await status()).healthy ? true : null
+    }, { timeoutMs: 240_000, intervalMs: 2000, what: 'the cluster to be healthy again by itself', lastSeen: () => `${lastView}\nnode1's keeper guard:\n${guardSeen}` })
+    process.stdout.write(`returning old primary: every node a healthy secondary or primary ${((Date.now() - backAt) / 1000).toFixed(1)} s after vm2 came back\n`)
+    expect(await guardLog()).toMatch(/keeper-guard: in join_secondary on timeline 1 .* stopping the keeper to rewind/)
     for (const vm of ['vm1', 'vm2', 'vm3']) {
       const rows = await waitFor(async () => {
         const out = await psql(nodeDsn(cluster.databaseUrl, address(vm)), `select count(*) from acked where id between 1 and 20`)

@@ -57,6 +57,14 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     })
   }
 
+  /** The keeper guard (keeper-guard.sh: rewinds a node stuck behind a timeline fork) in place. */
+  async function keeperGuardStep(node) {
+    await progress.step(`${node.nodeName}: keeper guard`, node.host, async () => {
+      const changed = await runtime.ensureKeeperGuard(node)
+      return { changed, detail: changed ? `installed ${runtime.keeperGuardLabel}` : 'up to date' }
+    })
+  }
+
   /**
    * A data node from nothing to settled: create, keeper profile, pg_hba, service, wait.
    * @param {any} node @param {{role: 'primary'|'secondary', states?: Set<string>}} expect
@@ -71,6 +79,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     })
     await keeperProfileStep(node)
     await hardenHbaStep(node)
+    await keeperGuardStep(node)
     await serviceStep(node)
     await progress.step(`${label}: ${role}`, node.host, async () => {
       const state = await waitFor(async () => {

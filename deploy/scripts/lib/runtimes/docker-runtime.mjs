@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { COMPOSE_DIR, composeFilesFor, containerFor } from '../compose-env.mjs'
+import { KEEPER_GUARD_SCRIPT } from '../keeper-guard.mjs'
 import { waitFor } from '../wait-for.mjs'
 import { createPgAutoctlCore } from './pg-autoctl-core.mjs'
 
@@ -56,6 +57,13 @@ export function createDockerRuntime(inventory, transport, secrets) {
     await waitFor(() => core.isInitialized(host), { timeoutMs: 300_000, what: `pg_autoctl create in ${containerFor(host).name} on ${host.host}` })
   }
 
+  /** The project's keeper-guard (0755). @returns {Promise<boolean>} whether it changed */
+  async function writeKeeperGuard(host) {
+    const out = await onHost(host, ['sh', '-c', WRITE_FILE_SH, 'write', `${projectOf(host).remoteDir}/keeper-guard`, '0755'],
+      { input: KEEPER_GUARD_SCRIPT, inputLabel: 'deploy/scripts/lib/keeper-guard.sh' })
+    return !out.stdout.includes('unchanged')
+  }
+
   async function stopService(host) {
     if (!(await isRunning(host))) return false
     await compose(host, ['stop'])
@@ -66,6 +74,7 @@ export function createDockerRuntime(inventory, transport, secrets) {
     ...core,
     name: 'docker',
     credentialsLabel: 'the compose project: docker-compose.yml, .env (0600)',
+    keeperGuardLabel: 'keeper-guard in the compose project',
     serviceName: (host) => containerFor(host).name,
 
     createMonitor: upAndCreated,
@@ -83,7 +92,13 @@ export function createDockerRuntime(inventory, transport, secrets) {
       const composeFile = await onHost(host, ['sh', '-c', WRITE_FILE_SH, 'write', project.remoteComposeFile, '0644'],
         { input: composeText, inputLabel: path.relative(REPO_ROOT, project.composeFile) })
       const envFile = await onHost(host, ['sh', '-c', WRITE_FILE_SH, 'write', project.remoteEnvFile, '0600'], { input: project.envText })
-      return !composeFile.stdout.includes('unchanged') || !envFile.stdout.includes('unchanged')
+      // Before the container exists: a bind mount of a missing file would become a directory.
+      const guard = host.role === 'node' ? await writeKeeperGuard(host) : false
+      return !composeFile.stdout.includes('unchanged') || !envFile.stdout.includes('unchanged') || guard
+    },
+    /** Bind-mounted by the node's compose file; written with the project (ensurePassfile). */
+    async ensureKeeperGuard(host) {
+      return writeKeeperGuard(host)
     },
     /** @returns {Promise<boolean>} whether the project directory (with the .env) was there */
     async removePassfile(host) {

@@ -1,9 +1,12 @@
 // Runtime "native": Postgres and pg_autoctl from Debian packages, run as the `postgres` user,
 // the keeper supervised as a service of the host (the transport decides what that means).
 import { quote } from 'zx'
+import { KEEPER_GUARD_SCRIPT } from '../keeper-guard.mjs'
 import { createPgAutoctlCore, passfileContent } from './pg-autoctl-core.mjs'
 
 const PG_USER = 'postgres'
+// keeper-guard.sh (why: its header) on every data node, in the Postgres user's home.
+export const KEEPER_GUARD_PATH = '/var/lib/postgresql/.pgha/keeper-guard'
 
 /**
  * @param {ReturnType<typeof import('../inventory.mjs').parseInventory>} inventory
@@ -13,7 +16,7 @@ export function createNativeRuntime(inventory, transport) {
   const env = { PATH: `${inventory.pgBindir}:/usr/local/bin:/usr/bin:/bin` }
   const serviceName = (host) => `pgautofailover-${host.role}-${host.port}`
   const core = createPgAutoctlCore(inventory, {
-    exec: (host, argv, { input }) => transport.run(host, argv, { user: PG_USER, env, input }),
+    exec: (host, argv, { input, inputLabel }) => transport.run(host, argv, { user: PG_USER, env, input, inputLabel }),
   })
   const { pg } = core
 
@@ -21,6 +24,7 @@ export function createNativeRuntime(inventory, transport) {
     ...core,
     name: 'native',
     credentialsLabel: '~postgres/.pgpass (0600)',
+    keeperGuardLabel: KEEPER_GUARD_PATH,
     serviceName,
 
     async createMonitor(host) {
@@ -44,8 +48,20 @@ export function createNativeRuntime(inventory, transport) {
       return out.stdout.includes('removed')
     },
 
+    /** keeper-guard.sh at KEEPER_GUARD_PATH. @returns {Promise<boolean>} whether it changed */
+    async ensureKeeperGuard(host) {
+      const current = await pg(host, ['cat', KEEPER_GUARD_PATH], { allowFailure: true })
+      if (current.exitCode === 0 && current.stdout === KEEPER_GUARD_SCRIPT) return false
+      const file = quote(KEEPER_GUARD_PATH)
+      // A temporary file of this process's own: VMs may share the home directory (the lab's do).
+      await pg(host, ['sh', '-c', `mkdir -p "$(dirname ${file})" && cat > ${file}.$$ && chmod 0755 ${file}.$$ && mv ${file}.$$ ${file}`], { input: KEEPER_GUARD_SCRIPT, inputLabel: 'deploy/scripts/lib/keeper-guard.sh' })
+      return true
+    },
+    /** The monitor's pg_autoctl as it is; a data node's under the keeper guard. */
     async ensureRunning(host) {
-      return transport.ensureService(host, { name: serviceName(host), user: PG_USER, argv: ['pg_autoctl', 'run', '--pgdata', host.pgdata], env })
+      const keeper = ['pg_autoctl', 'run', '--pgdata', host.pgdata]
+      const argv = host.role === 'node' ? [KEEPER_GUARD_PATH, host.pgdata, '--', ...keeper] : keeper
+      return transport.ensureService(host, { name: serviceName(host), user: PG_USER, argv, env })
     },
     async isRunning(host) {
       return transport.serviceRunning(host, serviceName(host))

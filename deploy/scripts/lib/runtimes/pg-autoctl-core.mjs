@@ -12,7 +12,7 @@ const MONITOR_RULE_MARK = '# pg-ha-kit: monitor health checks'
 
 /**
  * @typedef {{exitCode: number, stdout: string, stderr: string}} ExecResult
- * @typedef {(host: any, argv: string[], options: {input?: string}) => Promise<ExecResult>} Exec
+ * @typedef {(host: any, argv: string[], options: {input?: string, inputLabel?: string}) => Promise<ExecResult>} Exec
  */
 
 /**
@@ -21,8 +21,8 @@ const MONITOR_RULE_MARK = '# pg-ha-kit: monitor health checks'
  */
 export function createPgAutoctlCore(inventory, { exec }) {
   /** Runs a command as the Postgres user; throws with the command's own error when it fails. */
-  async function pg(host, argv, { input, allowFailure = false } = {}) {
-    const out = await exec(host, argv, { input })
+  async function pg(host, argv, { input, inputLabel, allowFailure = false } = {}) {
+    const out = await exec(host, argv, { input, inputLabel })
     if (out.exitCode !== 0 && !allowFailure) {
       const detail = (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-4).join(' | ')
       throw new Error(`${argv.slice(0, 3).join(' ')} on ${host.host} exited ${out.exitCode}: ${detail}`)
