@@ -48,7 +48,7 @@ export function stuckCause(node, nodes) {
   const primary = nodes.find((n) => roleOf(n) === 'primary')
   if (!primary || node.reported_state === 'catchingup') return undefined
   if (Number(node.tli) > 0 && Number(node.tli) < Number(primary.tli)) {
-    return `it is on timeline ${node.tli} while the primary ${primary.name} is on ${primary.tli}: likely a former primary that followed the new one without pg_rewind (pg_auto_failover 2.0), with WAL past the fork it cannot stream from there`
+    return `it is on timeline ${node.tli} while the primary ${primary.name} is on ${primary.tli}: likely a former primary that followed the new one without pg_rewind (pg_auto_failover 2.0), with WAL past the fork it cannot stream from there; its keeper guard rewinds it after 30 s in join_secondary (lines "keeper-guard:" in its keeper's log say why it did not)`
   }
   return undefined
 }
