@@ -53,7 +53,8 @@ setting() { pg_autoctl config get --pgdata "$PGDATA" "$1" 2>/dev/null; }
 stuck_behind_fork() {
   local monitor name formation
   monitor=$(setting pg_autoctl.monitor) && name=$(setting pg_autoctl.name) && formation=$(setting pg_autoctl.formation) || return 1
-  psql -X -A -t -F ' ' -v ON_ERROR_STOP=1 -v name="$name" -v formation="$formation" -d "$monitor" 2>/dev/null <<'SQL'
+  # A monitor that does not answer must not hold the loop (and so a SIGTERM) for long.
+  PGCONNECT_TIMEOUT=5 psql -X -A -t -F ' ' -v ON_ERROR_STOP=1 -v name="$name" -v formation="$formation" -d "$monitor" 2>/dev/null <<'SQL'
 select p.nodehost, p.nodeport, p.reportedtli, me.reportedtli
   from pgautofailover.node me
   join pgautofailover.node p
