@@ -2,40 +2,62 @@
 // lab: a 3-VM lab on one host.
 //   lab up [--sshd] | down | status [--json]     (--sshd: an sshd in every VM, see sshd.mjs)
 //   lab power-off|partition|isolate|heal|restart <vm>   (isolate: cut off from the other VMs, the host still reaches it)
-//   lab crash-postgres <vm> [--port 5432]
+//   lab crash-postgres <vm> --port <node's Postgres port>
 //   lab exec <vm> [--user U] -- <command...>   (a shell on the VM, as ssh would give one)
 // Options: --name <lab> --subnet <a.b.c.0/24> --vms <n> (or PGHA_LAB_NAME, PGHA_LAB_SUBNET, PGHA_LAB_VMS)
 import { spawnSync } from 'node:child_process'
-import { parseArgv } from 'zx'
 import { findVm, resolveLabConfig } from './lab-config.mjs'
 import { vmCommand } from './vm-exec.mjs'
 import { crashPostgres, heal, isolate, labDown, labStatus, labUp, partition, powerOff, restart } from './lab.mjs'
+import { parseOptions, tcpPortOption } from '../scripts/lib/cli-options.mjs'
 import { ensureRoot } from '../scripts/lib/ensure-packages.mjs'
 
-const USAGE = `usage: lab <up|down|status|power-off|partition|isolate|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--port P] [--json] [--sshd]
+const USAGE = `usage: lab <up|down|status|power-off|partition|isolate|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--json] [--sshd]
+       lab crash-postgres <vm> --port <the data node's Postgres port>
        lab exec <vm> [--user U] -- <command...>`
 const VM_COMMANDS = new Set(['power-off', 'partition', 'isolate', 'heal', 'crash-postgres', 'restart', 'exec'])
 const LAB_COMMANDS = new Set(['up', 'down', 'status'])
-
-const args = parseArgv(process.argv.slice(2), { string: ['name', 'subnet', 'vms', 'port', 'user'], boolean: ['json', 'help', 'sshd'], '--': true })
-const [command, vmName, ...extra] = args._.map(String)
 
 function usageError(message) {
   process.stderr.write(`lab: ${message}\n${USAGE}\n`)
   process.exit(2)
 }
 
-if (args.help) {
-  process.stdout.write(`${USAGE}\n`)
-  process.exit(0)
+/** @type {{values: Record<string, any>, positionals: string[], rest: string[] | undefined}} */
+let parsed = { values: {}, positionals: [], rest: undefined }
+try {
+  parsed = parseOptions(process.argv.slice(2), {
+    usage: USAGE,
+    options: {
+      name: { type: 'string' }, subnet: { type: 'string' }, vms: { type: 'string' }, port: { type: 'string' }, user: { type: 'string' },
+      json: { type: 'boolean' }, sshd: { type: 'boolean' },
+    },
+    positionals: true,
+    rest: true,
+  })
+} catch (error) {
+  usageError(error.message.split(';')[0])
 }
+const args = parsed.values
+const [command, vmName, ...extra] = parsed.positionals
 if (!command || (!LAB_COMMANDS.has(command) && !VM_COMMANDS.has(command))) usageError(command ? `unknown command "${command}"` : 'missing command')
 if (VM_COMMANDS.has(command) && !vmName) usageError(`"${command}" needs a VM name (vm1, vm2, ...)`)
 if ((LAB_COMMANDS.has(command) && vmName) || extra.length > 0) usageError(`unexpected argument "${LAB_COMMANDS.has(command) ? vmName : extra[0]}"`)
-const execArgv = (args['--'] ?? []).map(String)
+const execArgv = parsed.rest ?? []
 if (command === 'exec' && execArgv.length === 0) usageError('"exec" needs a command after --')
 if (command !== 'exec' && (execArgv.length > 0 || args.user !== undefined)) usageError(`"${command}" takes no command and no --user`)
 if (command !== 'up' && args.sshd) usageError('--sshd goes with "up" only')
+if (command !== 'crash-postgres' && args.port !== undefined) usageError('--port goes with "crash-postgres" only')
+// No default: in the users' layout (deploy/inventory/lab.yml) 5432 on vm3 is the monitor.
+if (command === 'crash-postgres' && args.port === undefined) {
+  usageError('"crash-postgres" needs --port, the data node\'s Postgres port (deploy/inventory/lab.yml: 5432 on vm1 and vm2, 5433 on vm3, whose 5432 is the monitor)')
+}
+let crashPort
+try {
+  crashPort = tcpPortOption(args.port, '--port')
+} catch (error) {
+  usageError(error.message)
+}
 
 let lab
 try {
@@ -97,8 +119,7 @@ try {
       break
     }
     case 'crash-postgres': {
-      const port = args.port === undefined ? 5432 : Number(args.port)
-      if (!Number.isInteger(port) || port < 1 || port > 65535) usageError(`--port "${args.port}" is not a TCP port`)
+      const port = /** @type {number} */ (crashPort)
       const pid = await crashPostgres(lab, vmName, { port })
       log(`${vmName}: postmaster ${pid} on port ${port} killed`)
       break

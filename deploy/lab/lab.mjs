@@ -117,7 +117,7 @@ export async function restart(lab, vmName) {
  * SIGKILL the postmaster listening on `port` (the keeper stays alive and restarts it).
  * @returns {Promise<number>} the killed pid
  */
-export async function crashPostgres(lab, vmName, { port = 5432 } = {}) {
+export async function crashPostgres(lab, vmName, { port }) {
   const vm = await requireVm(lab, vmName)
   const pids = new Set(await namespacePids(vm.netns))
   for (const pid of pids) {

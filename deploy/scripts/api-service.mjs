@@ -14,7 +14,8 @@ import fs from 'node:fs/promises'
 import { closeSync, openSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { $, parseArgv } from 'zx'
+import { $ } from 'zx'
+import { parseOptions, tcpPortOption } from './lib/cli-options.mjs'
 import { InputError, exitCodeFor } from './lib/errors.mjs'
 import { waitFor } from './lib/wait-for.mjs'
 
@@ -81,16 +82,15 @@ async function ensureEnvFile(envFile) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = parseArgv(process.argv.slice(2), { string: ['env-file', 'port', 'host'], boolean: ['help'] })
-  const [command, extra] = args._.map(String)
   try {
-    if (args.help) {
-      process.stdout.write(`${USAGE}\n`)
-      process.exit(0)
-    }
-    if (!['start', 'stop', 'status'].includes(command ?? '') || extra) throw new InputError(`expected one of start, stop, status; ${USAGE}`)
-    const port = args.port === undefined ? 3000 : Number(args.port)
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError(`--port "${args.port}" is not a TCP port`)
+    const { values: args, positionals } = parseOptions(process.argv.slice(2), {
+      usage: USAGE,
+      options: { 'env-file': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+      positionals: true,
+    })
+    const [command, extra] = positionals
+    if (!['start', 'stop', 'status'].includes(command ?? '') || extra) throw new InputError(`expected one of start, stop, status${extra ? `, not "${extra}" after it` : command ? `, not "${command}"` : ''}; ${USAGE}`)
+    const port = tcpPortOption(args.port, '--port') ?? 3000
     if (command === 'start') {
       const url = await startApi({ envFile: path.resolve(args['env-file'] ?? path.join(repoRoot, '.env')), port, host: args.host ?? '127.0.0.1' })
       process.stdout.write(`${url}\n`)

@@ -7,30 +7,45 @@
 //        3. bring-up with the lab inventory (deploy/inventory/lab.yml unless --inventory)
 //        4. print the cluster status
 //        5. the API: build, migrate, (re)start in the background, wait until ready (--no-api: skip)
-// usage: lab-up.mjs [--inventory <file>] [--env-output <path>] [--json] [--no-api] [--api-port 3000]
+// Destructive: step 2 deletes a lab of the same name and everything in it, so a lab that exists
+// needs --yes. --help and bad options change nothing (exit 0 / exit 2 before step 1).
+// usage: lab-up.mjs [--yes] [--inventory <file>] [--env-output <path>] [--json] [--no-api] [--api-port 3000]
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { $, parseArgv } from 'zx'
+import { $ } from 'zx'
 import { resolveLabConfig } from '../lab/lab-config.mjs'
 import { labUp } from '../lab/lab.mjs'
 import { startApi, stopApi } from './api-service.mjs'
+import { parseOptions, tcpPortOption } from './lib/cli-options.mjs'
 import { ensureRoot } from './lib/ensure-packages.mjs'
 import { InputError, exitCodeFor } from './lib/errors.mjs'
 import { loadInventory } from './lib/inventory.mjs'
 
+const USAGE = `usage: lab-up.mjs [--yes] [--inventory <file>] [--env-output <path>] [--json] [--no-api] [--api-port <port>]
+  A fresh lab (an earlier lab of the same name is deleted, with its cluster and data: --yes), a
+  pg_auto_failover cluster on it (deploy/inventory/lab.yml unless --inventory), the DSN in .env
+  (or --env-output) and the reference API on 127.0.0.1:3000 (--api-port; --no-api: none).`
 const here = path.dirname(fileURLToPath(import.meta.url))
-const args = parseArgv(process.argv.slice(2), { string: ['inventory', 'env-output', 'api-port'], boolean: ['json', 'api'], default: { api: true } })
-const inventoryFile = path.resolve(args.inventory ?? path.join(here, '../inventory/lab.yml'))
 const log = (line) => process.stderr.write(`lab-up: ${line}\n`)
 
 try {
+  const { values: args } = parseOptions(process.argv.slice(2), {
+    usage: USAGE,
+    options: { inventory: { type: 'string' }, 'env-output': { type: 'string' }, 'api-port': { type: 'string' }, json: { type: 'boolean' }, 'no-api': { type: 'boolean' }, yes: { type: 'boolean' } },
+  })
+  args.api = !args['no-api']
+  const inventoryFile = path.resolve(args.inventory ?? path.join(here, '../inventory/lab.yml'))
   const inventory = await loadInventory(inventoryFile)
   if (inventory.transport !== 'netns') throw new InputError('lab-up needs an inventory with transport "netns"', { file: inventoryFile, key: 'all.vars.transport' })
   const vms = new Set([inventory.monitor, ...inventory.nodes].map((h) => h.labVm))
   const lab = resolveLabConfig({ name: inventory.labName, subnet: inventory.networkCidr, vms: Math.max(...[...vms].map((vm) => Number(vm.slice(2)))) })
-  const apiPort = args['api-port'] === undefined ? 3000 : Number(args['api-port'])
-  if (!Number.isInteger(apiPort) || apiPort < 1 || apiPort > 65535) throw new InputError(`--api-port "${args['api-port']}" is not a TCP port`)
+  const apiPort = tcpPortOption(args['api-port'], '--api-port') ?? 3000
   ensureRoot('lab-up')
+  if (!args.yes && existsSync(lab.dir)) {
+    throw new InputError(`lab ${lab.name} already exists (${lab.dir}): lab-up deletes it, its cluster and its data, and builds a new one. ` +
+      'Add --yes to do that (npm run lab -- --yes), or take it down first (npm run lab:down)')
+  }
   // The API of an earlier run talks to the lab about to be rebuilt: stop it first.
   if (args.api && (await stopApi())) log('stopped the API of an earlier run')
   log(`step 1-2: lab ${lab.name} on ${lab.subnet}`)

@@ -134,9 +134,15 @@ describe('lab', () => {
   })
 
   it('crash-postgres says so when no postmaster runs there', async () => {
-    const out = await labCli('crash-postgres', 'vm1')
+    const out = await labCli('crash-postgres', 'vm1', '--port', '5432')
     expect(out.code).toBe(1)
     expect(out.stderr).toContain('no postmaster listening on port 5432 runs on vm1')
+  })
+
+  it('crash-postgres needs the node\'s port: 5432 on vm3 of the users\' layout is the monitor', async () => {
+    const out = await labCli('crash-postgres', 'vm3')
+    expect(out.code).toBe(2)
+    expect(out.stderr).toContain('"crash-postgres" needs --port')
   })
 
   it('up cleans the leftovers of an earlier run, processes included', async () => {

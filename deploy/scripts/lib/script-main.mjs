@@ -19,7 +19,7 @@ import { parseScriptArgs } from './script-args.mjs'
  *   main returns the exit code (default 0) or throws
  */
 export async function runClusterScript({ name, usage, string = [], boolean = [], main }) {
-  const fullUsage = `${usage} [--json] [--private-data-dir <dir> [--ident <id>]]`
+  const fullUsage = `${usage} [-e key=value|@file ...] [--json] [--private-data-dir <dir> [--ident <id>]]`
   const argv = process.argv.slice(2)
   const { args, validate } = parseScriptArgs(argv, { usage: fullUsage, string: [...string, 'private-data-dir', 'ident'], boolean: ['json', ...boolean] })
   let secrets = {}
@@ -64,6 +64,8 @@ export async function runClusterScript({ name, usage, string = [], boolean = [],
     } else if (args.ident !== undefined) {
       throw new InputError(`--ident goes with --private-data-dir; ${fullUsage}`)
     }
+    // -e on the command line above env/extravars, as an explicit option above a job's defaults.
+    extraVars = { ...extraVars, ...args.extraVars }
     if (!inventoryFile) throw new InputError(`--inventory is required (or --private-data-dir with inventory/hosts); ${fullUsage}`)
 
     const rc = (await main({

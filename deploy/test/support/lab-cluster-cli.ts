@@ -45,7 +45,7 @@ export async function startLabCluster(name: string, subnet: string, { connectTim
         vm3: { ansible_host: ${prefix}.13, node_name: node3, lab_vm: vm3 }
 `)
   const envFile = path.join(dir, 'app.env')
-  await run(process.execPath, [script('scripts/lab-up.mjs'), '--inventory', inventoryFile, '--env-output', envFile, '--no-api'], { maxBuffer: 16 << 20 })
+  await run(process.execPath, [script('scripts/lab-up.mjs'), '--inventory', inventoryFile, '--env-output', envFile, '--no-api', '--yes'], { maxBuffer: 16 << 20 })
   const env = await fs.readFile(envFile, 'utf8')
   const databaseUrl = /^DATABASE_URL='(.*)'$/m.exec(env)?.[1]
   if (!databaseUrl) throw new Error(`bring-up wrote no DATABASE_URL to ${envFile}`)

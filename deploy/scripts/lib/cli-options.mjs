@@ -1,0 +1,104 @@
+// The one command-line parser of every entry point (the cluster scripts, lab-up, api-service, the
+// lab CLI): node:util parseArgs in strict mode. --help (or -h) prints the usage and exits 0
+// before anything else runs, whatever else is on the line; an unknown or misspelled option, a
+// missing value, a value given to a flag and an unexpected argument are InputErrors (exit 2)
+// naming what was wrong.
+import fs from 'node:fs'
+import { parseArgs } from 'node:util'
+import YAML from 'yaml'
+import { InputError } from './errors.mjs'
+
+/**
+ * @typedef {Record<string, {type: 'string'|'boolean', short?: string, multiple?: boolean}>} OptionSpec
+ * @param {string[]} argv the arguments after the script's name
+ * @param {{usage: string, options?: OptionSpec, positionals?: boolean, rest?: boolean}} spec
+ *   positionals: words other than options are allowed; rest: what follows `--` is returned as is
+ * @returns {{values: Record<string, any>, positionals: string[], rest: string[] | undefined}}
+ */
+export function parseOptions(argv, { usage, options = {}, positionals = false, rest = false }) {
+  const end = argv.indexOf('--')
+  const head = rest && end >= 0 ? argv.slice(0, end) : argv
+  if (head.includes('--help') || head.includes('-h')) {
+    process.stdout.write(`${usage}\n`)
+    process.exit(0)
+  }
+  let parsed
+  try {
+    parsed = parseArgs({ args: head, options, strict: true, allowPositionals: positionals })
+  } catch (error) {
+    throw new InputError(`${describeParseError(/** @type {any} */ (error))}; ${usage}`)
+  }
+  return { values: parsed.values, positionals: parsed.positionals, rest: rest && end >= 0 ? argv.slice(end + 1) : undefined }
+}
+
+/** parseArgs' complaint, short: "unknown option --nmae", "unexpected argument "x"", ... */
+function describeParseError(error) {
+  const quoted = /'([^']*)'/.exec(String(error.message))?.[1]
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) return `unknown option ${quoted}`
+  if (error.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted) return `unexpected argument "${quoted}"`
+  return String(error.message).split(/\.(\s|$)/)[0]
+}
+
+/** @param {string | undefined} value @param {string} flag @returns {number | undefined} */
+export function tcpPortOption(value, flag) {
+  if (value === undefined) return undefined
+  const port = Number(value)
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new InputError(`${flag} "${value}" is not a TCP port (1-65535)`)
+  return port
+}
+
+/**
+ * Ansible's extra variables, each `-e` / `--extra-vars` one of: key=value [key=value ...],
+ * a JSON or YAML mapping, or @file (a YAML or JSON mapping). Later ones win, as in Ansible.
+ * A value of key=value is read as a YAML scalar (so `candidate_priority=10` is a number).
+ * @param {string[]} items
+ * @returns {Record<string, unknown>}
+ */
+export function parseExtraVars(items) {
+  /** @type {Record<string, unknown>} */
+  const vars = {}
+  for (const item of items) {
+    if (item.startsWith('@')) {
+      const file = item.slice(1)
+      let text
+      try {
+        text = fs.readFileSync(file, 'utf8')
+      } catch (error) {
+        throw new InputError(`-e @${file}: cannot read it (${/** @type {any} */ (error).code ?? error})`)
+      }
+      Object.assign(vars, mapping(text, `-e @${file}`))
+    } else if (/^\s*\{/.test(item)) {
+      Object.assign(vars, mapping(item, `-e '${item}'`))
+    } else {
+      for (const pair of item.trim().split(/\s+/)) {
+        const eq = pair.indexOf('=')
+        if (eq <= 0) throw new InputError(`-e "${pair}": expected key=value, a JSON or YAML mapping, or @file`)
+        vars[pair.slice(0, eq)] = scalar(pair.slice(eq + 1))
+      }
+    }
+  }
+  return vars
+}
+
+/** @param {string} text @param {string} what */
+function mapping(text, what) {
+  let doc
+  try {
+    doc = YAML.parse(text)
+  } catch (error) {
+    throw new InputError(`${what}: not YAML or JSON (${/** @type {Error} */ (error).message.split('\n')[0]})`)
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new InputError(`${what}: expected a mapping of variables`)
+  return doc
+}
+
+/** @param {string} text */
+function scalar(text) {
+  if (text === '') return ''
+  try {
+    const value = YAML.parse(text)
+    return typeof value === 'number' || typeof value === 'boolean' ? value : text
+  } catch {
+    return text
+  }
+}

@@ -1,0 +1,75 @@
+// Every entry point parses its command line strictly (cli-options.mjs): --help prints the usage,
+// exits 0 and changes nothing; a misspelled option exits 2 naming it before anything runs; a
+// destructive default (lab-up over a lab that exists) needs --yes.
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import YAML from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveLabConfig } from '../lab/lab-config.mjs'
+import { deployDir, runScript } from './support/run-script.mjs'
+
+const CLUSTER_SCRIPTS = ['bringup', 'status', 'switchover', 'maintenance', 'rejoin', 'add-node', 'teardown', 'replace-monitor']
+  .map((name) => `scripts/${name}.mjs`)
+const ENTRY_POINTS = [...CLUSTER_SCRIPTS, 'scripts/lab-up.mjs', 'scripts/api-service.mjs', 'lab/cli.mjs']
+
+describe('every entry point', () => {
+  it.each(ENTRY_POINTS)('%s --help prints its usage and exits 0', async (script) => {
+    const out = await runScript(script, ['--help'])
+    expect(out.code, out.stderr).toBe(0)
+    expect(out.stdout).toMatch(/usage: /)
+  })
+
+  it.each(ENTRY_POINTS)('%s exits 2 naming a misspelled option', async (script) => {
+    const out = await runScript(script, ['--nmae', 'x'])
+    expect(out.code).toBe(2)
+    expect(out.stderr).toContain('unknown option --nmae')
+  })
+})
+
+describe('lab-up over a lab that exists', () => {
+  // A lab directory that only looks like one (a marker file): nothing here may touch it.
+  const lab = resolveLabConfig({ name: 'pghopt', subnet: '10.213.61.0/24', vms: 3 })
+  const marker = path.join(lab.dir, 'marker')
+  let dir
+  let inventory
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-options-'))
+    const doc = YAML.parse(await fs.readFile(path.join(deployDir, 'inventory/lab.yml'), 'utf8'))
+    doc.all.vars.lab_name = lab.name
+    doc.all.vars.network_cidr = lab.subnet
+    for (const group of Object.values(doc.all.children)) {
+      for (const host of Object.values(group.hosts)) host.ansible_host = host.ansible_host.replace('10.213.37.', '10.213.61.')
+    }
+    inventory = path.join(dir, 'lab.yml')
+    await fs.writeFile(inventory, YAML.stringify(doc))
+    await fs.mkdir(lab.dir, { recursive: true })
+    await fs.writeFile(marker, 'untouched\n')
+  })
+  afterAll(async () => {
+    await fs.rm(lab.dir, { recursive: true, force: true })
+    await fs.rm(dir, { recursive: true, force: true })
+  })
+
+  it('--help changes nothing, even with other options', async () => {
+    const out = await runScript('scripts/lab-up.mjs', ['--inventory', inventory, '--no-api', '--help'])
+    expect(out.code).toBe(0)
+    expect(await fs.readFile(marker, 'utf8')).toBe('untouched\n')
+  })
+
+  it('a bad option changes nothing', async () => {
+    const out = await runScript('scripts/lab-up.mjs', ['--inventory', inventory, '--no-api', '--api-prot', '3001'])
+    expect(out.code).toBe(2)
+    expect(out.stderr).toContain('unknown option --api-prot')
+    expect(await fs.readFile(marker, 'utf8')).toBe('untouched\n')
+  })
+
+  it('without --yes it refuses to delete the lab, saying so', async () => {
+    const out = await runScript('scripts/lab-up.mjs', ['--inventory', inventory, '--no-api'])
+    expect(out.code).toBe(2)
+    expect(out.stderr).toContain(`lab ${lab.name} already exists`)
+    expect(out.stderr).toContain('--yes')
+    expect(await fs.readFile(marker, 'utf8')).toBe('untouched\n')
+  })
+})

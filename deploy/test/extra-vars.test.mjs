@@ -1,0 +1,54 @@
+// Ansible's -e / --extra-vars on every cluster script: key=value, a mapping, @file; above every
+// inventory variable; bad ones are an input error naming them.
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseExtraVars } from '../scripts/lib/cli-options.mjs'
+import { deployDir, runScript } from './support/run-script.mjs'
+
+const labInventory = path.join(deployDir, 'inventory/lab.yml')
+let dir
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-extra-vars-'))
+})
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true })
+})
+
+describe('parseExtraVars', () => {
+  it('reads key=value pairs as YAML scalars, mappings and @files, later ones winning', async () => {
+    const file = path.join(dir, 'vars.yml')
+    await fs.writeFile(file, 'runtime: docker\nconnect_timeout: 5\n')
+    expect(parseExtraVars(['transport=ssh candidate_priority=10', '{"ssl": "off"}', `@${file}`, 'runtime=native', 'note=a=b'])).toEqual({
+      transport: 'ssh', candidate_priority: 10, ssl: 'off', runtime: 'native', connect_timeout: 5, note: 'a=b',
+    })
+  })
+
+  it('refuses what is not a variable, naming it', () => {
+    expect(() => parseExtraVars(['transport'])).toThrow(/-e "transport": expected key=value/)
+    expect(() => parseExtraVars(['=ssh'])).toThrow(/-e "=ssh"/)
+    expect(() => parseExtraVars(['@/nonexistent/vars.yml'])).toThrow(/-e @\/nonexistent\/vars.yml: cannot read it \(ENOENT\)/)
+    expect(() => parseExtraVars(['{"a": [1'])).toThrow(/not YAML or JSON/)
+  })
+})
+
+describe('-e on a cluster script', () => {
+  it('overrides the inventory, and a bad value is refused before any host is touched', async () => {
+    const out = await runScript('scripts/status.mjs', ['--inventory', labInventory, '-e', 'transport=carrier-pigeon'])
+    expect(out.code).toBe(2)
+    expect(out.stderr).toMatch(/transport/)
+    expect(out.stderr).toContain('carrier-pigeon')
+  })
+
+  it('--check plans with the overridden variable', async () => {
+    const example = path.join(deployDir, 'inventory/example.yml')
+    const plain = await runScript('scripts/bringup.mjs', ['--inventory', example, '--check'])
+    const docker = await runScript('scripts/bringup.mjs', ['--inventory', example, '--check', '-e', 'runtime=docker'])
+    expect(plain.code, plain.stderr).toBe(0)
+    expect(docker.code, docker.stderr).toBe(0)
+    expect(plain.stdout).not.toContain('docker compose')
+    expect(docker.stdout).toContain('docker compose')
+  })
+})
