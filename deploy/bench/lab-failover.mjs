@@ -17,9 +17,9 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgv } from 'zx'
 import { heal, isolate, labDown, partition, powerOff, restart } from '../lab/lab.mjs'
 import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
+import { parseOptions } from '../scripts/lib/cli-options.mjs'
 import { assessCluster, roleOf } from '../scripts/lib/cluster-health.mjs'
 import { ensureRoot } from '../scripts/lib/ensure-packages.mjs'
 import { PROFILE_NAMES } from '../scripts/lib/failover-profiles.mjs'
@@ -31,7 +31,14 @@ const SCENARIOS = ['switchover', 'power-off', 'partition', 'isolate']
 const LAB = { name: 'pghbench', subnet: '10.213.44.0/24' }
 const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
 
-const args = parseArgv(process.argv.slice(2), { string: ['profiles', 'scenarios'] })
+const USAGE = `usage: lab-failover.mjs [--profiles ${PROFILE_NAMES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]`
+let args
+try {
+  args = parseOptions(process.argv.slice(2), { usage: USAGE, options: { profiles: { type: 'string' }, scenarios: { type: 'string' } } }).values
+} catch (error) {
+  process.stderr.write(`lab-failover: ${error.message}\n`)
+  process.exit(2)
+}
 const profiles = (args.profiles ?? PROFILE_NAMES.join(',')).split(',')
 const scenarios = (args.scenarios ?? SCENARIOS.join(',')).split(',')
 for (const [list, known, flag] of [[profiles, PROFILE_NAMES, 'profiles'], [scenarios, SCENARIOS, 'scenarios']]) {
