@@ -86,6 +86,7 @@ describe('a former primary back during another failover', () => {
       return (await status()).healthy ? true : null
     }, { timeoutMs: 240_000, intervalMs: 2000, what: 'the cluster to be healthy again by itself', lastSeen: () => `${lastView}\nnode1's keeper guard:\n${guardSeen}` })
     process.stdout.write(`returning old primary: every node a healthy secondary or primary ${((Date.now() - backAt) / 1000).toFixed(1)} s after vm2 came back\n`)
+    process.stdout.write(`returning old primary: node1's keeper guard:\n${await guardLog()}\n`)
     expect(await guardLog()).toMatch(/keeper-guard: in join_secondary on timeline 1 .* stopping the keeper to rewind/)
     for (const vm of ['vm1', 'vm2', 'vm3']) {
       const rows = await waitFor(async () => {

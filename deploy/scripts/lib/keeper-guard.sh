@@ -25,6 +25,7 @@ set -u
 CHECK_INTERVAL=${PGHA_GUARD_CHECK_INTERVAL:-5}
 STUCK_AFTER=${PGHA_GUARD_STUCK_AFTER:-30}
 RETRY_AFTER=${PGHA_GUARD_RETRY_AFTER:-300}
+STOP_AFTER=10
 
 if [ $# -lt 3 ] || [ "$2" != "--" ]; then
   echo "usage: keeper-guard <pgdata> -- <keeper command...>" >&2
@@ -36,10 +37,26 @@ shift 2
 log() { echo "$(date -u '+%Y-%m-%d %H:%M:%S') keeper-guard: $*" >&2; }
 
 keeper=0
-start_keeper() { "$@" & keeper=$!; }
+# In a process group of its own: pg_autoctl signals its whole process group when its subprocesses
+# are slow to stop (supervisor.c, supervisor_signal_process_group), and the guard must not be in it.
+start_keeper() { setsid "$@" & keeper=$!; }
+# pg_autoctl's own escalation (pg_autoctl stop, --fast, --immediate): SIGTERM, SIGINT, SIGQUIT,
+# STOP_AFTER seconds each; a keeper stuck restarting a Postgres that cannot start can ignore the
+# first. SIGKILL last, to its whole process group.
 stop_keeper() {
-  if [ "$keeper" -gt 0 ] && kill -0 "$keeper" 2>/dev/null; then
-    kill -TERM "$keeper" 2>/dev/null
+  local signal waited
+  if [ "$keeper" -gt 0 ]; then
+    for signal in TERM INT QUIT KILL; do
+      kill -0 "$keeper" 2>/dev/null || break
+      [ "$signal" = KILL ] && kill -KILL -- "-$keeper" 2>/dev/null
+      kill -"$signal" "$keeper" 2>/dev/null
+      waited=0
+      while kill -0 "$keeper" 2>/dev/null && [ "$waited" -lt "$((STOP_AFTER * 2))" ]; do
+        sleep 0.5
+        waited=$((waited + 1))
+      done
+      kill -0 "$keeper" 2>/dev/null && log "the keeper is still running ${STOP_AFTER}s after SIG$signal"
+    done
     wait "$keeper" 2>/dev/null
   fi
   keeper=0
@@ -117,7 +134,8 @@ while true; do
   read -r primary_host primary_port primary_tli own_tli <<<"$(echo "$found" | head -n 1)"
   log "in join_secondary on timeline $own_tli for ${stuck_for}s while the primary $primary_host:$primary_port is on timeline $primary_tli: stopping the keeper to rewind"
   stop_keeper
-  if pg_ctl status -D "$PGDATA" >/dev/null 2>&1; then pg_ctl stop -D "$PGDATA" -m fast -w >/dev/null 2>&1; fi
+  if pg_ctl status -D "$PGDATA" >/dev/null 2>&1; then pg_ctl stop -D "$PGDATA" -m fast -w -t 30 >/dev/null 2>&1 || pg_ctl stop -D "$PGDATA" -m immediate -w >/dev/null 2>&1; fi
+  log "the keeper is stopped: rewinding from $primary_host:$primary_port"
   if rewind_from "$primary_host" "$primary_port"; then
     next_attempt=$(($(date +%s) + RETRY_AFTER))
   else
