@@ -13,6 +13,13 @@ export default tseslint.config(
     },
   },
   {
+    // Commands run by `sh -c` or a remote login shell, which may be dash: POSIX quoting only.
+    files: ['deploy/**/*.mjs'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'zx', importNames: ['quote', 'quotePowerShell'], message: 'zx quotes for bash ($\'…\'); use shellQuote from deploy/scripts/lib/shell.mjs' }] }],
+    },
+  },
+  {
     files: ['load-tests/**/*.js'],
     languageOptions: { globals: { __ENV: 'readonly', __VU: 'readonly', __ITER: 'readonly' } },
   },

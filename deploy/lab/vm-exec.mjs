@@ -1,6 +1,6 @@
 // How a command runs "on" a lab VM: inside its network namespace, with the VM's private
 // directories bind-mounted over the shared host paths, optionally as another user.
-import { quote } from 'zx'
+import { shellQuote as quote } from '../scripts/lib/shell.mjs'
 
 /**
  * @param {{netns: string, mounts: Record<string, string>}} vm

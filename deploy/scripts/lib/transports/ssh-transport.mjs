@@ -10,22 +10,15 @@ import os from 'node:os'
 import path from 'node:path'
 import { $ } from 'zx'
 import { InputError } from '../errors.mjs'
+import { shellQuote } from '../shell.mjs'
+
+export { shellQuote }
 
 // Where supervisor-less services keep their pid files and logs (root-owned, 0700: a pid file
 // the service user could rewrite would let it have root signal any process).
 export const PLAIN_SERVICE_DIR = '/var/lib/postgresql/.pgha-services'
 // Idle multiplexed connections linger this long (s) if the script dies without closing them.
 const CONTROL_PERSIST_S = 30
-
-/**
- * POSIX single-quoting. ssh hands the command line to the remote user's login shell, which may
- * be dash: zx's `quote` emits bash's $'…', which dash does not understand.
- * @param {string} arg
- */
-export function shellQuote(arg) {
-  if (/^[A-Za-z0-9_@+:,./-]+$/.test(arg)) return arg
-  return `'${arg.replaceAll("'", `'\\''`)}'`
-}
 
 /**
  * The command line that runs `argv` on the far side as `user`, with `env` added.
