@@ -20,13 +20,15 @@ async function main({ args, progress, loadContext }) {
     throw new InputError(`--to "${args.to}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})`)
   }
   await transport.ensureReachable([inventory.monitor])
-  const before = await progress.step('healthy before', undefined, async () => {
+  /** @type {string | undefined} the primary per the monitor, before the switchover */
+  let oldPrimary
+  await progress.step('healthy before', undefined, async () => {
     const nodes = await runtime.clusterNodes()
     const { healthy, problems } = assessCluster(nodes, inventory.nodes.length)
     if (!healthy) throw new Error(`the cluster is not healthy, not switching over: ${problems.join('; ')}`)
-    return { changed: false, detail: `primary ${nodes.find((n) => roleOf(n) === 'primary')?.name}` }
+    oldPrimary = nodes.find((n) => roleOf(n) === 'primary')?.name
+    return { changed: false, detail: `primary ${oldPrimary}` }
   })
-  const oldPrimary = before.detail.replace('primary ', '')
   if (args.to === oldPrimary) {
     progress.info('done', `${oldPrimary} is already the primary`)
     return 0
