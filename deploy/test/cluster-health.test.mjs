@@ -17,7 +17,7 @@ describe('roleOf', () => {
 
 describe('assessCluster', () => {
   it('is healthy with one primary and settled, healthy secondaries', () => {
-    expect(assessCluster([node('a', 'primary'), node('b', 'secondary'), node('c', 'secondary')], 3)).toEqual({ healthy: true, problems: [] })
+    expect(assessCluster([node('a', 'primary'), node('b', 'secondary'), node('c', 'secondary')], 3)).toEqual({ healthy: true, verdict: 'healthy', problems: [], maintenance: [] })
   })
   it('names every problem', () => {
     const { healthy, problems } = assessCluster([node('a', 'primary'), node('b', 'join_secondary', 'secondary', { health: 0 })], 3)
@@ -29,6 +29,44 @@ describe('assessCluster', () => {
       'b: in state join_secondary',
     ])
     expect(assessCluster([node('a', 'primary'), node('b', 'primary')], 2).problems).toContain('2 primaries (a, b)')
+  })
+  it('calls a healthy cluster healthy, and an unhealthy one unhealthy', () => {
+    expect(assessCluster([node('a', 'primary'), node('b', 'secondary'), node('c', 'secondary')], 3)).toMatchObject({ verdict: 'healthy', maintenance: [] })
+    expect(assessCluster([node('a', 'primary'), node('b', 'secondary', 'secondary', { health: 0 }), node('c', 'secondary')], 3).verdict).toBe('unhealthy')
+  })
+})
+
+describe('assessCluster with a node in planned maintenance', () => {
+  // Postgres is stopped in maintenance: the monitor's health check of that node fails by design.
+  const inMaintenance = (name, reported = 'maintenance', assigned = 'maintenance') => node(name, reported, assigned, { health: 0 })
+
+  it('is degraded, not unhealthy, when a standby is in maintenance and the rest is healthy', () => {
+    const result = assessCluster([node('a', 'primary'), inMaintenance('b'), node('c', 'secondary')], 3)
+    expect(result).toEqual({ healthy: false, verdict: 'degraded', problems: [], maintenance: ['b'] })
+  })
+  it('counts wait_maintenance and prepare_maintenance the monitor assigned as maintenance too', () => {
+    expect(assessCluster([node('a', 'primary'), inMaintenance('b', 'secondary', 'wait_maintenance'), node('c', 'secondary')], 3))
+      .toMatchObject({ verdict: 'degraded', maintenance: ['b'] })
+    expect(assessCluster([node('a', 'primary'), inMaintenance('b', 'secondary', 'prepare_maintenance'), node('c', 'secondary')], 3))
+      .toMatchObject({ verdict: 'degraded', maintenance: ['b'] })
+  })
+  it('accepts the primary in wait_primary while its only standby is in maintenance (2 nodes)', () => {
+    expect(assessCluster([node('a', 'wait_primary'), inMaintenance('b')], 2)).toMatchObject({ verdict: 'degraded', problems: [] })
+    // Without maintenance, a primary in wait_primary is a problem.
+    expect(assessCluster([node('a', 'wait_primary'), node('b', 'catchingup', 'secondary')], 2).verdict).toBe('unhealthy')
+  })
+  it('is unhealthy when something else is wrong besides the maintenance, naming only that', () => {
+    const failing = assessCluster([node('a', 'primary'), inMaintenance('b'), node('c', 'secondary', 'secondary', { health: 0 })], 3)
+    expect(failing).toMatchObject({ healthy: false, verdict: 'unhealthy', problems: ['c: health check failing'], maintenance: ['b'] })
+    // The primary itself on its way into maintenance: no primary yet, that is not "the rest healthy".
+    const noPrimary = assessCluster([node('a', 'primary', 'prepare_maintenance'), node('b', 'secondary', 'prepare_promotion'), node('c', 'secondary')], 3)
+    expect(noPrimary.verdict).toBe('unhealthy')
+    expect(noPrimary.problems).toContain('0 primaries (none)')
+    expect(assessCluster([node('a', 'primary'), inMaintenance('b')], 3).verdict).toBe('unhealthy')
+  })
+  it('does not count a node the operator took out of maintenance that has not caught up yet', () => {
+    const result = assessCluster([node('a', 'primary'), node('b', 'maintenance', 'catchingup'), node('c', 'secondary')], 3)
+    expect(result).toMatchObject({ verdict: 'unhealthy', maintenance: [] })
   })
 })
 

@@ -19,6 +19,8 @@ async function status() {
   const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
   return JSON.parse(out.stdout)
 }
+/** status.mjs as an operator or a monitoring probe runs it: its exit code and its text. */
+const statusText = () => runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file])
 const stateOf = (view, name) => view.nodes.find((n) => n.name === name)
 const snapshot = (view) => view.nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}`).sort()
 
@@ -47,6 +49,12 @@ describe('maintenance.mjs', () => {
     expect(stateOf(view, 'node2')).toMatchObject({ reported_state: 'maintenance', assigned_state: 'maintenance' })
     expect(stateOf(view, 'node1')).toMatchObject({ role: 'primary', health: 1 })
     expect(stateOf(view, 'node3')).toMatchObject({ role: 'secondary', health: 1 })
+    // Planned, the rest healthy: degraded (exit 3), not unhealthy (exit 1).
+    expect(view).toMatchObject({ verdict: 'degraded', healthy: false, problems: [], maintenance: ['node2'] })
+    const during = await statusText()
+    expect(during.code, during.stdout + during.stderr).toBe(3)
+    expect(during.stdout).toMatch(/^DEGRADED \(planned maintenance\): in planned maintenance: node2; the rest is healthy/m)
+    expect(during.stdout).not.toMatch(/UNHEALTHY/)
 
     const again = await maintenance('--node', 'node2', '--enable')
     expect(again.code).toBe(0)
@@ -57,6 +65,8 @@ describe('maintenance.mjs', () => {
     expect(disable.code, disable.stderr).toBe(0)
     view = await status()
     expect(view.healthy).toBe(true)
+    expect(view).toMatchObject({ verdict: 'healthy', maintenance: [] })
+    expect((await statusText()).code).toBe(0)
     expect(stateOf(view, 'node2')).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1 })
     const disableAgain = await maintenance('--node', 'node2', '--disable')
     expect(disableAgain.code).toBe(0)
@@ -71,6 +81,8 @@ describe('maintenance.mjs', () => {
     const primaries = view.nodes.filter((n) => n.role === 'primary')
     expect(primaries).toHaveLength(1)
     expect(primaries[0].name).not.toBe('node1')
+    expect(view).toMatchObject({ verdict: 'degraded', maintenance: ['node1'] })
+    expect((await statusText()).code).toBe(3)
 
     const disable = await maintenance('--node', 'node1', '--disable')
     expect(disable.code, disable.stderr).toBe(0)

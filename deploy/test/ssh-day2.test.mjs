@@ -214,10 +214,11 @@ describe('day 2 over transport ssh', () => {
     expect(stateOf(view, standby)).toMatchObject({ role: 'maintenance', reported_state: 'maintenance', assigned_state: 'maintenance' })
     expect(stateOf(view, primary)).toMatchObject({ role: 'primary', health: 1 })
     expect(view.nodes.filter((n) => n.role === 'secondary').map((n) => n.name)).toHaveLength(1)
-    // The monitor's view is honest about it: a node in maintenance is not a healthy cluster.
+    // The monitor's view is honest about it: a node in maintenance is not a healthy cluster, but
+    // a planned one is degraded (exit 3), not unhealthy (exit 1).
     expect(view.healthy).toBe(false)
-    expect(during.code).toBe(1)
-    expect(view.problems.join('\n')).toContain(`${standby}: in state maintenance`)
+    expect(view).toMatchObject({ verdict: 'degraded', problems: [], maintenance: [standby] })
+    expect(during.code).toBe(3)
 
     startedAt = Date.now()
     const disable = await script('maintenance', '--node', standby, '--disable', '--json')

@@ -1,7 +1,16 @@
-// Judges the monitor's view of a formation: healthy = exactly one primary, every other node a
-// secondary, every node healthy per the monitor's checks and in the state it was assigned.
+// Judges the monitor's view of a formation, in three verdicts:
+//   healthy:   exactly one primary, every other node a secondary, every node healthy per the
+//              monitor's checks and in the state it was assigned;
+//   degraded:  the same, except for nodes the operator put into maintenance (the monitor assigned
+//              them wait_maintenance, prepare_maintenance or maintenance: maintenance.mjs --enable,
+//              pg_autoctl enable maintenance). Their Postgres is stopped, so their failing health
+//              check is by design; with no standby left to wait for, the primary may sit in
+//              wait_primary. Planned and intended, but fewer standbys than usual;
+//   unhealthy: anything else (including a node on its way back after maintenance --disable).
 
 const WRITABLE = new Set(['single', 'wait_primary', 'primary'])
+/** The goals `pg_autoctl enable maintenance` assigns: the operator's choice, not a fault. */
+export const MAINTENANCE_STATES = new Set(['wait_maintenance', 'prepare_maintenance', 'maintenance'])
 
 export function roleOf(node) {
   // A powered-off primary keeps its last reported state; the monitor's assignment says it is out.
@@ -10,18 +19,31 @@ export function roleOf(node) {
   return node.reported_state
 }
 
-/** @param {any[]} nodes @param {number} expectedNodes @returns {{healthy: boolean, problems: string[]}} */
+/** A node the operator put into maintenance: the monitor assigned it a maintenance goal. */
+export const inMaintenance = (node) => MAINTENANCE_STATES.has(node.assigned_state)
+
+/**
+ * @param {any[]} nodes @param {number} expectedNodes
+ * @returns {{healthy: boolean, verdict: 'healthy'|'degraded'|'unhealthy', problems: string[], maintenance: string[]}}
+ *   healthy: verdict === 'healthy'; problems: what makes it unhealthy (empty unless unhealthy);
+ *   maintenance: the names of the nodes in planned maintenance
+ */
 export function assessCluster(nodes, expectedNodes) {
   const problems = []
+  const maintenance = nodes.filter(inMaintenance).map((n) => n.name)
   if (nodes.length !== expectedNodes) problems.push(`the monitor knows ${nodes.length} nodes, the inventory has ${expectedNodes}`)
   const primaries = nodes.filter((n) => roleOf(n) === 'primary')
   if (primaries.length !== 1) problems.push(`${primaries.length} primaries (${primaries.map((n) => n.name).join(', ') || 'none'})`)
+  // A primary with its standby in maintenance waits for none (pg_auto_failover: wait_primary).
+  const settled = maintenance.length > 0 ? ['primary', 'wait_primary', 'secondary'] : ['primary', 'secondary']
   for (const node of nodes) {
+    if (inMaintenance(node)) continue
     if (node.health !== 1) problems.push(`${node.name}: health check ${node.health === 0 ? 'failing' : 'unknown'}`)
     if (node.reported_state !== node.assigned_state) problems.push(`${node.name}: ${node.reported_state} while assigned ${node.assigned_state}`)
-    if (!['primary', 'secondary'].includes(node.reported_state)) problems.push(`${node.name}: in state ${node.reported_state}`)
+    if (!settled.includes(node.reported_state)) problems.push(`${node.name}: in state ${node.reported_state}`)
   }
-  return { healthy: problems.length === 0, problems: [...new Set(problems)] }
+  const verdict = problems.length > 0 ? 'unhealthy' : maintenance.length > 0 ? 'degraded' : 'healthy'
+  return { healthy: verdict === 'healthy', verdict, problems: [...new Set(problems)], maintenance }
 }
 
 // States a standby passes through on its way to secondary. The monitor stamps statechangetime
