@@ -1,0 +1,52 @@
+// The env file lab-up leaves behind (bring-up's DATABASE_URL, 0600): lab-down removes it with the
+// lab, but only when it is the lab's. Deciding that is here, apart from any file system.
+
+/** The lines bring-up writes (bringup-steps.mjs envFileStep): its comment, DATABASE_URL, PGHA_INVENTORY. */
+const BRINGUP_KEYS = new Set(['DATABASE_URL', 'PGHA_INVENTORY'])
+
+/**
+ * Whether an env file is the one bring-up wrote for a lab: nothing in it but what bring-up
+ * writes, and every host of its DATABASE_URL inside the lab's subnet. Anything else (another
+ * cluster's DSN, a line the user added) keeps the file.
+ * @param {string} text the file's content
+ * @param {{subnet: string}} lab the lab's subnet, a.b.c.d/n
+ * @returns {{remove: boolean, reason: string}}
+ */
+export function labEnvFileVerdict(text, { subnet }) {
+  const values = new Map()
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim()
+    if (trimmed === '' || trimmed.startsWith('#')) continue
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(trimmed)
+    if (!match || !BRINGUP_KEYS.has(match[1])) return { remove: false, reason: `it holds more than bring-up writes (${trimmed.split('=')[0]})` }
+    values.set(match[1], match[2].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1'))
+  }
+  const url = values.get('DATABASE_URL')
+  if (!url) return { remove: false, reason: 'it has no DATABASE_URL' }
+  const hosts = dsnHosts(url)
+  if (hosts.length === 0) return { remove: false, reason: 'its DATABASE_URL names no host' }
+  const outside = hosts.find((host) => !ipv4InCidr(host, subnet))
+  if (outside !== undefined) return { remove: false, reason: `its DATABASE_URL host ${outside} is not in the lab's subnet ${subnet}` }
+  return { remove: true, reason: `its DATABASE_URL points at the lab (${hosts.join(', ')} in ${subnet})` }
+}
+
+/** The hosts of a libpq URI, multi-host included: postgresql://user:pw@h1:p1,h2:p2/db?... */
+function dsnHosts(url) {
+  const match = /^postgres(?:ql)?:\/\/(?:[^@/?]*@)?([^/?]*)/.exec(url)
+  if (!match) return []
+  return match[1].split(',').filter(Boolean).map((hostPort) => hostPort.replace(/:\d*$/, ''))
+}
+
+function ipv4InCidr(address, cidr) {
+  const toInt = (ip) => {
+    const parts = ip.split('.')
+    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return null
+    return parts.reduce((acc, p) => acc * 256 + Number(p), 0)
+  }
+  const [network, bits] = cidr.split('/')
+  const ip = toInt(address)
+  const net = toInt(network)
+  if (ip === null || net === null) return false
+  const size = 2 ** (32 - Number(bits))
+  return Math.floor(ip / size) === Math.floor(net / size)
+}
