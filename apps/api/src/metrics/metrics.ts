@@ -33,8 +33,27 @@ export function createMetrics(pools: Record<'primary' | 'replica', HaPool>): Met
     const host = pool.snapshot().currentHost
     if (host) g.set({ pool: p, host }, 1)
   }, ['pool', 'host'])
-  perPool('dbha_failovers_observed', 'Times the pool saw the matching host change', (pool, g, p) => g.set({ pool: p }, pool.snapshot().failoversObserved))
-  perPool('dbha_rediscoveries', 'Host discoveries run by the pool', (pool, g, p) => g.set({ pool: p }, pool.snapshot().rediscoveries))
+  // Counts are counters (rate() and increase() apply), kept level with the pool's own tally:
+  // each scrape adds what the pool counted since the last one.
+  const perPoolCount = (name: string, help: string, read: (pool: HaPool) => number) => {
+    const seen = new Map<string, number>()
+    return new Counter({
+      name, help, labelNames: ['pool'], registers: [registry],
+      collect() {
+        for (const [poolName, pool] of Object.entries(pools)) {
+          const now = read(pool)
+          const last = seen.get(poolName)
+          // The first scrape creates the series, at 0 if nothing happened yet.
+          if (last === undefined || now > last) {
+            this.inc({ pool: poolName }, now - (last ?? 0))
+            seen.set(poolName, now)
+          }
+        }
+      },
+    })
+  }
+  perPoolCount('dbha_failovers_observed_total', 'Times the pool saw the matching host change', (pool) => pool.snapshot().failoversObserved)
+  perPoolCount('dbha_rediscoveries_total', 'Host discoveries run by the pool', (pool) => pool.snapshot().rediscoveries)
   perPool('dbha_last_rediscovery_seconds', 'Duration of the last host discovery', (pool, g, p) => {
     const ms = pool.snapshot().lastRediscoveryMs
     if (ms !== null) g.set({ pool: p }, ms / 1000)
@@ -48,9 +67,21 @@ export function createMetrics(pools: Record<'primary' | 'replica', HaPool>): Met
 
   const httpMiddleware: RequestHandler = (req, res, next) => {
     const stop = duration.startTimer()
+    // The route pattern, not the path: ids must not explode the label set. Taken when the router
+    // matches the route, while req.baseUrl still holds the router's prefix: an error leaves the
+    // router through next(error), which restores req.baseUrl to '' before the error handler answers.
+    let route = 'unmatched'
+    let matched: unknown = req.route
+    Object.defineProperty(req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => matched,
+      set: (value: { path?: unknown } | undefined) => {
+        matched = value
+        if (value?.path !== undefined) route = `${req.baseUrl}${String(value.path)}`
+      },
+    })
     res.once('finish', () => {
-      // The route pattern, not the path: ids must not explode the label set.
-      const route = req.route?.path === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`
       const labels = { method: req.method, route, status: String(res.statusCode) }
       requests.inc(labels)
       stop(labels)

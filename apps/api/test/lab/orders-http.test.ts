@@ -122,7 +122,7 @@ describe('health and metrics', () => {
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/v1\/orders\/",status="200"\} \d+/)
     expect(text).toMatch(/http_request_duration_seconds_bucket\{/)
     expect(text).toMatch(/dbha_current_host_info\{pool="primary",host="[\d.]+:5432"\} 1/)
-    expect(text).toMatch(/dbha_failovers_observed\{pool="primary"\} \d+/)
+    expect(text).toMatch(/dbha_failovers_observed_total\{pool="primary"\} \d+/)
     expect(text).toMatch(/dbha_pool_total_connections\{pool="primary"\} [1-9]/)
   })
 })
