@@ -2,13 +2,15 @@
 // client accepts slightly stale data (?consistency=eventual).
 import express, { Router } from 'express'
 import { Problem, problems } from '../http/problem.js'
-import { methodNotAllowed, requireJson } from '../http/error-handler.js'
+import { methodNotAllowed, rejectEmptyBody, requireJson } from '../http/error-handler.js'
 import type { RunDbWork } from '../http/db-retry.js'
 import { orderJson, type OrderRepository } from './order-repository.js'
 import { fieldErrors, getQuerySchema, idempotencyKeySchema, listQuerySchema, orderIdSchema, orderInputSchema } from './order-schema.js'
 import { requestHash } from './request-hash.js'
 
-const jsonBody = express.json({ limit: '64kb', type: 'application/json', strict: true })
+// Not strict: any JSON value parses, so `null` or `[]` is answered "expected a JSON object"
+// rather than "not valid JSON".
+const jsonBody = express.json({ limit: '64kb', type: 'application/json', strict: false, verify: rejectEmptyBody })
 
 export function orderRoutes({ orders, runDbWork }: { orders: OrderRepository; runDbWork: RunDbWork }): Router {
   const router = Router()
@@ -19,8 +21,10 @@ export function orderRoutes({ orders, runDbWork }: { orders: OrderRepository; ru
       throw new Problem({ status: 400, code: 'IDEMPOTENCY_KEY_MISSING', title: 'Idempotency-Key header required', detail: 'send a unique Idempotency-Key (e.g. a UUID) with every new order; reuse it to retry' })
     }
     const key = idempotencyKeySchema.safeParse(keyHeader)
+    const notObject = jsonKind(req.body)
     const input = orderInputSchema.safeParse(req.body)
-    const errors = [...(key.success ? [] : fieldErrors('header.idempotency-key', key.error)), ...(input.success ? [] : fieldErrors('body', input.error))]
+    const bodyErrors = notObject ? [{ path: 'body', message: `expected a JSON object, got ${notObject}` }] : input.success ? [] : fieldErrors('body', input.error)
+    const errors = [...(key.success ? [] : fieldErrors('header.idempotency-key', key.error)), ...bodyErrors]
     if (!key.success || !input.success) throw problems.validation(errors)
 
     const context = { idempotencyKey: key.data, requestHash: requestHash(input.data), requestId: String(req.id) }
@@ -61,4 +65,12 @@ function decodeCursor(cursor: string): bigint {
   const match = /^o:([1-9]\d{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
   if (!match?.[1]) throw problems.validation([{ path: 'query.cursor', message: 'is not a cursor this API returned' }])
   return BigInt(match[1])
+}
+
+/** What a parsed JSON body is when it is not an object (null, an array, ...); undefined for an object. */
+function jsonKind(body: unknown): string | undefined {
+  if (body === null) return 'null'
+  if (Array.isArray(body)) return 'an array'
+  if (typeof body === 'object') return undefined
+  return typeof body === 'number' ? 'a number' : typeof body === 'string' ? 'a string' : typeof body === 'boolean' ? 'a boolean' : 'no body'
 }

@@ -1,7 +1,9 @@
 // The API in-process over a throwaway local Postgres (one host, no lab): answers that must say
 // exactly what is wrong, the metrics' labels, pagination's last page and /v1/cluster's view.
 import { randomUUID } from 'node:crypto'
+import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { applyMigrations } from '../../src/db/migrate.js'
@@ -42,6 +44,20 @@ async function expectProblem(res: Response, status: number, code: string) {
   return body
 }
 
+/** A raw request, for what fetch will not send (a POST with no body and no Content-Length). */
+function rawRequest(path: string, { method = 'POST', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: Buffer }) {
+  return new Promise<Response>((resolve, reject) => {
+    const req = request(`${api.url}${path}`, { method, headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: res.headers as Record<string, string> })))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
 describe('metrics', () => {
   it('labels error responses with the same route as successes (route="/v1/orders/")', async () => {
     const key = randomUUID()
@@ -68,5 +84,34 @@ describe('metrics', () => {
     expect(text).toMatch(/# TYPE dbha_rediscoveries_total counter/)
     expect(text).toMatch(/dbha_rediscoveries_total\{pool="primary"\} [1-9]/)
     expect(text).not.toMatch(/^dbha_failovers_observed\{/m)
+  })
+})
+
+describe('answers that say what is wrong', () => {
+  it('400 VALIDATION_FAILED "expected a JSON object" for JSON that is not an object (null, a number, a string, an array)', async () => {
+    for (const body of ['null', '42', '"order"', '[]', ' null ']) {
+      const problem = await expectProblem(await post(orders(), body, { 'idempotency-key': randomUUID() }), 400, 'VALIDATION_FAILED')
+      expect(problem.errors, body).toEqual([{ path: 'body', message: expect.stringMatching(/^expected a JSON object/) }])
+      expect(problem.detail).not.toMatch(/not valid JSON/i)
+    }
+  })
+
+  it('400 EMPTY_BODY for a JSON content type with an empty body, with or without Content-Length', async () => {
+    const headers = { 'content-type': 'application/json', 'idempotency-key': randomUUID() }
+    const withLength = await expectProblem(await rawRequest('/v1/orders', { headers: { ...headers, 'content-length': '0' } }), 400, 'EMPTY_BODY')
+    expect(withLength.detail).toMatch(/JSON object/)
+    await expectProblem(await rawRequest('/v1/orders', { headers }), 400, 'EMPTY_BODY')
+    await expectProblem(await rawRequest('/v1/orders', { headers: { ...headers, 'transfer-encoding': 'chunked' } }), 400, 'EMPTY_BODY')
+    await expectProblem(await rawRequest('/v1/orders', { headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(0)) }), 400, 'EMPTY_BODY')
+  })
+
+  it('400 BODY_NOT_DECOMPRESSED naming gzip for a gzip body that does not decompress; a good gzip body is accepted', async () => {
+    const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip', 'idempotency-key': randomUUID() }
+    const problem = await expectProblem(await rawRequest('/v1/orders', { headers, body: Buffer.from('not gzip at all, just bytes') }), 400, 'BODY_NOT_DECOMPRESSED')
+    expect(problem.detail).toMatch(/could not be decompressed \(gzip\)/)
+    const truncated = gzipSync(JSON.stringify(orderBody(5))).subarray(0, 20)
+    await expectProblem(await rawRequest('/v1/orders', { headers: { ...headers, 'idempotency-key': randomUUID() }, body: truncated }), 400, 'BODY_NOT_DECOMPRESSED')
+    const ok = await rawRequest('/v1/orders', { headers: { ...headers, 'idempotency-key': randomUUID() }, body: gzipSync(JSON.stringify(orderBody(6))) })
+    expect(ok.status).toBe(201)
   })
 })

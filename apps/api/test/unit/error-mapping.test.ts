@@ -12,6 +12,13 @@ describe('toProblem', () => {
     expect(toProblem(bodyParserError('charset.unsupported', 415))).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' })
   })
 
+  it('says a compressed body could not be decompressed, naming the encoding', () => {
+    const zlibError = Object.assign(new Error('incorrect header check'), { errno: -3, code: 'Z_DATA_ERROR', status: 400, expose: true })
+    expect(toProblem(zlibError, { contentEncoding: 'gzip' })).toMatchObject({ status: 400, code: 'BODY_NOT_DECOMPRESSED', detail: expect.stringContaining('(gzip)') })
+    const brotliError = Object.assign(new Error('Decompression failed'), { errno: -14, code: 'ERR__ERROR_FORMAT_PADDING_1', status: 400 })
+    expect(toProblem(brotliError, { contentEncoding: 'br' })).toMatchObject({ code: 'BODY_NOT_DECOMPRESSED', detail: expect.stringContaining('(br)') })
+  })
+
   it('answers 503 with Retry-After for failovers that outlast the retry budget', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect' })
     for (const error of [

@@ -1,2 +1,2 @@
-export { withRetry, type RetryInfo, type RetryOptions } from './with-retry.js'
+export { AttemptOutlastedBudgetError, withRetry, type RetryInfo, type RetryOptions } from './with-retry.js'
 export { backoffDelay } from './backoff.js'

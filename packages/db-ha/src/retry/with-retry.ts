@@ -17,7 +17,11 @@ export interface RetryInfo {
 export interface RetryOptions {
   /** True when running `fn` twice is harmless (reads, upserts by key, ...). */
   idempotent: boolean
-  /** No new attempt starts after this many ms from the first one (default 10 000). */
+  /**
+   * The whole call's time, in ms from the first attempt (default 10 000): no attempt starts after
+   * it, and an attempt still running when it ends is abandoned (its result ignored, its connection
+   * left to finish), so the caller hears back within the budget whatever is in flight.
+   */
   budgetMs?: number
   baseDelayMs?: number
   maxDelayMs?: number
@@ -35,7 +39,9 @@ export interface RetryOptions {
  *   `OutcomeUnknownError` (code DB_HA_OUTCOME_UNKNOWN, `cause` = original) when a non-idempotent
  *   call failed in a way that may have applied it: it is never retried;
  *   `RetryBudgetExhaustedError` (code DB_HA_RETRY_BUDGET_EXHAUSTED, `cause` = last error, `attempts`)
- *   when failover-class errors outlast the budget; `signal.reason` when aborted.
+ *   when failover-class errors outlast the budget, or an idempotent attempt is still running when
+ *   it ends (`cause`: an `AttemptOutlastedBudgetError`); a non-idempotent attempt still running
+ *   then is an `OutcomeUnknownError` (it may yet be applied); `signal.reason` when aborted.
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const { idempotent, budgetMs = 10_000, baseDelayMs = 50, maxDelayMs = 1000, signal, onRetry } = options
@@ -47,8 +53,12 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted()
     try {
-      return await fn(attempt)
+      return await withinBudget(fn(attempt), budgetMs - (now() - started), budgetMs)
     } catch (error) {
+      if (error instanceof AttemptOutlastedBudgetError) {
+        if (!idempotent) throw new OutcomeUnknownError(error, attempt, { kind: 'failover', sent: 'unknown', reason: error.message })
+        throw new RetryBudgetExhaustedError(error, attempt, now() - started)
+      }
       const classification = classifyError(error)
       if (classification.kind !== 'failover') throw error
       if (!idempotent && classification.sent !== 'no') throw new OutcomeUnknownError(error, attempt, classification)
@@ -60,6 +70,26 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
       await abortable(sleep(delayMs), signal)
     }
   }
+}
+
+/** An attempt was still running when the retry budget ran out. */
+export class AttemptOutlastedBudgetError extends Error {
+  constructor(readonly budgetMs: number) {
+    super(`attempt still running when the retry budget of ${budgetMs} ms ran out`)
+    this.name = 'AttemptOutlastedBudgetError'
+  }
+}
+
+// Rejects with AttemptOutlastedBudgetError once `remainingMs` have passed; the attempt's own later
+// settling is then ignored (and its rejection handled, so it is not reported as unhandled).
+function withinBudget<T>(attempt: Promise<T>, remainingMs: number, budgetMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const outlasted = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AttemptOutlastedBudgetError(budgetMs)), Math.max(0, remainingMs))
+    timer.unref?.()
+  })
+  attempt.catch(() => {})
+  return Promise.race([attempt, outlasted]).finally(() => clearTimeout(timer))
 }
 
 function defaultSleep(ms: number): Promise<void> {
