@@ -5,7 +5,7 @@ import { Problem, problems } from '../http/problem.js'
 import { methodNotAllowed, rejectEmptyBody, requireJson } from '../http/error-handler.js'
 import type { RunDbWork } from '../http/db-retry.js'
 import { orderJson, type OrderRepository } from './order-repository.js'
-import { fieldErrors, getQuerySchema, idempotencyKeySchema, listQuerySchema, orderIdSchema, orderInputSchema } from './order-schema.js'
+import { fieldErrors, getQuerySchema, idempotencyKeySchema, listQuerySchema, orderIdSchema, orderInputSchema, parseOrderId } from './order-schema.js'
 import { requestHash } from './request-hash.js'
 
 // Not strict: any JSON value parses, so `null` or `[]` is answered "expected a JSON object"
@@ -62,9 +62,10 @@ function encodeCursor(id: bigint): string {
 }
 
 function decodeCursor(cursor: string): bigint {
-  const match = /^o:([1-9]\d{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
-  if (!match?.[1]) throw problems.validation([{ path: 'query.cursor', message: 'is not a cursor this API returned' }])
-  return BigInt(match[1])
+  const match = /^o:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+  const id = match?.[1] === undefined ? undefined : parseOrderId(match[1])
+  if (id === undefined) throw problems.validation([{ path: 'query.cursor', message: 'is not a cursor this API returned' }])
+  return id
 }
 
 /** What a parsed JSON body is when it is not an object (null, an array, ...); undefined for an object. */

@@ -30,7 +30,19 @@ export const getQuerySchema = z.strictObject({
   consistency: z.enum(['strong', 'eventual']).default('strong'),
 })
 
-export const orderIdSchema = z.string().regex(/^[1-9]\d{0,18}$/, 'must be a positive integer').transform(BigInt)
+/** Order ids are Postgres bigints. */
+export const MAX_ORDER_ID = 9_223_372_036_854_775_807n
+/** A decimal positive integer that fits a bigint, or undefined. */
+export function parseOrderId(text: string): bigint | undefined {
+  if (!/^[1-9]\d*$/.test(text) || text.length > 19) return undefined
+  const id = BigInt(text)
+  return id <= MAX_ORDER_ID ? id : undefined
+}
+
+export const orderIdSchema = z.string()
+  .regex(/^[1-9]\d*$/, { message: 'must be a positive integer', abort: true })
+  .refine((text) => parseOrderId(text) !== undefined, `is out of range (at most ${MAX_ORDER_ID})`)
+  .transform(BigInt)
 
 /** Zod issues as field errors under `where` (body, query, header.x, path.id). */
 export function fieldErrors(where: string, error: z.ZodError): FieldError[] {

@@ -114,4 +114,20 @@ describe('answers that say what is wrong', () => {
     const ok = await rawRequest('/v1/orders', { headers: { ...headers, 'idempotency-key': randomUUID() }, body: gzipSync(JSON.stringify(orderBody(6))) })
     expect(ok.status).toBe(201)
   })
+
+  it('400 "out of range" naming the maximum for an order id beyond bigint', async () => {
+    for (const id of ['99999999999999999999999', '9223372036854775808']) {
+      const problem = await expectProblem(await fetch(`${orders()}/${id}`), 400, 'VALIDATION_FAILED')
+      expect(problem.errors, id).toEqual([{ path: 'path.id', message: 'is out of range (at most 9223372036854775807)' }])
+    }
+    await expectProblem(await fetch(`${orders()}/9223372036854775807`), 404, 'NOT_FOUND')
+    const notANumber = await expectProblem(await fetch(`${orders()}/abc`), 400, 'VALIDATION_FAILED')
+    expect(notANumber.errors).toEqual([{ path: 'path.id', message: 'must be a positive integer' }])
+  })
+
+  it('400 for a cursor beyond bigint, as for any cursor this API did not return', async () => {
+    const cursor = Buffer.from('o:9999999999999999999').toString('base64url')
+    const problem = await expectProblem(await fetch(`${orders()}?cursor=${cursor}`), 400, 'VALIDATION_FAILED')
+    expect(problem.errors[0].path).toBe('query.cursor')
+  })
 })
