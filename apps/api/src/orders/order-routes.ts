@@ -36,9 +36,12 @@ export function orderRoutes({ orders, runDbWork }: { orders: OrderRepository; ru
     const query = listQuerySchema.safeParse(req.query)
     if (!query.success) throw problems.validation(fieldErrors('query', query.error))
     const beforeId = query.data.cursor === undefined ? undefined : decodeCursor(query.data.cursor)
-    const page = await runDbWork(() => orders.list({ limit: query.data.limit, ...(beforeId !== undefined && { beforeId }) }, query.data.consistency))
+    const { limit, consistency } = query.data
+    // One row more than the page: a cursor only when a further row exists, never one to an empty page.
+    const rows = await runDbWork(() => orders.list({ limit: limit + 1, ...(beforeId !== undefined && { beforeId }) }, consistency))
+    const page = rows.slice(0, limit)
     const last = page.at(-1)
-    res.json({ data: page.map(orderJson), nextCursor: page.length === query.data.limit && last ? encodeCursor(last.id) : null })
+    res.json({ data: page.map(orderJson), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null })
   })
   router.all('/', methodNotAllowed(['GET', 'POST']))
 

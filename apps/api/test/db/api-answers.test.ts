@@ -131,3 +131,23 @@ describe('answers that say what is wrong', () => {
     expect(problem.errors[0].path).toBe('query.cursor')
   })
 })
+
+describe('GET /v1/orders', () => {
+  it('hands out no cursor on the last page (no cursor to an empty page)', async () => {
+    for (let i = 0; i < 3; i++) expect((await post(orders(), orderBody(20 + i), { 'idempotency-key': randomUUID() })).status).toBe(201)
+    const { rows } = await api.deps.pool.query<{ n: number }>('select count(*)::int as n from orders')
+    const total = rows[0]?.n ?? 0
+    expect(total).toBeGreaterThan(2)
+
+    const whole = await json(await fetch(`${orders()}?limit=${total}`))
+    expect(whole.data).toHaveLength(total)
+    expect(whole.nextCursor).toBeNull()
+
+    const first = await json(await fetch(`${orders()}?limit=${total - 1}`))
+    expect(first.data).toHaveLength(total - 1)
+    expect(first.nextCursor).toEqual(expect.any(String))
+    const last = await json(await fetch(`${orders()}?limit=${total - 1}&cursor=${first.nextCursor}`))
+    expect(last.data).toHaveLength(1)
+    expect(last.nextCursor).toBeNull()
+  })
+})
