@@ -1,5 +1,5 @@
 // /v1/cluster: which node served this request, and what db-ha believes about the cluster.
-import type { HaPool } from '@pg-ha/db-ha'
+import type { DbHaSnapshot, HaPool } from '@pg-ha/db-ha'
 import { Router } from 'express'
 import type { RunDbWork } from '../http/db-retry.js'
 
@@ -15,8 +15,22 @@ export function clusterRoutes({ pool, readPool, runDbWork }: { pool: HaPool; rea
     const node = rows[0]
     res.json({
       servedBy: node && { address: node.address, port: node.port, inRecovery: node.in_recovery, timeline: node.timeline },
-      dbHa: { primary: pool.snapshot(), replica: readPool.snapshot() },
+      dbHa: { primary: poolView(pool), replica: poolView(readPool) },
     })
   })
   return router
+}
+
+/**
+ * db-ha's snapshot of a pool. A load-balanced pool (the replica pool: each new connection picks
+ * its host anew) remembers no host, so its currentHost is the host it holds connections to (the
+ * one with the most, if several; connectionsPerHost has them all), null only when it holds none.
+ */
+export function poolView(pool: HaPool): DbHaSnapshot {
+  const snapshot = pool.snapshot()
+  if (pool.state.remembers || snapshot.currentHost !== null) return snapshot
+  const [busiest] = Object.entries(snapshot.connectionsPerHost)
+    .filter(([, count]) => count > 0)
+    .sort(([hostA, a], [hostB, b]) => b - a || (hostA < hostB ? -1 : 1))
+  return { ...snapshot, currentHost: busiest?.[0] ?? null }
 }

@@ -151,3 +151,14 @@ describe('GET /v1/orders', () => {
     expect(last.nextCursor).toBeNull()
   })
 })
+
+describe('GET /v1/cluster', () => {
+  it('reports the host the replica pool is connected to', async () => {
+    expect((await fetch(`${orders()}?consistency=eventual`)).status).toBe(200)
+    expect(api.deps.readPool.totalCount).toBeGreaterThan(0)
+    const body = await json(await fetch(`${api.url}/v1/cluster`))
+    const host = `127.0.0.1:${server.port}`
+    expect(body.dbHa.primary.currentHost).toBe(host)
+    expect(body.dbHa.replica.currentHost).toBe(host)
+  })
+})
