@@ -7,7 +7,9 @@
 //   3. monitor: create, harden pg_hba, start, autoctl_node password, failover profile
 //   4. first node: create, keeper profile, pg_hba, start, wait until primary; replication password
 //   5. each further node in turn: same, wait until secondary
-//   6. verify: one primary, the rest secondaries, all healthy per the monitor
+//   6. verify: one primary, the rest secondaries, all healthy per the monitor; a primary on the
+//      monitor's host moves to the healthy secondary elsewhere of highest candidate priority, when
+//      one is higher than its own (pg_autoctl perform promotion; no change otherwise)
 //   7. application role and database on the primary
 //   8. print the application DSN (every node, target_session_attrs=read-write) and write it to the env file
 //

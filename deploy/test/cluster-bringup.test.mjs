@@ -1,5 +1,6 @@
 // From nothing: lab up -> bring-up -> one primary and two secondaries, replication works,
-// libpq lands on the primary through the DSN, a re-run is a no-op, status matches the monitor.
+// libpq lands on the primary through the DSN, a re-run is a no-op, status matches the monitor,
+// and a re-run finding the primary on the monitor's host (VM3) moves it to another node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { $ } from 'zx'
 import { findVm } from '../lab/lab-config.mjs'
@@ -91,6 +92,31 @@ describe('bring-up on a fresh lab', () => {
       name: n.nodename, host: n.nodehost, port: n.nodeport, reported_state: n.current_group_state,
       assigned_state: n.assigned_group_state, health: n.health, tli: n.reported_tli,
     }))))
+  })
+
+  it('moves the primary off the monitor\'s host when it finds it there, then changes nothing', async () => {
+    const primaryName = async () => (await statusJson()).status.nodes.find((n) => n.role === 'primary')?.name
+    const to3 = await runScript('scripts/switchover.mjs', ['--inventory', cluster.inventory.file, '--to', 'node3'])
+    expect(to3.code, to3.stderr).toBe(0)
+    expect(await primaryName()).toBe('node3')
+
+    const rerun = () => runScript('scripts/bringup.mjs', ['--inventory', cluster.inventory.file, '--env-output', cluster.inventory.envFile, '--json'])
+    const startedAt = Date.now()
+    const moved = await rerun()
+    process.stdout.write(`bring-up moving the primary off VM3: ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`)
+    expect(moved.code, moved.stderr).toBe(0)
+    const changed = jsonLines(moved.stdout).filter((r) => r.event === 'step' && r.status !== 'ok')
+    expect(changed.map((r) => r.step)).toEqual(["primary off the monitor's host"])
+    // lab.yml: node1 and node2 at pg_auto_failover's default 50, node3 (with the monitor) at 10.
+    expect(changed[0].detail).toMatch(/^primary node3 \(candidate priority 10\) shares the monitor's host [\d.]+; node1 has 50: promoted node1, all healthy$/)
+    const { code, status } = await statusJson()
+    expect(code).toBe(0)
+    expect(status.nodes.find((n) => n.role === 'primary')?.name).toBe('node1')
+
+    const again = await rerun()
+    expect(again.code, again.stderr).toBe(0)
+    expect(jsonLines(again.stdout).filter((r) => r.event === 'step' && r.status !== 'ok')).toEqual([])
+    expect(jsonLines(again.stdout).find((r) => r.step === "primary off the monitor's host")?.detail).toMatch(/^primary node1, not on the monitor's host/)
   })
 
   it('keeps the application password out of everything it prints', async () => {

@@ -164,7 +164,7 @@ describe('compose files', () => {
       const ran = stdout.trimEnd().split('\n')
       expect(ran).toEqual(args.filter((arg) => !/^--[a-z-]+=$/.test(arg)))
       expect(ran.some((arg) => arg.endsWith('='))).toBe(false)
-      if (entry.host.nodeName === 'node3') expect(ran).toContain('--candidate-priority=50')
+      if (entry.host.nodeName === 'node3') expect(ran).toContain('--candidate-priority=10')
       if (entry.host.nodeName === 'node1') expect(ran.some((arg) => arg.startsWith('--candidate-priority'))).toBe(false)
 
       expect(await fs.readFile(passfile, 'utf8')).toBe([

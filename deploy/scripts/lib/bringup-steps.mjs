@@ -1,11 +1,12 @@
 // Bring-up, in the documented order: monitor -> first node (primary) -> each further node
-// (secondary), one at a time -> verify -> application database and role -> DSN.
+// (secondary), one at a time -> verify -> the primary off the monitor's host -> application
+// database and role -> DSN.
 // Every step checks before it acts, so a re-run on a healthy cluster changes nothing and a
 // re-run after a failure resumes where it stopped. The steps are also exported one by one
 // (createClusterSteps) so the day-2 scripts (add-node, rejoin, replace-monitor) run the very same ones.
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { assessCluster } from './cluster-health.mjs'
+import { assessCluster, roleOf } from './cluster-health.mjs'
 import { applicationDsn } from './dsn.mjs'
 import { monitorUri } from './monitor-uri.mjs'
 import { scramVerifierMatches } from './secrets.mjs'
@@ -166,6 +167,27 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     return lastNodes
   }
 
+  /**
+   * After verify: a primary on the monitor's host (VM3) moves to the best healthy secondary
+   * elsewhere when one has a higher candidate priority (primaryMoveTarget), by a promotion as
+   * switchover.mjs --to does, then waits until healthy with it as primary. No change otherwise.
+   * @param {any[]} nodes the monitor's view after verify
+   */
+  async function primaryPlacementStep(nodes) {
+    await progress.step('primary off the monitor\'s host', undefined, async () => {
+      const decision = primaryMoveTarget(nodes, inventory)
+      if (!decision.move) return { changed: false, detail: decision.reason }
+      const monitor = inventory.monitor
+      await runtime.pg(monitor, ['pg_autoctl', 'perform', 'promotion', '--name', decision.target, '--pgdata', monitor.pgdata, '--formation', inventory.formation])
+      await waitFor(async () => {
+        const now = await nodesNow()
+        return assessCluster(now, inventory.nodes.length).healthy && now.find((n) => roleOf(n) === 'primary')?.name === decision.target
+      }, { timeoutMs, what: `${decision.target} primary and the cluster healthy`, lastSeen: describe })
+      return { changed: true, detail: `${decision.reason}: promoted ${decision.target}, all healthy` }
+    })
+    return lastNodes
+  }
+
   /** The replicator's password must be on the current primary before a standby can clone it. */
   async function replicationPasswordStep() {
     const primaryRow = await waitFor(async () => (await nodesNow()).find((n) => WRITABLE_STATES.has(n.reported_state)), { timeoutMs, what: 'a primary', lastSeen: describe })
@@ -226,10 +248,41 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     postgresProfileStep,
     systemSettingsStep,
     verifyStep,
+    primaryPlacementStep,
     replicationPasswordStep,
     passwordStep,
     envFileStep,
   }
+}
+
+/**
+ * Whether bring-up moves the primary off the monitor's host. VM3 carries the monitor and a data
+ * node: losing VM3 while its node is primary loses the primary and the monitor that could promote
+ * a standby at once. So when the one primary shares the monitor's address and a healthy, settled
+ * secondary on another host has a higher candidate priority (the monitor's, so 0 never counts),
+ * the target is the highest of those, the first in the inventory among equals.
+ * @param {any[]} nodes the monitor's view (clusterNodes) @param {any} inventory
+ * @returns {{move: boolean, primary?: string, target?: string, reason: string}}
+ */
+export function primaryMoveTarget(nodes, inventory) {
+  const primaries = nodes.filter((n) => roleOf(n) === 'primary')
+  if (primaries.length !== 1) return { move: false, reason: `${primaries.length} primaries, nothing to move` }
+  const primary = primaries[0]
+  const monitorAddress = inventory.monitor.address
+  const addressOf = (name) => inventory.nodes.find((n) => n.nodeName === name)?.address
+  if (addressOf(primary.name) !== monitorAddress) {
+    return { move: false, primary: primary.name, reason: `primary ${primary.name}, not on the monitor's host ${monitorAddress}` }
+  }
+  const order = (name) => inventory.nodes.findIndex((n) => n.nodeName === name)
+  const candidates = nodes
+    .filter((n) => n.name !== primary.name && addressOf(n.name) !== undefined && addressOf(n.name) !== monitorAddress)
+    .filter((n) => n.reported_state === 'secondary' && n.assigned_state === 'secondary' && n.health === 1)
+    .filter((n) => Number(n.candidate_priority) > Number(primary.candidate_priority))
+    .sort((a, b) => Number(b.candidate_priority) - Number(a.candidate_priority) || order(a.name) - order(b.name))
+  const shares = `primary ${primary.name} (candidate priority ${primary.candidate_priority}) shares the monitor's host ${monitorAddress}`
+  if (candidates.length === 0) return { move: false, primary: primary.name, reason: `${shares}; no healthy secondary elsewhere with a higher candidate priority` }
+  const target = candidates[0]
+  return { move: true, primary: primary.name, target: target.name, reason: `${shares}; ${target.name} has ${target.candidate_priority}` }
 }
 
 /**
@@ -251,7 +304,7 @@ export async function bringUp({ envFile, ...ctx }) {
     await steps.nodeSteps(node, { role: index === 0 ? 'primary' : 'secondary' })
   }
 
-  const lastNodes = await steps.verifyStep()
+  const lastNodes = await steps.primaryPlacementStep(await steps.verifyStep())
 
   const primary = inventory.nodes.find((n) => n.nodeName === lastNodes.find((x) => x.reported_state === 'primary')?.name)
   await steps.passwordStep(primary, inventory.appUser, secrets.app_password, { label: 'application role', create: true })
