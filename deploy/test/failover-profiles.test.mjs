@@ -1,7 +1,7 @@
 // The fencing condition (failover-profiles.mjs): every shipped profile meets it with its margin,
 // and profiles that only look safe are refused with the terms that break.
 import { describe, expect, it } from 'vitest'
-import { FAILOVER_PROFILES, PROFILE_NAMES, REQUIRED_MARGIN_S, fencingTerms, fencingViolations, resolveProfile } from '../scripts/lib/failover-profiles.mjs'
+import { FAILOVER_PROFILES, PROFILE_NAMES, REQUIRED_MARGIN_S, clientRetryBudgetMs, fencingTerms, fencingViolations, resolveProfile } from '../scripts/lib/failover-profiles.mjs'
 import { parseInventory } from '../scripts/lib/inventory.mjs'
 
 /** pg_auto_failover 2.0 as it ships: no keepalives on the monitor connection, wal_sender_timeout 30 s. */
@@ -103,5 +103,17 @@ describe('failover_settings in the inventory', () => {
   it('refuses an unknown setting or a value that is not a number', () => {
     expect(() => parseInventory(inventory({ failover_settings: { wal_sender_timout: 1000 } }), 'inv.yml')).toThrow(/all\.vars\.failover_settings\.wal_sender_timout: unknown setting "wal_sender_timout": use one of /)
     expect(() => parseInventory(inventory({ failover_settings: { wal_sender_timeout: '10s' } }), 'inv.yml')).toThrow(/failover_settings\.wal_sender_timeout: must be a non-negative integer \(got "10s"\)/)
+  })
+})
+
+describe('clientRetryBudgetMs', () => {
+  it('outlasts the longest outage measured for each shipped profile, with the client walking every host', () => {
+    const fast = clientRetryBudgetMs(resolveProfile('fast'), { connectTimeoutS: 3, hosts: 3 })
+    const stock = clientRetryBudgetMs(resolveProfile('default'), { connectTimeoutS: 3, hosts: 3 })
+    // README's figures: fast up to 23.3 s, default up to 58.4 s before the first write.
+    expect(fast).toBe(34_000)
+    expect(stock).toBe(68_000)
+    expect(fast).toBeGreaterThan(23_300)
+    expect(stock).toBeGreaterThan(58_400)
   })
 })

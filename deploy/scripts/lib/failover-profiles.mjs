@@ -189,3 +189,21 @@ export class ProfileError extends Error {
 export function monitorUriParams(profile) {
   return Object.entries(profile.monitorConnection).map(([key, value]) => `${key}=${value}`).join('&')
 }
+
+// Beyond promote_min, what the lab measured before the new primary took its first write: the
+// monitor's one-second ticks and health-check rounds, a report_lsn round, the promotion itself
+// (fast: 18.2-23.3 s against 14.5; default: 54.4-58.4 s against 49). Rounded up.
+export const PROMOTION_JITTER_S = 10
+
+/**
+ * A client retry budget that outlasts a failover under this profile, so that a client retrying
+ * with it sees latency, not errors, for any single-VM fault: promote_min + PROMOTION_JITTER_S +
+ * one connect_timeout per host the client may try before it reaches the new primary.
+ * @param {any} profile a resolved profile
+ * @param {{connectTimeoutS: number, hosts: number}} client
+ * @returns {number} milliseconds, a whole number of seconds
+ */
+export function clientRetryBudgetMs(profile, { connectTimeoutS, hosts }) {
+  const { promoteMin } = fencingTerms(profile)
+  return Math.ceil(promoteMin + PROMOTION_JITTER_S + connectTimeoutS * hosts) * 1000
+}
