@@ -18,7 +18,7 @@ export function orderRoutes({ orders, runDbWork }: { orders: OrderRepository; ru
   router.post('/', requireJson, jsonBody, async (req, res) => {
     const keyHeader = req.get('Idempotency-Key')
     if (keyHeader === undefined) {
-      throw new Problem({ status: 400, code: 'IDEMPOTENCY_KEY_MISSING', title: 'Idempotency-Key header required', detail: 'send a unique Idempotency-Key (e.g. a UUID) with every new order; reuse it to retry' })
+      throw new Problem({ status: 400, code: 'IDEMPOTENCY_KEY_MISSING', title: 'Idempotency-Key header required', detail: 'send a new Idempotency-Key with every new order, e.g. a UUID: $(cat /proc/sys/kernel/random/uuid) in a Linux shell, crypto.randomUUID() in JavaScript; reuse it to retry' })
     }
     const key = idempotencyKeySchema.safeParse(keyHeader)
     const notObject = jsonKind(req.body)

@@ -1,6 +1,7 @@
 // The API in-process over a throwaway local Postgres (one host, no lab): answers that must say
 // exactly what is wrong, the metrics' labels, pagination's last page and /v1/cluster's view.
 import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -130,6 +131,12 @@ describe('answers that say what is wrong', () => {
     const problem = await expectProblem(await fetch(`${orders()}?cursor=${cursor}`), 400, 'VALIDATION_FAILED')
     expect(problem.errors[0].path).toBe('query.cursor')
   })
+
+  it('400 IDEMPOTENCY_KEY_MISSING says how to make a key', async () => {
+    const problem = await expectProblem(await post(orders(), orderBody()), 400, 'IDEMPOTENCY_KEY_MISSING')
+    expect(problem.detail).toContain('/proc/sys/kernel/random/uuid')
+    expect(problem.detail).toContain('crypto.randomUUID()')
+  })
 })
 
 describe('GET /v1/orders', () => {
@@ -149,6 +156,16 @@ describe('GET /v1/orders', () => {
     const last = await json(await fetch(`${orders()}?limit=${total - 1}&cursor=${first.nextCursor}`))
     expect(last.data).toHaveLength(1)
     expect(last.nextCursor).toBeNull()
+  })
+
+  it('has every field of its response documented in the API table of the README', async () => {
+    const page = await json(await fetch(`${orders()}?limit=1`))
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
+    const row = readme.split('\n').find((line) => line.startsWith('| `GET /v1/orders?'))
+    expect(row).toBeDefined()
+    for (const field of Object.keys(page)) expect(row, field).toContain(`\`${field}\``)
+    // The order itself, as the README shows it.
+    for (const field of Object.keys(page.data[0])) expect(readme, `order field ${field}`).toContain(`"${field}":`)
   })
 })
 
