@@ -2,13 +2,14 @@
 // node2 has candidate_priority 0, so the new primary is node3 on VM3, the node the seeds'
 // DSN left out: landing there proves the DSN lists every node. Powered back on, the old
 // primary rejoins as a secondary. No acknowledged row is lost.
+import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { crashPostgres, powerOff, restart } from '../lab/lab.mjs'
 import { waitFor } from '../scripts/lib/wait-for.mjs'
 import { nodeDsn, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
-import { runScript } from './support/run-script.mjs'
+import { deployDir, runScript } from './support/run-script.mjs'
 
 const LAB = { name: 'pghtf', subnet: '10.213.42.0/24', profile: 'fast', hostVars: { vm2: { candidate_priority: 0 } } }
 let cluster
@@ -90,5 +91,29 @@ describe('power-off of the primary', () => {
     }, { timeoutMs: 60_000, what: `${standby.name} to restart as a standby` })
     expect(back.stdout).toBe('t')
     await waitFor(async () => (await status()).healthy, { timeoutMs: 60_000, what: 'the cluster to be healthy again' })
+  })
+
+  it('shows in the cluster exporter\'s metrics: the new primary, healthy, when it was promoted', async () => {
+    const exporter = spawn(process.execPath, [path.join(deployDir, 'scripts/cluster-exporter.mjs'), '--inventory', cluster.inventory.file, '--listen', '127.0.0.1:19187', '--interval', '1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    exporter.stderr.on('data', (chunk) => { stderr += chunk })
+    const exited = new Promise((resolve) => exporter.once('exit', (code) => resolve(code)))
+    try {
+      const text = await waitFor(async () => {
+        const response = await fetch('http://127.0.0.1:19187/metrics').catch(() => null)
+        return response?.ok ? response.text() : null
+      }, { timeoutMs: 30_000, what: 'the exporter to serve /metrics', lastSeen: () => stderr })
+      const value = (series) => Number(text.split('\n').find((line) => line.startsWith(series))?.split(' ').at(-1))
+      expect(value('pgha_monitor_up{')).toBe(1)
+      expect(value('pgha_node_is_primary{node="node3"')).toBe(1)
+      expect(value('pgha_node_is_primary{node="node1"')).toBe(0)
+      expect(value('pgha_cluster_healthy{')).toBe(1)
+      expect(value('pgha_cluster_writable_nodes{')).toBe(1)
+      // node1 was powered off and node3 promoted in this file's first test, minutes ago at most.
+      expect(Date.now() / 1000 - value('pgha_last_promotion_timestamp_seconds{')).toBeLessThan(600)
+    } finally {
+      exporter.kill('SIGTERM')
+    }
+    expect(await exited).toBe(0)
   })
 })

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveLabConfig } from '../lab/lab-config.mjs'
 import { deployDir, runScript } from './support/run-script.mjs'
 
-const CLUSTER_SCRIPTS = ['bringup', 'status', 'switchover', 'maintenance', 'rejoin', 'add-node', 'teardown', 'replace-monitor']
+const CLUSTER_SCRIPTS = ['bringup', 'status', 'switchover', 'maintenance', 'rejoin', 'add-node', 'teardown', 'replace-monitor', 'cluster-exporter']
   .map((name) => `scripts/${name}.mjs`)
 const ENTRY_POINTS = [...CLUSTER_SCRIPTS, 'scripts/lab-up.mjs', 'scripts/lab-down.mjs', 'scripts/api-service.mjs', 'lab/cli.mjs', 'bench/lab-failover.mjs']
 

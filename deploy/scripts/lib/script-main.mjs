@@ -15,10 +15,11 @@ import { parseScriptArgs } from './script-args.mjs'
  *   inventoryFile: string,
  *   loadContext: (overrides?: {ssl?: string, dryRun?: boolean, secrets?: import('./cluster-context.mjs').SecretsUse}) => ReturnType<typeof loadClusterContext>,
  * }} ScriptRun
- * @param {{name: string, usage: string, string?: string[], boolean?: string[], main: (run: ScriptRun) => Promise<number|void>}} spec
+ * @param {{name: string, usage: string, string?: string[], boolean?: string[], service?: boolean, main: (run: ScriptRun) => Promise<number|void>}} spec
+ *   service: runs until stopped; SIGTERM/SIGINT end it with exit 0
  *   main returns the exit code (default 0) or throws
  */
-export async function runClusterScript({ name, usage, string = [], boolean = [], main }) {
+export async function runClusterScript({ name, usage, string = [], boolean = [], service = false, main }) {
   const fullUsage = `${usage} [-e key=value|@file ...] [--json] [--private-data-dir <dir> [--ident <id>]]`
   const argv = process.argv.slice(2)
   const { args, validate } = parseScriptArgs(argv, { usage: fullUsage, string: [...string, 'private-data-dir', 'ident'], boolean: ['json', ...boolean] })
@@ -33,6 +34,11 @@ export async function runClusterScript({ name, usage, string = [], boolean = [],
   }
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
+      // A service (the exporter) runs until stopped: that is its normal end.
+      if (service) {
+        process.stderr.write(`${name}: stopped by ${signal}\n`)
+        return finish('successful', 0)
+      }
       process.stderr.write(`${name}: canceled by ${signal}; steps already done stay done, a re-run resumes\n`)
       finish('canceled', RC_INTERRUPTED)
     })
