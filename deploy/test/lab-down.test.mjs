@@ -16,6 +16,8 @@ const labUrl = "postgresql://app:s3cr%2Ft@10.213.37.11:5432,10.213.37.12:5432,10
 const written = (url = labUrl) => [
   '# Written by deploy/scripts/bringup.mjs; holds a password: keep it 0600 and out of git.',
   `DATABASE_URL='${url}'`,
+  '# Outlasts a failover under the "fast" profile (failover-profiles.mjs clientRetryBudgetMs).',
+  'DB_RETRY_BUDGET_MS=34000',
   "PGHA_INVENTORY='/work/main/deploy/inventory/lab.yml'",
   '',
 ].join('\n')

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { assessCluster, roleOf } from './cluster-health.mjs'
 import { applicationDsn } from './dsn.mjs'
+import { bringupEnvText } from './env-file.mjs'
 import { monitorUri } from './monitor-uri.mjs'
 import { scramVerifierMatches } from './secrets.mjs'
 import { TIMELINE_GUARD_CHECK_SQL, TIMELINE_GUARD_SQL } from './timeline-guard.mjs'
@@ -211,14 +212,8 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   /** DATABASE_URL (every node of the inventory) in the env file, 0600, written only when it differs. */
   async function envFileStep(envFile) {
     await progress.step('application DSN', undefined, async () => {
-      if (dryRun) return { changed: true, detail: `would write DATABASE_URL (every node, target_session_attrs=read-write) to ${envFile} (0600)` }
-      const withPassword = applicationDsn(inventory, { password: secrets.app_password })
-      const content = [
-        '# Written by deploy/scripts/bringup.mjs; holds a password: keep it 0600 and out of git.',
-        `DATABASE_URL='${withPassword.uri}'`,
-        `PGHA_INVENTORY='${inventory.file}'`,
-        '',
-      ].join('\n')
+      if (dryRun) return { changed: true, detail: `would write DATABASE_URL (every node, target_session_attrs=read-write) and DB_RETRY_BUDGET_MS to ${envFile} (0600)` }
+      const content = bringupEnvText(inventory, secrets.app_password)
       const current = await fs.readFile(envFile, 'utf8').catch(() => null)
       if (current === content) {
         await fs.chmod(envFile, 0o600)

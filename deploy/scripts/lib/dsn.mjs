@@ -6,8 +6,10 @@
  * @param {{password?: string}} [options] the password is included only when given
  */
 export function applicationDsn(inventory, { password } = {}) {
-  // Self-signed certificates encrypt but cannot be verified: require TLS, not a CA check.
+  // Self-signed certificates encrypt but cannot be verified: require TLS, not a CA check. Without
+  // TLS, say so: libpq's and pgx's default (prefer) would ask every node for TLS first.
   const tls = inventory.ssl === 'self-signed'
+  const sslmode = tls ? 'require' : 'disable'
   const hosts = inventory.nodes.map((n) => n.address)
   const ports = inventory.nodes.map((n) => n.port)
   const keywordParts = [
@@ -18,13 +20,13 @@ export function applicationDsn(inventory, { password } = {}) {
     ...(password ? [`password=${quoteKeywordValue(password)}`] : []),
     'target_session_attrs=read-write',
     `connect_timeout=${inventory.connectTimeout}`,
-    ...(tls ? ['sslmode=require'] : []),
+    `sslmode=${sslmode}`,
   ]
   const auth = encodeURIComponent(inventory.appUser) + (password ? `:${encodeURIComponent(password)}` : '')
   const hostList = inventory.nodes.map((n) => `${n.address}:${n.port}`).join(',')
   return {
     keyword: keywordParts.join(' '),
-    uri: `postgresql://${auth}@${hostList}/${encodeURIComponent(inventory.dbname)}?target_session_attrs=read-write&connect_timeout=${inventory.connectTimeout}${tls ? '&sslmode=require' : ''}`,
+    uri: `postgresql://${auth}@${hostList}/${encodeURIComponent(inventory.dbname)}?target_session_attrs=read-write&connect_timeout=${inventory.connectTimeout}&sslmode=${sslmode}`,
   }
 }
 

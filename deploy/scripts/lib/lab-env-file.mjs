@@ -1,8 +1,10 @@
 // The env file lab-up leaves behind (bring-up's DATABASE_URL, 0600): lab-down removes it with the
 // lab, but only when it is the lab's. Deciding that is here, apart from any file system.
 
-/** The lines bring-up writes (bringup-steps.mjs envFileStep): its comment, DATABASE_URL, PGHA_INVENTORY. */
-const BRINGUP_KEYS = new Set(['DATABASE_URL', 'PGHA_INVENTORY'])
+import { BRINGUP_ENV_KEYS } from './env-file.mjs'
+
+/** The lines bring-up writes (env-file.mjs): comments and BRINGUP_ENV_KEYS. */
+const BRINGUP_KEYS = new Set(BRINGUP_ENV_KEYS)
 
 /**
  * Whether an env file is the one bring-up wrote for a lab: nothing in it but what bring-up
