@@ -4,10 +4,10 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveLabConfig } from '../lab/lab-config.mjs'
-import { deployDir, runScript } from './support/run-script.mjs'
+import { writeLabInventory } from './support/lab-inventory.mjs'
+import { runScript } from './support/run-script.mjs'
 
 const CLUSTER_SCRIPTS = ['bringup', 'status', 'switchover', 'maintenance', 'rejoin', 'add-node', 'teardown', 'replace-monitor', 'cluster-exporter']
   .map((name) => `scripts/${name}.mjs`)
@@ -36,14 +36,7 @@ describe('lab-up over a lab that exists', () => {
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-options-'))
-    const doc = YAML.parse(await fs.readFile(path.join(deployDir, 'inventory/lab.yml'), 'utf8'))
-    doc.all.vars.lab_name = lab.name
-    doc.all.vars.network_cidr = lab.subnet
-    for (const group of Object.values(doc.all.children)) {
-      for (const host of Object.values(group.hosts)) host.ansible_host = host.ansible_host.replace('10.213.37.', '10.213.61.')
-    }
-    inventory = path.join(dir, 'lab.yml')
-    await fs.writeFile(inventory, YAML.stringify(doc))
+    inventory = await writeLabInventory(dir, lab)
     await fs.mkdir(lab.dir, { recursive: true })
     await fs.writeFile(marker, 'untouched\n')
   })

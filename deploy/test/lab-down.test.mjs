@@ -4,11 +4,11 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { labEnvFileVerdict } from '../scripts/lib/lab-env-file.mjs'
 import { resolveLabConfig } from '../lab/lab-config.mjs'
-import { deployDir, runScript } from './support/run-script.mjs'
+import { writeLabInventory } from './support/lab-inventory.mjs'
+import { runScript } from './support/run-script.mjs'
 
 const SUBNET = '10.213.37.0/24'
 const labUrl = "postgresql://app:s3cr%2Ft@10.213.37.11:5432,10.213.37.12:5432,10.213.37.13:5433/app?target_session_attrs=read-write&connect_timeout=3"
@@ -48,14 +48,7 @@ describe('lab-down.mjs', () => {
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-lab-down-'))
-    const doc = YAML.parse(await fs.readFile(path.join(deployDir, 'inventory/lab.yml'), 'utf8'))
-    doc.all.vars.lab_name = lab.name
-    doc.all.vars.network_cidr = lab.subnet
-    for (const group of Object.values(doc.all.children)) {
-      for (const host of Object.values(group.hosts)) host.ansible_host = host.ansible_host.replace('10.213.37.', '10.213.62.')
-    }
-    inventory = path.join(dir, 'lab.yml')
-    await fs.writeFile(inventory, YAML.stringify(doc))
+    inventory = await writeLabInventory(dir, lab)
   })
   afterAll(async () => {
     if (dir) await fs.rm(dir, { recursive: true, force: true })
