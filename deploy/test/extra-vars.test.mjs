@@ -26,11 +26,19 @@ describe('parseExtraVars', () => {
     })
   })
 
-  it('refuses what is not a variable, naming it', () => {
+  it('refuses what is not a variable, naming it when it can only be a name, never a value', () => {
     expect(() => parseExtraVars(['transport'])).toThrow(/-e "transport": expected key=value/)
-    expect(() => parseExtraVars(['=ssh'])).toThrow(/-e "=ssh"/)
+    for (const [item, shown] of [['hunter2!', /-e word: expected key=value/], ['=hunter2', /no variable name before "="/], ['{"app_password": "hunter2', /-e: not YAML or JSON \(line 1/]]) {
+      let message = ''
+      try {
+        parseExtraVars([item])
+      } catch (error) {
+        message = error.message
+      }
+      expect(message).toMatch(shown)
+      expect(message).not.toContain('hunter2')
+    }
     expect(() => parseExtraVars(['@/nonexistent/vars.yml'])).toThrow(/-e @\/nonexistent\/vars.yml: cannot read it \(ENOENT\)/)
-    expect(() => parseExtraVars(['{"a": [1'])).toThrow(/not YAML or JSON/)
   })
 })
 

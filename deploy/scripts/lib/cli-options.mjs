@@ -68,11 +68,15 @@ export function parseExtraVars(items) {
       }
       Object.assign(vars, mapping(text, `-e @${file}`))
     } else if (/^\s*\{/.test(item)) {
-      Object.assign(vars, mapping(item, `-e '${item}'`))
+      Object.assign(vars, mapping(item, '-e {…}'))
     } else {
       for (const pair of item.trim().split(/\s+/)) {
         const eq = pair.indexOf('=')
-        if (eq <= 0) throw new InputError(`-e "${pair}": expected key=value, a JSON or YAML mapping, or @file`)
+        // Values may be passwords: an error shows a word only when it can be nothing but a name.
+        if (eq < 0) {
+          throw new InputError(`-e ${/^[A-Za-z_][A-Za-z0-9_]*$/.test(pair) ? `"${pair}"` : 'word'}: expected key=value, a JSON or YAML mapping, or @file`)
+        }
+        if (eq === 0) throw new InputError('-e "=…": no variable name before "="')
         vars[pair.slice(0, eq)] = scalar(pair.slice(eq + 1))
       }
     }
@@ -86,7 +90,9 @@ function mapping(text, what) {
   try {
     doc = YAML.parse(text)
   } catch (error) {
-    throw new InputError(`${what}: not YAML or JSON (${/** @type {Error} */ (error).message.split('\n')[0]})`)
+    // yaml's message quotes the text, which may hold a password: its position only.
+    const at = /** @type {any} */ (error).linePos?.[0]
+    throw new InputError(`${what.startsWith('-e @') ? what : '-e'}: not YAML or JSON${at ? ` (line ${at.line}, column ${at.col})` : ''}`)
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new InputError(`${what}: expected a mapping of variables`)
   return doc
