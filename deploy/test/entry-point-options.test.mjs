@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveLabConfig } from '../lab/lab-config.mjs'
-import { writeLabInventory } from './support/lab-inventory.mjs'
+import { writeLabInventory } from './support/lab-cluster.mjs'
 import { runScript } from './support/run-script.mjs'
 
 const CLUSTER_SCRIPTS = ['bringup', 'status', 'switchover', 'maintenance', 'rejoin', 'add-node', 'teardown', 'replace-monitor', 'cluster-exporter']
@@ -33,16 +33,20 @@ describe('lab-up over a lab that exists', () => {
   const marker = path.join(lab.dir, 'marker')
   let dir
   let inventory
+  let inventoryDir
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-options-'))
-    inventory = await writeLabInventory(dir, lab)
+    const labInventory = await writeLabInventory({ name: lab.name, subnet: lab.subnet })
+    inventory = labInventory.file
+    inventoryDir = labInventory.dir
     await fs.mkdir(lab.dir, { recursive: true })
     await fs.writeFile(marker, 'untouched\n')
   })
   afterAll(async () => {
     await fs.rm(lab.dir, { recursive: true, force: true })
     await fs.rm(dir, { recursive: true, force: true })
+    await fs.rm(inventoryDir, { recursive: true, force: true })
   })
 
   it('--help changes nothing, even with other options', async () => {

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { labEnvFileVerdict } from '../scripts/lib/lab-env-file.mjs'
 import { resolveLabConfig } from '../lab/lab-config.mjs'
-import { writeLabInventory } from './support/lab-inventory.mjs'
+import { writeLabInventory } from './support/lab-cluster.mjs'
 import { runScript } from './support/run-script.mjs'
 
 const SUBNET = '10.213.37.0/24'
@@ -45,13 +45,17 @@ describe('lab-down.mjs', () => {
   const lab = resolveLabConfig({ name: 'pghld', subnet: '10.213.62.0/24', vms: 3 })
   let dir
   let inventory
+  let inventoryDir
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-lab-down-'))
-    inventory = await writeLabInventory(dir, lab)
+    const labInventory = await writeLabInventory({ name: lab.name, subnet: lab.subnet })
+    inventory = labInventory.file
+    inventoryDir = labInventory.dir
   })
   afterAll(async () => {
     if (dir) await fs.rm(dir, { recursive: true, force: true })
+    if (inventoryDir) await fs.rm(inventoryDir, { recursive: true, force: true })
   })
 
   const down = (envFile) => runScript('scripts/lab-down.mjs', ['--inventory', inventory, '--env-output', envFile, '--no-api'], { timeoutMs: 60_000 })
