@@ -165,7 +165,9 @@ describe('bring-up over ssh', () => {
     for (const [vm, name] of [['vm1', 'pgautofailover-node-5432'], ['vm2', 'pgautofailover-node-5432'], ['vm3', 'pgautofailover-node-5432'], ['vm3', 'pgautofailover-monitor-5431']]) {
       const [pid] = (await fs.readFile(inVmHome(vm, `.pgha-services/${name}.pid`), 'utf8')).trim().split(' ').map(Number)
       const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ')
-      expect(cmdline, `${vm} ${name}`).toMatch(/^pg_autoctl run --pgdata \/var\/lib\/postgresql\/pgaf\//)
+      // A data node's keeper runs under the keeper guard (keeper-guard.sh); the monitor's as it is.
+      const keeper = name.includes('-node-') ? /^\/bin\/bash \/var\/lib\/postgresql\/\.pgha\/keeper-guard \/var\/lib\/postgresql\/pgaf\/\S+ -- pg_autoctl run --pgdata \/var\/lib\/postgresql\/pgaf\// : /^pg_autoctl run --pgdata \/var\/lib\/postgresql\/pgaf\//
+      expect(cmdline, `${vm} ${name}`).toMatch(keeper)
       const uid = /^Uid:\s+(\d+)/m.exec(await fs.readFile(`/proc/${pid}/status`, 'utf8'))?.[1]
       expect(uid).toBe((await $({ quiet: true })`id -u postgres`).stdout.trim())
     }
