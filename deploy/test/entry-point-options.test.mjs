@@ -11,7 +11,7 @@ import { runScript } from './support/run-script.mjs'
 
 const CLUSTER_SCRIPTS = ['bringup', 'status', 'switchover', 'maintenance', 'rejoin', 'add-node', 'teardown', 'replace-monitor', 'cluster-exporter']
   .map((name) => `scripts/${name}.mjs`)
-const ENTRY_POINTS = [...CLUSTER_SCRIPTS, 'scripts/lab-up.mjs', 'scripts/lab-down.mjs', 'scripts/api-service.mjs', 'lab/cli.mjs', 'bench/lab-failover.mjs']
+const ENTRY_POINTS = [...CLUSTER_SCRIPTS, 'scripts/lab-up.mjs', 'scripts/lab-down.mjs', 'scripts/api-service.mjs', 'lab/cli.mjs', 'bench/lab-failover.mjs', 'bench/gorm-dead-host.mjs']
 
 describe('every entry point', () => {
   it.each(ENTRY_POINTS)('%s --help prints its usage and exits 0', async (script) => {
