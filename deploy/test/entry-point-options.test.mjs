@@ -2,7 +2,6 @@
 // exits 0 and changes nothing; a misspelled option exits 2 naming it before anything runs; a
 // destructive default (lab-up over a lab that exists) needs --yes.
 import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveLabConfig } from '../lab/lab-config.mjs'
@@ -31,12 +30,10 @@ describe('lab-up over a lab that exists', () => {
   // A lab directory that only looks like one (a marker file): nothing here may touch it.
   const lab = resolveLabConfig({ name: 'pghopt', subnet: '10.213.61.0/24', vms: 3 })
   const marker = path.join(lab.dir, 'marker')
-  let dir
   let inventory
   let inventoryDir
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-options-'))
     const labInventory = await writeLabInventory({ name: lab.name, subnet: lab.subnet })
     inventory = labInventory.file
     inventoryDir = labInventory.dir
@@ -45,7 +42,6 @@ describe('lab-up over a lab that exists', () => {
   })
   afterAll(async () => {
     await fs.rm(lab.dir, { recursive: true, force: true })
-    await fs.rm(dir, { recursive: true, force: true })
     await fs.rm(inventoryDir, { recursive: true, force: true })
   })
 
