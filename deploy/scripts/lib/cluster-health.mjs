@@ -9,6 +9,8 @@
 //   unhealthy: anything else (including a node on its way back after maintenance --disable).
 
 const WRITABLE = new Set(['single', 'wait_primary', 'primary'])
+/** The states in which the monitor lets a node take writes: CanTakeWritesInState, pg_auto_failover 2.0's src/monitor/node_metadata.c. */
+export const CAN_TAKE_WRITES = new Set(['single', 'primary', 'wait_primary', 'join_primary', 'apply_settings'])
 /** The goals `pg_autoctl enable maintenance` assigns: the operator's choice, not a fault. */
 export const MAINTENANCE_STATES = new Set(['wait_maintenance', 'prepare_maintenance', 'maintenance'])
 

@@ -2,7 +2,7 @@
 // primary, each node's states, health, timeline and WAL position, how far each standby's
 // reported position is behind the primary's, and when a standby was last promoted.
 import client from 'prom-client'
-import { assessCluster, roleOf } from './cluster-health.mjs'
+import { CAN_TAKE_WRITES, assessCluster, roleOf } from './cluster-health.mjs'
 
 /** pg_lsn text ("16/B374D848") as a byte position. */
 export function lsnBytes(lsn) {
@@ -45,7 +45,7 @@ export function createClusterMetrics({ formation, expectedNodes }) {
     metrics.monitorUp.set(1)
     metrics.healthy.set(healthy ? 1 : 0)
     for (const v of ['healthy', 'degraded', 'unhealthy']) metrics.verdict.set({ verdict: v }, v === verdict ? 1 : 0)
-    metrics.primaries.set(nodes.filter((n) => ['single', 'primary', 'wait_primary', 'join_primary', 'apply_settings'].includes(n.reported_state)).length)
+    metrics.primaries.set(nodes.filter((n) => CAN_TAKE_WRITES.has(n.reported_state)).length)
     // States change: old label sets must not linger as a second "current" state.
     metrics.info.reset()
     const primary = nodes.find((n) => roleOf(n) === 'primary')

@@ -2,12 +2,11 @@
 // directory (`exec`: on the host for native, inside the node's container for docker), reading and
 // changing a node is the same pg_autoctl, psql and file work.
 import { shellQuote as quote } from '../shell.mjs'
+import { CAN_TAKE_WRITES } from '../cluster-health.mjs'
 import { monitorUri } from '../monitor-uri.mjs'
 
 const APP_RULE_MARK = '# pg-ha-kit: application access'
 const REWIND_RULE_MARK = '# pg-ha-kit: pg_rewind source'
-// CanTakeWritesInState in pg_auto_failover 2.0's src/monitor/node_metadata.c.
-const WRITABLE_GOALS = new Set(['single', 'primary', 'wait_primary', 'join_primary', 'apply_settings'])
 const MONITOR_RULE_MARK = '# pg-ha-kit: monitor health checks'
 
 /**
@@ -167,7 +166,7 @@ export function createPgAutoctlCore(inventory, { exec }) {
      * @param {Array<{assigned_state: string}>} nodes the monitor's view (clusterNodes)
      */
     async synchronousStandbyNames(nodes) {
-      if (!nodes.some((n) => WRITABLE_GOALS.has(n.assigned_state))) return null
+      if (!nodes.some((n) => CAN_TAKE_WRITES.has(n.assigned_state))) return null
       const [row] = await sqlJson(inventory.monitor, `select pgautofailover.synchronous_standby_names('${inventory.formation}', 0) as names`, { db: 'pg_auto_failover' })
       return row?.names ?? ''
     },

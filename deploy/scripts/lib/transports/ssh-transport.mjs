@@ -12,8 +12,6 @@ import { $ } from 'zx'
 import { InputError } from '../errors.mjs'
 import { shellQuote } from '../shell.mjs'
 
-export { shellQuote }
-
 // Where supervisor-less services keep their pid files and logs (root-owned, 0700: a pid file
 // the service user could rewrite would let it have root signal any process).
 export const PLAIN_SERVICE_DIR = '/var/lib/postgresql/.pgha-services'
