@@ -11,13 +11,13 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { resolveLabConfig } from '../lab/lab-config.mjs'
 import { labDown } from '../lab/lab.mjs'
 import { stopApi } from './api-service.mjs'
 import { parseOptions } from './lib/cli-options.mjs'
 import { ensureRoot } from './lib/ensure-packages.mjs'
-import { InputError, exitCodeFor } from './lib/errors.mjs'
+import { exitCodeFor } from './lib/errors.mjs'
 import { loadInventory } from './lib/inventory.mjs'
+import { labOfInventory } from './lib/inventory-lab.mjs'
 import { labEnvFileVerdict } from './lib/lab-env-file.mjs'
 
 const USAGE = `usage: lab-down.mjs [--inventory <file>] [--env-output <path>] [--no-api]
@@ -34,9 +34,7 @@ try {
   })
   const inventoryFile = path.resolve(args.inventory ?? path.join(here, '../inventory/lab.yml'))
   const inventory = await loadInventory(inventoryFile)
-  if (inventory.transport !== 'netns') throw new InputError('lab-down needs an inventory with transport "netns"', { file: inventoryFile, key: 'all.vars.transport' })
-  const vms = new Set([inventory.monitor, ...inventory.nodes].map((h) => h.labVm))
-  const lab = resolveLabConfig({ name: inventory.labName, subnet: inventory.networkCidr, vms: Math.max(...[...vms].map((vm) => Number(vm.slice(2)))) })
+  const lab = labOfInventory(inventory, inventoryFile, 'lab-down')
   const envFile = path.resolve(args['env-output'] ?? path.join(here, '../../.env'))
   ensureRoot('lab-down')
 

@@ -14,13 +14,13 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { $ } from 'zx'
-import { resolveLabConfig } from '../lab/lab-config.mjs'
 import { labUp } from '../lab/lab.mjs'
 import { startApi, stopApi } from './api-service.mjs'
 import { parseOptions, tcpPortOption } from './lib/cli-options.mjs'
 import { ensureRoot } from './lib/ensure-packages.mjs'
 import { InputError, exitCodeFor } from './lib/errors.mjs'
 import { loadInventory } from './lib/inventory.mjs'
+import { labOfInventory } from './lib/inventory-lab.mjs'
 
 const USAGE = `usage: lab-up.mjs [--yes] [--inventory <file>] [--env-output <path>] [--json] [--no-api] [--api-port <port>]
   A fresh lab (an earlier lab of the same name is deleted, with its cluster and data: --yes), a
@@ -37,9 +37,7 @@ try {
   args.api = !args['no-api']
   const inventoryFile = path.resolve(args.inventory ?? path.join(here, '../inventory/lab.yml'))
   const inventory = await loadInventory(inventoryFile)
-  if (inventory.transport !== 'netns') throw new InputError('lab-up needs an inventory with transport "netns"', { file: inventoryFile, key: 'all.vars.transport' })
-  const vms = new Set([inventory.monitor, ...inventory.nodes].map((h) => h.labVm))
-  const lab = resolveLabConfig({ name: inventory.labName, subnet: inventory.networkCidr, vms: Math.max(...[...vms].map((vm) => Number(vm.slice(2)))) })
+  const lab = labOfInventory(inventory, inventoryFile, 'lab-up')
   const apiPort = tcpPortOption(args['api-port'], '--api-port') ?? 3000
   ensureRoot('lab-up')
   if (!args.yes && existsSync(lab.dir)) {

@@ -1,0 +1,13 @@
+// The lab an inventory with transport netns runs on (lab-up and lab-down build and remove it).
+import { resolveLabConfig } from '../../lab/lab-config.mjs'
+import { InputError } from './errors.mjs'
+
+/**
+ * @param {any} inventory a parsed inventory @param {string} file its path, for the error
+ * @param {string} script who asks, for the error
+ */
+export function labOfInventory(inventory, file, script) {
+  if (inventory.transport !== 'netns') throw new InputError(`${script} needs an inventory with transport "netns"`, { file, key: 'all.vars.transport' })
+  const vms = new Set([inventory.monitor, ...inventory.nodes].map((h) => h.labVm))
+  return resolveLabConfig({ name: inventory.labName, subnet: inventory.networkCidr, vms: Math.max(...[...vms].map((vm) => Number(vm.slice(2)))) })
+}
