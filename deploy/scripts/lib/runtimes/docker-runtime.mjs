@@ -7,6 +7,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { COMPOSE_DIR, composeFilesFor, containerFor } from '../compose-env.mjs'
 import { KEEPER_GUARD_SCRIPT } from '../keeper-guard.mjs'
+import { WRITE_IF_CHANGED_SH } from '../shell.mjs'
 import { waitFor } from '../wait-for.mjs'
 import { createPgAutoctlCore } from './pg-autoctl-core.mjs'
 
@@ -14,8 +15,6 @@ const REPO_ROOT = path.resolve(COMPOSE_DIR, '../..')
 // `docker compose` (v2 plugin) where it exists, else the standalone `docker-compose`; $1 is the
 // project directory, the rest compose's arguments.
 const COMPOSE_SH = 'cd "$1" && shift && if docker compose version >/dev/null 2>&1; then exec docker compose "$@"; else exec docker-compose "$@"; fi'
-// Writes stdin to $1 (mode $2) unless it already holds exactly that; prints "unchanged" then.
-const WRITE_FILE_SH = 'tmp=$(mktemp "$1.XXXXXX") && cat > "$tmp" && chmod "$2" "$tmp" && if cmp -s "$tmp" "$1"; then rm -f "$tmp"; echo unchanged; else mv "$tmp" "$1"; fi'
 
 /**
  * @param {any} inventory
@@ -59,7 +58,7 @@ export function createDockerRuntime(inventory, transport, secrets) {
 
   /** The project's keeper-guard (0755). @returns {Promise<boolean>} whether it changed */
   async function writeKeeperGuard(host) {
-    const out = await onHost(host, ['sh', '-c', WRITE_FILE_SH, 'write', `${projectOf(host).remoteDir}/keeper-guard`, '0755'],
+    const out = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', `${projectOf(host).remoteDir}/keeper-guard`, '0755'],
       { input: KEEPER_GUARD_SCRIPT, inputLabel: 'deploy/scripts/lib/keeper-guard.sh' })
     return !out.stdout.includes('unchanged')
   }
@@ -89,9 +88,9 @@ export function createDockerRuntime(inventory, transport, secrets) {
       const project = projectOf(host)
       await onHost(host, ['mkdir', '-p', '-m', '0700', project.remoteDir])
       const composeText = await fs.readFile(project.composeFile, 'utf8')
-      const composeFile = await onHost(host, ['sh', '-c', WRITE_FILE_SH, 'write', project.remoteComposeFile, '0644'],
+      const composeFile = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', project.remoteComposeFile, '0644'],
         { input: composeText, inputLabel: path.relative(REPO_ROOT, project.composeFile) })
-      const envFile = await onHost(host, ['sh', '-c', WRITE_FILE_SH, 'write', project.remoteEnvFile, '0600'], { input: project.envText })
+      const envFile = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', project.remoteEnvFile, '0600'], { input: project.envText })
       // Before the container exists: a bind mount of a missing file would become a directory.
       const guard = host.role === 'node' ? await writeKeeperGuard(host) : false
       return !composeFile.stdout.includes('unchanged') || !envFile.stdout.includes('unchanged') || guard

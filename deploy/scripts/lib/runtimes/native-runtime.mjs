@@ -1,6 +1,6 @@
 // Runtime "native": Postgres and pg_autoctl from Debian packages, run as the `postgres` user,
 // the keeper supervised as a service of the host (the transport decides what that means).
-import { shellQuote as quote } from '../shell.mjs'
+import { WRITE_IF_CHANGED_SH, shellQuote as quote } from '../shell.mjs'
 import { KEEPER_GUARD_SCRIPT } from '../keeper-guard.mjs'
 import { createPgAutoctlCore, passfileContent } from './pg-autoctl-core.mjs'
 
@@ -50,12 +50,9 @@ export function createNativeRuntime(inventory, transport) {
 
     /** keeper-guard.sh at KEEPER_GUARD_PATH. @returns {Promise<boolean>} whether it changed */
     async ensureKeeperGuard(host) {
-      const current = await pg(host, ['cat', KEEPER_GUARD_PATH], { allowFailure: true })
-      if (current.exitCode === 0 && current.stdout === KEEPER_GUARD_SCRIPT) return false
-      const file = quote(KEEPER_GUARD_PATH)
-      // A temporary file of this process's own: VMs may share the home directory (the lab's do).
-      await pg(host, ['sh', '-c', `mkdir -p "$(dirname ${file})" && cat > ${file}.$$ && chmod 0755 ${file}.$$ && mv ${file}.$$ ${file}`], { input: KEEPER_GUARD_SCRIPT, inputLabel: 'deploy/scripts/lib/keeper-guard.sh' })
-      return true
+      const out = await pg(host, ['sh', '-c', `mkdir -p "$(dirname "$1")" && ${WRITE_IF_CHANGED_SH}`, 'write', KEEPER_GUARD_PATH, '0755'],
+        { input: KEEPER_GUARD_SCRIPT, inputLabel: 'deploy/scripts/lib/keeper-guard.sh' })
+      return !out.stdout.includes('unchanged')
     },
     /** The monitor's pg_autoctl as it is; a data node's under the keeper guard. */
     async ensureRunning(host) {
