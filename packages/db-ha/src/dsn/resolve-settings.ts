@@ -99,7 +99,8 @@ function refuseWhatIsNotHonoured(values: Record<string, string>, source: Record<
     const fixed = FIXED_VALUES[keyword]
     const why = fixed && !fixed.values.includes(value) ? `${fixed.why} (accepted: ${fixed.values.join(', ')})` : UNSUPPORTED[keyword]
     if (why === undefined) continue
-    throw new DsnError('DSN_UNSUPPORTED', `connection option "${keyword}"${keyword === 'sslpassword' ? '' : ` = "${value}"`} from ${source[keyword]} is not supported by db-ha: ${why}`, keyword)
+    // Only keywords of FIXED_VALUES and UNSUPPORTED get here: none holds a secret.
+    throw new DsnError('DSN_UNSUPPORTED', `connection option "${keyword}" = "${value}" from ${source[keyword]} is not supported by db-ha: ${why}`, keyword)
   }
 }
 
