@@ -35,6 +35,7 @@ export async function writeLabInventory({ name, subnet, profile = 'fast', hostVa
 /**
  * Lab up and bring-up from nothing; returns what a test needs to talk to the cluster.
  * vms: how many VMs the lab has (default 3); extra ones stay free for a test to add nodes on.
+ * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vms?: number}} options
  */
 export async function startLabCluster({ name, subnet, profile = 'fast', hostVars, vms }) {
   const lab = resolveLabConfig({ name, subnet, vms })
