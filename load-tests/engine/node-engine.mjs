@@ -1,6 +1,7 @@
 // The drill's scenario (../lib/scenario.js) on Node, for machines without k6: logical writes on an
 // open schedule, each retried with its key within the retry budget, reads beside them, and one
 // attempt record per request (records.mjs).
+import { setMaxListeners } from 'node:events'
 import { classifyWrite, mayRetry, readRequest, retryDelayMs, writeRequest } from '../lib/scenario.js'
 import { createDispatcher, sendRequest } from './http-attempt.mjs'
 import { runOpenModel } from './open-model.mjs'
@@ -17,10 +18,15 @@ import { runOpenModel } from './open-model.mjs'
 /**
  * @param {import('../lib/scenario.js').Settings} settings
  * @param {{write(record: import('./records.mjs').AttemptRecord): void}} records
- * @param {{signal?: AbortSignal}} [options] signal: stop starting requests and abandon retries (Ctrl-C)
+ * @param {{stopSignal?: AbortSignal, abortSignal?: AbortSignal}} [options] stopSignal: start no more
+ *   requests, let those started finish (retries included); abortSignal: abandon them too (Ctrl-C)
  * @returns {Promise<EngineRun>}
  */
-export async function runNodeEngine(settings, records, { signal } = {}) {
+export async function runNodeEngine(settings, records, { stopSignal, abortSignal } = {}) {
+  const signal = abortSignal
+  // Every request in flight listens on it (AbortSignal.any): hundreds at once is expected.
+  if (abortSignal) setMaxListeners(0, abortSignal)
+  const scheduling = stopSignal && abortSignal ? AbortSignal.any([stopSignal, abortSignal]) : stopSignal ?? abortSignal
   const dispatcher = createDispatcher(settings.maxInFlight + 16)
   let writesAcked = 0
   const durationMs = settings.durationS * 1000
@@ -29,7 +35,7 @@ export async function runNodeEngine(settings, records, { signal } = {}) {
       rate: settings.rate,
       durationMs,
       maxInFlight: settings.maxInFlight,
-      signal,
+      signal: scheduling,
       onDropped: ({ index, scheduledMs }) => records.write(droppedRecord('write', writeRequest(settings, index).logicalId, scheduledMs)),
       run: async ({ index, scheduledMs }) => {
         const req = writeRequest(settings, index)
@@ -58,7 +64,7 @@ export async function runNodeEngine(settings, records, { signal } = {}) {
       rate: settings.readRate,
       durationMs,
       maxInFlight: readCap,
-      signal,
+      signal: scheduling,
       onDropped: ({ scheduledMs }) => records.write(droppedRecord('read', null, scheduledMs)),
       run: async ({ scheduledMs }) => {
         const start = Date.now()
