@@ -67,6 +67,7 @@ async function main() {
   if (!engine) throw new InputError(`--engine "${engineName}" is not an engine (${ENGINE_NAMES.join(', ')})`)
   const duration = seconds(args.duration, '--duration', 60, { min: 1, max: 3600 })
   const timing = {
+    minDurationS: duration,
     faultAtS: seconds(args['fault-at'], '--fault-at', 10, { min: 1, max: 600 }),
     healAfterS: seconds(args['heal-after'], '--heal-after', 20, { min: 0, max: 1800 }),
     afterS: seconds(args.after, '--after', 5, { min: 0, max: 600 }),
@@ -82,7 +83,6 @@ async function main() {
     const flag = { BASE_URL: '--api-url', RATE: '--rate', READ_RATE: '--read-rate' }[err.setting ?? ''] ?? err.setting
     throw new InputError(`${flag}${err.message.slice(String(err.setting).length)}`)
   }
-  settings.durationS = duration
   engine.ensureAvailable()
   const inventoryFile = path.resolve(args.inventory ?? path.join(repoRoot, 'deploy/inventory/lab.yml'))
   const envFile = path.resolve(args['env-file'] ?? path.join(repoRoot, '.env'))

@@ -16,6 +16,7 @@ import { createPool } from '@pg-ha/db-ha'
 import { assessCluster, roleOf, waitFor } from '@pg-ha/deploy/cluster'
 import { overlapFrom, startWriteProbes } from '@pg-ha/deploy/testing'
 import { ENGINES } from '../engine/index.mjs'
+import { LIMITS } from '../lib/scenario.js'
 import { openRecordWriter, readRecords } from '../engine/records.mjs'
 import { renderDrillMarkdown, renderTimelineSvg } from '../report/index.mjs'
 import { drillFigures } from './figures.mjs'
@@ -28,9 +29,9 @@ import { storedWrites, verifyWrites } from './verify.mjs'
  * @property {string} scenario a name in SCENARIOS
  * @property {string} engine a name in ENGINES
  * @property {string} profile the cluster's failover profile, for the report
- * @property {import('../lib/scenario.js').Settings} settings the load's (durationS: at least this long)
+ * @property {import('../lib/scenario.js').Settings} settings the load's (the Node engine runs until stopped, k6 its whole durationS)
  * @property {string} databaseUrl the application DSN, to verify and to probe
- * @property {{faultAtS: number, healAfterS: number, afterS: number}} timing
+ * @property {{minDurationS: number, faultAtS: number, healAfterS: number, afterS: number}} timing
  * @property {string} resultsDir
  * @property {(line: string) => void} log
  * @property {AbortSignal} [abortSignal] Ctrl-C: heal, stop, and throw
@@ -48,8 +49,9 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
   const workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-drill-'))
   const sleep = (/** @type {number} */ ms) => new Promise((resolve, reject) => {
     if (abortSignal?.aborted) return reject(new Error('interrupted'))
-    const timer = setTimeout(resolve, Math.max(0, ms))
-    abortSignal?.addEventListener('abort', () => { clearTimeout(timer); reject(new Error('interrupted')) }, { once: true })
+    const interrupted = () => { clearTimeout(timer); reject(new Error('interrupted')) }
+    const timer = setTimeout(() => { abortSignal?.removeEventListener('abort', interrupted); resolve(undefined) }, Math.max(0, ms))
+    abortSignal?.addEventListener('abort', interrupted, { once: true })
   })
   const waitUntil = (/** @type {() => Promise<any>} */ check, /** @type {number} */ timeoutMs, /** @type {string} */ what) =>
     waitFor(async () => { if (abortSignal?.aborted) throw new Error('interrupted'); return check() }, { timeoutMs, intervalMs: 250, what })
@@ -124,7 +126,7 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
       marks.converged_ms = Date.now()
       log(`  converged ${((marks.converged_ms - /** @type {number} */ (marks.heal_ms)) / 1000).toFixed(1)} s after the heal`)
     }
-    await sleep(Math.max(timing.afterS * 1000, marks.load_start_ms + settings.durationS * 1000 - Date.now()))
+    await sleep(Math.max(timing.afterS * 1000, marks.load_start_ms + timing.minDurationS * 1000 - Date.now()))
   } finally {
     // Heal first: a drill must never leave a fault behind, whatever failed.
     await healFault(fault).catch((/** @type {Error} */ error) => log(`heal failed: ${error.message}`))
@@ -157,6 +159,12 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
   if (verification.unknown_stored > 0) failures.push(`${verification.unknown_stored} rows of this run that no attempt made`)
   if (probeFigures.overlap_ms !== null && probeFigures.overlap_ms > 0) failures.push(`two primaries took writes for ${(probeFigures.overlap_ms / 1000).toFixed(1)} s`)
   if (!converged) failures.push('the cluster did not converge after the heal')
+  const ackTimes = all.filter((r) => r.kind === 'write' && r.outcome === 'acked').map((r) => Number(r.end_ms))
+  if (!ackTimes.some((t) => t < marks.fault_ms)) failures.push('no write was acknowledged before the fault: the API or the cluster was not taking writes')
+  else if (marks.converged_ms !== null && !ackTimes.some((t) => t > /** @type {number} */ (marks.converged_ms))) failures.push('writes did not resume: none was acknowledged after the cluster converged')
+  const started = new Set(all.filter((r) => r.kind === 'write' && r.outcome !== 'dropped').map((r) => r.logical_id)).size
+  const successRate = started === 0 ? 0 : verification.acknowledged / started
+  if (successRate < LIMITS.minWriteSuccessRate) failures.push(`${verification.acknowledged} of ${started} writes started were acknowledged within their retry budget (${(successRate * 100).toFixed(1)} %, below ${LIMITS.minWriteSuccessRate * 100} %)`)
 
   const picture = `drill-${stamp}.svg`
   /** @type {import('../report/index.mjs').TimelineMark[]} */
@@ -171,7 +179,7 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
     profile,
     engine: engineName,
     started_at: startedAt.toISOString(),
-    settings: { rate: settings.rate, readRate: settings.readRate, durationS: settings.durationS, requestTimeoutMs: settings.requestTimeoutMs, retryBudgetMs: settings.retryBudgetMs, maxInFlight: settings.maxInFlight, runId: settings.runId, ...timing },
+    settings: { rate: settings.rate, readRate: settings.readRate, durationS: Math.round((marks.load_end_ms - marks.load_start_ms) / 1000), requestTimeoutMs: settings.requestTimeoutMs, retryBudgetMs: settings.retryBudgetMs, maxInFlight: settings.maxInFlight, runId: settings.runId, ...timing },
     fault: { target: fault.target, description: scenario.fault },
     figures,
     verification,

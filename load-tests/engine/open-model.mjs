@@ -43,10 +43,12 @@ export async function runOpenModel({ rate, durationMs, maxInFlight, run, onDropp
 /** @param {number} ms @param {AbortSignal} [signal] */
 function sleep(ms, signal) {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
       resolve(undefined)
-    }, { once: true })
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
   })
 }

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { drillScript, startDrillLab } from '../support/drill-lab.mjs'
 
 const resultsDir = path.resolve(import.meta.dirname, '../../../bench/results')
+// About a minute per scenario: 8 s of load, the fault, the heal 10 s later (or 5 s after the promotion), convergence, 3 s more.
+const SHORT = ['--rate', '40', '--duration', '30', '--fault-at', '8', '--heal-after', '10', '--after', '3']
 /** @type {Awaited<ReturnType<typeof startDrillLab>> | undefined} */
 let lab
 
@@ -19,32 +21,54 @@ afterAll(async () => {
   await lab?.stop()
 })
 
-/** @param {string[]} args */
-function drill(args) {
+/** @param {string[]} args @param {{overSsh?: boolean}} [options] */
+function drill(args, { overSsh = false } = {}) {
   const l = /** @type {NonNullable<typeof lab>} */ (lab)
-  const child = spawn(process.execPath, [drillScript, '--inventory', l.cluster.inventory.file, '--env-file', l.cluster.inventory.envFile,
+  const child = spawn(process.execPath, [drillScript, '--inventory', overSsh ? l.sshInventory : l.cluster.inventory.file, '--env-file', l.cluster.inventory.envFile,
     '--api-url', l.apiUrl, '--results-dir', resultsDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk) => { stdout += chunk })
   child.stderr.on('data', (chunk) => { stderr += chunk; process.stderr.write(chunk) })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+  return /** @type {Promise<{code: number, stdout: string, stderr: string}>} */ (new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))))
+}
+
+/** The reports a drill run wrote, from the paths it logged. @param {string} stderr */
+async function reportsOf(stderr) {
+  const written = [...stderr.matchAll(/; (\S+drill-\S+\.md)$/gm)].map((m) => String(m[1]))
+  return Promise.all(written.map(async (markdown) => JSON.parse(await fs.readFile(path.resolve(markdown.replace(/\.md$/, '.json')), 'utf8'))))
+}
+
+/** @param {any} report */
+function expectNothingLost(report) {
+  expect({ scenario: report.scenario, lost: report.verification.lost_ids, duplicated: report.verification.duplicated_ids, failures: report.failures })
+    .toEqual({ scenario: report.scenario, lost: [], duplicated: [], failures: [] })
 }
 
 describe('failover drills through the API (fast profile)', () => {
   it('switchover, power-off and isolate-primary: nothing lost, nothing duplicated, no two primaries', async () => {
-    const out = /** @type {{code: number, stdout: string, stderr: string}} */ (await drill(['--scenario', 'switchover,power-off,isolate-primary', '--rate', '40', '--duration', '30', '--fault-at', '8', '--heal-after', '10', '--after', '3']))
+    const out = await drill(['--scenario', 'switchover,power-off,isolate-primary', ...SHORT])
     process.stdout.write(out.stdout)
-    const written = [...out.stderr.matchAll(/; (\S+drill-\S+\.md)$/gm)].map((m) => m[1])
-    expect(written).toHaveLength(3)
-    for (const markdown of written) {
-      const report = JSON.parse(await fs.readFile(path.resolve(String(markdown).replace(/\.md$/, '.json')), 'utf8'))
-      expect({ scenario: report.scenario, lost: report.verification.lost_ids, duplicated: report.verification.duplicated_ids, failures: report.failures })
-        .toEqual({ scenario: report.scenario, lost: [], duplicated: [], failures: [] })
+    const reports = await reportsOf(out.stderr)
+    expect(reports.map((r) => r.scenario)).toEqual(['switchover', 'power-off', 'isolate-primary'])
+    for (const report of reports) {
+      expectNothingLost(report)
       expect(report.verification.acknowledged).toBeGreaterThan(300)
       // A planned switchover costs latency, never an error answer (the API retries within its budget).
       if (report.scenario === 'switchover') expect(report.figures.client_errors).toBe(0)
     }
+    expect(out.code).toBe(0)
+  })
+
+  it('over ssh, as on a user\'s own VMs: isolate-primary (nft rules over ssh) after --yes; power-off refused', async () => {
+    const refused = await drill(['--scenario', 'power-off', '--yes'], { overSsh: true })
+    expect(refused.stderr).toMatch(/power-off needs the lab/)
+    expect(refused.code).toBe(2)
+    const out = await drill(['--scenario', 'isolate-primary', '--yes', ...SHORT], { overSsh: true })
+    process.stdout.write(out.stdout)
+    const reports = await reportsOf(out.stderr)
+    expect(reports.map((r) => r.scenario)).toEqual(['isolate-primary'])
+    for (const report of reports) expectNothingLost(report)
     expect(out.code).toBe(0)
   })
 })
