@@ -49,6 +49,8 @@ interface HaClientLike extends pg.Client {
   fallback: boolean
   /** Set on connections to a standby when a lag limit applies. */
   lagCheckedAt?: number
+  /** The last ReadyForQuery's: I idle, T in a transaction, E in a failed one ('?' before the first). */
+  transactionStatus: string
 }
 
 export class HaPool extends pg.Pool {
@@ -102,6 +104,7 @@ export class HaPool extends pg.Pool {
       verifiedAt = 0
       fallback = false
       lagCheckedAt?: number
+      transactionStatus = '?'
       readonly #statuses: ServerStatuses = {}
       // A sync-rep cancel notice of the statement running now, then of the one just completed.
       #unreplicated?: ServerNotice
@@ -121,10 +124,17 @@ export class HaPool extends pg.Pool {
         // The notice arrives before its statement's ReadyForQuery, which completes the statement
         // (pg calls its callback from its own readyForQuery listener, which runs after this one).
         // Moving it here binds it to that statement, and to no later one.
-        this.connection.prependListener('readyForQuery', () => {
+        this.connection.prependListener('readyForQuery', (msg: { status?: string }) => {
           this.#unreplicatedDone = this.#unreplicated
           this.#unreplicated = undefined
+          this.transactionStatus = msg.status ?? '?'
         })
+        // pg-pool listens for errors only while a connection is idle. One the application holds
+        // between statements (a transaction, Prisma's included) whose server ends it (a
+        // switchover restarting the old primary, a crash) would emit 'error' with no listener,
+        // which ends the process. Observed here instead; pg fails the connection's next
+        // statement, and that failover-class error is what the caller's retry acts on.
+        this.on('error', (error: Error) => this.#observe(error))
       }
 
       // @ts-expect-error pg's overloads (callback | promise) are implemented by hand below.
@@ -267,6 +277,7 @@ export class HaPool extends pg.Pool {
           client.release(true)
           throw error
         }
+        keepAfterStatementErrors(client)
         return client
       } catch (error) {
         // Nothing was sent on a connection that failed to check out: retrying is always safe.
@@ -312,6 +323,24 @@ export class HaPool extends pg.Pool {
   snapshot() {
     return this.state.snapshot()
   }
+}
+
+/**
+ * pg-pool ends a connection released with any error, and pool.query (so @prisma/adapter-pg)
+ * releases with the statement's error: every unique violation of an idempotent replay, every
+ * check violation, cost a new connection and its SCRAM handshake. Under a failover's replay storm
+ * that churn cut the reference API's throughput below its load (it never caught up). A statement
+ * the server rejected on a healthy connection outside any transaction leaves it reusable; anything
+ * else (a failover-class error, a timeout, an open or failed transaction, `release(true)`) still ends it.
+ */
+function keepAfterStatementErrors(client: pg.PoolClient & HaClientLike) {
+  const release = client.release
+  client.release = (err?: Error | boolean) => release.call(client, err instanceof Error && reusableAfter(err, client) ? undefined : err)
+}
+
+function reusableAfter(err: Error, client: HaClientLike): boolean {
+  const { severity, code } = err as { severity?: unknown; code?: unknown }
+  return severity === 'ERROR' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !isFailoverError(err) && client.transactionStatus === 'I'
 }
 
 function shuffle<T>(items: T[]): T[] {
