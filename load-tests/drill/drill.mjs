@@ -29,6 +29,7 @@ const USAGE = `usage: npm run drill -- --scenario <${SCENARIO_NAMES.join('|')}|a
   --profile <${PROFILE_NAMES.join('|')}>  the cluster's failover profile (applied with bring-up when it has another)
   --engine <${ENGINE_NAMES.join('|')}>       node (default): no k6 needed; k6: your own k6 on PATH runs load-tests/failover.js
   --rate <n>                 logical writes per second (default 50); --read-rate <n> (default 10)
+  --max-in-flight <n>        writes in flight at most (default 400); one due while that many are running is dropped, and counted
   --duration <s>             the load lasts at least this long (default 60), and until the cluster has converged
   --fault-at <s>             seconds of load before the fault (default 10)
   --heal-after <s>           seconds from the fault to the heal (default 20; after a promotion, no sooner than 5 s after it)
@@ -52,7 +53,7 @@ async function main() {
   const { values: args } = parseOptions(process.argv.slice(2), {
     usage: USAGE,
     options: {
-      scenario: { type: 'string' }, profile: { type: 'string' }, engine: { type: 'string' }, rate: { type: 'string' }, 'read-rate': { type: 'string' },
+      scenario: { type: 'string' }, profile: { type: 'string' }, engine: { type: 'string' }, rate: { type: 'string' }, 'read-rate': { type: 'string' }, 'max-in-flight': { type: 'string' },
       duration: { type: 'string' }, 'fault-at': { type: 'string' }, 'heal-after': { type: 'string' }, after: { type: 'string' },
       inventory: { type: 'string' }, 'env-file': { type: 'string' }, 'api-url': { type: 'string' }, 'results-dir': { type: 'string' }, yes: { type: 'boolean' },
     },
@@ -77,10 +78,10 @@ async function main() {
   try {
     // The Node engine runs until the drill stops it; k6 runs its DURATION, long enough to converge.
     const loadS = engine.stopsOnSignal ? 3600 : Math.max(duration, timing.faultAtS + timing.healAfterS + 120)
-    settings = resolveSettings({ BASE_URL: apiUrl, RATE: args.rate, READ_RATE: args['read-rate'], DURATION: String(loadS), FAULT_AT: String(timing.faultAtS) })
+    settings = resolveSettings({ BASE_URL: apiUrl, RATE: args.rate, READ_RATE: args['read-rate'], MAX_IN_FLIGHT: args['max-in-flight'], DURATION: String(loadS), FAULT_AT: String(timing.faultAtS) })
   } catch (error) {
     const err = /** @type {Error & {setting?: string}} */ (error)
-    const flag = { BASE_URL: '--api-url', RATE: '--rate', READ_RATE: '--read-rate' }[err.setting ?? ''] ?? err.setting
+    const flag = { BASE_URL: '--api-url', RATE: '--rate', READ_RATE: '--read-rate', MAX_IN_FLIGHT: '--max-in-flight' }[err.setting ?? ''] ?? err.setting
     throw new InputError(`${flag}${err.message.slice(String(err.setting).length)}`)
   }
   engine.ensureAvailable()
@@ -181,7 +182,7 @@ try {
   process.exitCode = await main()
 } catch (error) {
   const err = /** @type {Error & {code?: string}} */ (error)
-  const interrupted = err.message === 'interrupted'
-  log(interrupted ? 'interrupted; every injected fault was healed' : `${err.code === 'INPUT_INVALID' ? 'invalid input' : 'failed'}: ${err.message.split('\n')[0]}`)
+  const interrupted = err.message.startsWith('interrupted')
+  log(err.message === 'interrupted' ? 'interrupted; every injected fault was healed' : `${err.code === 'INPUT_INVALID' ? 'invalid input: ' : interrupted ? '' : 'failed: '}${err.message.split('\n')[0]}`)
   process.exitCode = interrupted ? 130 : exitCodeFor(err)
 }

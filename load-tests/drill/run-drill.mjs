@@ -80,6 +80,8 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
   /** @type {Map<string, number[]> | undefined} */
   let probeTimes
   let converged = false
+  /** @type {string | null} */
+  let healFailure = null
   /** @type {string[]} */
   const failures = []
   try {
@@ -129,7 +131,10 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
     await sleep(Math.max(timing.afterS * 1000, marks.load_start_ms + timing.minDurationS * 1000 - Date.now()))
   } finally {
     // Heal first: a drill must never leave a fault behind, whatever failed.
-    await healFault(fault).catch((/** @type {Error} */ error) => log(`heal failed: ${error.message}`))
+    await healFault(fault).catch((/** @type {Error} */ error) => {
+      healFailure = error.message
+      log(`heal failed: ${error.message}`)
+    })
     stop.abort()
     const run = await load?.catch((/** @type {Error} */ error) => { failures.push(`load: ${error.message}`); return null })
     marks.load_end_ms = Date.now()
@@ -137,7 +142,8 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
     await records.close()
     if (run) log(`step 6: load stopped: ${run.writesStarted} writes started, ${run.writesAcked} acknowledged, ${run.writesDropped} dropped`)
   }
-  if (abortSignal?.aborted) throw new Error('interrupted')
+  if (abortSignal?.aborted) throw new Error(healFailure ? `interrupted, and healing failed: ${healFailure}` : 'interrupted')
+  if (healFailure) failures.push(`healing failed: ${healFailure}`)
 
   const all = await readRecords(recordsFile)
   const pool = createPool(databaseUrl)

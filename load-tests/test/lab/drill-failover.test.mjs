@@ -5,12 +5,14 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import { labStatus } from '@pg-ha/deploy/lab'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { drillScript, startDrillLab } from '../support/drill-lab.mjs'
 
 const resultsDir = path.resolve(import.meta.dirname, '../../../bench/results')
 // About a minute per scenario: 8 s of load, the fault, the heal 10 s later (or 5 s after the promotion), convergence, 3 s more.
-const SHORT = ['--rate', '40', '--duration', '30', '--fault-at', '8', '--heal-after', '10', '--after', '3']
+// Enough writes in flight for a 20 s outage at 40/s: no slot dropped, every write waits it out.
+const SHORT = ['--rate', '40', '--max-in-flight', '1500', '--duration', '30', '--fault-at', '8', '--heal-after', '10', '--after', '3']
 /** @type {Awaited<ReturnType<typeof startDrillLab>> | undefined} */
 let lab
 
@@ -21,15 +23,15 @@ afterAll(async () => {
   await lab?.stop()
 })
 
-/** @param {string[]} args @param {{overSsh?: boolean}} [options] */
-function drill(args, { overSsh = false } = {}) {
+/** @param {string[]} args @param {{overSsh?: boolean, onStderr?: (text: string, child: import('node:child_process').ChildProcess) => void}} [options] */
+function drill(args, { overSsh = false, onStderr } = {}) {
   const l = /** @type {NonNullable<typeof lab>} */ (lab)
   const child = spawn(process.execPath, [drillScript, '--inventory', overSsh ? l.sshInventory : l.cluster.inventory.file, '--env-file', l.cluster.inventory.envFile,
     '--api-url', l.apiUrl, '--results-dir', resultsDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk) => { stdout += chunk })
-  child.stderr.on('data', (chunk) => { stderr += chunk; process.stderr.write(chunk) })
+  child.stderr.on('data', (chunk) => { stderr += chunk; process.stderr.write(chunk); onStderr?.(stderr, child) })
   return /** @type {Promise<{code: number, stdout: string, stderr: string}>} */ (new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))))
 }
 
@@ -70,5 +72,22 @@ describe('failover drills through the API (fast profile)', () => {
     expect(reports.map((r) => r.scenario)).toEqual(['isolate-primary'])
     for (const report of reports) expectNothingLost(report)
     expect(out.code).toBe(0)
+  })
+
+  it('Ctrl-C during a fault heals it before the drill exits 130', async () => {
+    let sent = false
+    const out = await drill(['--scenario', 'partition', '--fault-at', '3', '--heal-after', '600', '--read-rate', '0'], {
+      onStderr: (text, child) => {
+        if (!sent && /injected on/.test(text)) {
+          sent = true
+          child.kill('SIGINT')
+        }
+      },
+    })
+    expect(out.stderr).toMatch(/SIGINT: healing every injected fault/)
+    expect(out.stderr).toMatch(/interrupted; every injected fault was healed/)
+    expect(out.code).toBe(130)
+    const status = await labStatus(/** @type {NonNullable<typeof lab>} */ (lab).cluster.lab)
+    expect(status.vms.map((vm) => [vm.vm, vm.link])).toEqual([['vm1', 'up'], ['vm2', 'up'], ['vm3', 'up']])
   })
 })
