@@ -93,6 +93,8 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
     log(`step 3: inject: ${scenario.fault}`)
     marks.fault_ms = Date.now()
     await scenario.inject(kit, fault)
+    // From the fault's first effect, not from when inject() began looking for its target.
+    marks.fault_ms = fault.hitAt ?? marks.fault_ms
     log(`  injected on ${fault.target}`)
     if (scenario.failover) {
       const promoted = await waitUntil(async () => {

@@ -13,6 +13,7 @@ const ISOLATE_TABLE = 'pgha_drill_isolate'
  * @typedef {object} FaultState what a scenario injected, for heal() and the report
  * @property {string} target the node (or VM) the fault hit
  * @property {Array<() => Promise<void>>} undo heal steps, newest last
+ * @property {number} [hitAt] epoch ms of the fault's first effect (inject() first finds its target)
  */
 
 /**
@@ -35,6 +36,7 @@ async function currentPrimary(kit) {
 async function powerOffVm(kit, state, vm) {
   const lab = /** @type {NonNullable<typeof kit.lab>} */ (kit.lab)
   state.undo.push(async () => void (await restart(lab, vm)))
+  state.hitAt ??= Date.now()
   await powerOff(lab, vm)
 }
 
@@ -47,6 +49,7 @@ const list = [
     failover: true,
     async inject(kit, state) {
       state.target = (await currentPrimary(kit)).name
+      state.hitAt = Date.now()
       await kit.script('switchover.mjs')
     },
   },
@@ -72,6 +75,7 @@ const list = [
       const vm = kit.vmOf(kit.hostOf(primary))
       state.target = primary.name
       state.undo.push(() => heal(lab, vm))
+      state.hitAt = Date.now()
       await partition(lab, vm)
     },
   },
@@ -87,6 +91,7 @@ const list = [
       state.target = primary.name
       state.undo.push(async () => void (await kit.transport.run(host, ['nft', 'delete', 'table', 'inet', ISOLATE_TABLE], { user: 'root' })))
       const set = peers.join(', ')
+      state.hitAt = Date.now()
       await kit.root(host, ['nft', '-f', '-'], `table inet ${ISOLATE_TABLE} {
   chain input { type filter hook input priority -10; policy accept; ip saddr { ${set} } drop; }
   chain output { type filter hook output priority -10; policy accept; ip daddr { ${set} } drop; }
@@ -103,6 +108,7 @@ const list = [
       const primary = await currentPrimary(kit)
       const host = kit.hostOf(primary)
       state.target = primary.name
+      state.hitAt = Date.now()
       await kit.runtime.pg(host, ['sh', '-c', 'kill -KILL "$(head -n 1 "$1/postmaster.pid")"', 'crash-postgres', host.pgdata])
     },
   },
@@ -120,6 +126,7 @@ const list = [
       state.target = standby.nodeName
       if (kit.lab) return powerOffVm(kit, state, kit.vmOf(standby))
       state.undo.push(() => kit.runtime.ensureRunning(standby))
+      state.hitAt = Date.now()
       await kit.runtime.stopService(standby)
     },
   },
@@ -133,6 +140,7 @@ const list = [
       const vm = kit.vmOf(kit.inventory.monitor)
       state.target = 'monitor'
       state.undo.push(() => heal(lab, vm))
+      state.hitAt = Date.now()
       await partition(lab, vm)
     },
   },
