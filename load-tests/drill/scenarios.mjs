@@ -155,7 +155,7 @@ const list = [
       await powerOffVm(kit, state, kit.vmOf(kit.hostOf(first)))
       const second = await waitFor(async () => {
         const now = await kit.primary().catch(() => null)
-        return now && now.name !== first.name && now.reported_state === 'primary' || now?.reported_state === 'wait_primary' ? now : null
+        return now && now.name !== first.name && ['primary', 'wait_primary'].includes(now.reported_state) ? now : null
       }, { timeoutMs: 180_000, intervalMs: 250, what: 'a new primary after the first power-off' })
       state.target = `${first.name}, then ${second.name}`
       await powerOffVm(kit, state, kit.vmOf(kit.hostOf(second)))
