@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { drillScript, startDrillLab } from '../support/drill-lab.mjs'
 
 const resultsDir = path.resolve(import.meta.dirname, '../../../bench/results')
-// About a minute per scenario: 8 s of load, the fault, the heal 10 s later (or 5 s after the promotion), convergence, 3 s more.
-// Enough writes in flight for a 20 s outage at 40/s: no slot dropped, every write waits it out.
-const SHORT = ['--rate', '40', '--max-in-flight', '1500', '--duration', '30', '--fault-at', '8', '--heal-after', '10', '--after', '3']
+// Under a minute per scenario: 5 s of load, the fault, the heal 5 s after the promotion,
+// convergence, 2 s more. Enough writes in flight for a 20 s outage at 40/s: none dropped.
+const SHORT = ['--rate', '40', '--max-in-flight', '1500', '--duration', '15', '--fault-at', '5', '--heal-after', '5', '--after', '2']
 /** @type {Awaited<ReturnType<typeof startDrillLab>> | undefined} */
 let lab
 
@@ -55,7 +55,7 @@ describe('failover drills through the API (fast profile)', () => {
     expect(reports.map((r) => r.scenario)).toEqual(['switchover', 'power-off', 'isolate-primary'])
     for (const report of reports) {
       expectNothingLost(report)
-      expect(report.verification.acknowledged).toBeGreaterThan(300)
+      expect(report.verification.acknowledged).toBeGreaterThan(200)
       // A planned switchover costs latency, never an error answer (the API retries within its budget).
       if (report.scenario === 'switchover') expect(report.figures.client_errors).toBe(0)
     }
