@@ -133,8 +133,9 @@ async function main() {
     }
   } finally {
     await kit.close()
+    // The drills that ran, also when a later one could not.
+    if (reports.length > 0) process.stdout.write(renderDrillTable(reports))
   }
-  process.stdout.write(renderDrillTable(reports))
   return reports.every((r) => r.passed) ? 0 : 1
 }
 

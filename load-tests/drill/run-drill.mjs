@@ -21,7 +21,7 @@ import { openRecordWriter, readRecords } from '../engine/records.mjs'
 import { renderDrillMarkdown, renderTimelineSvg } from '../report/index.mjs'
 import { drillFigures } from './figures.mjs'
 import { healFault, SCENARIOS } from './scenarios.mjs'
-import { storedWrites, verifyWrites } from './verify.mjs'
+import { storedWrites, unverified, verifyWrites } from './verify.mjs'
 
 /**
  * @typedef {object} DrillOptions
@@ -149,20 +149,25 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
 
   const all = await readRecords(recordsFile)
   const pool = createPool(databaseUrl)
-  let stored
+  /** @type {import('./verify.mjs').Verification} */
+  let verification
   try {
-    stored = await storedWrites(pool, settings.runId)
+    // A cluster that has not converged may still find a primary in a while.
+    const stored = await waitFor(() => storedWrites(pool, settings.runId).catch(() => null), { timeoutMs: 120_000, intervalMs: 2000, what: 'a primary to read the stored writes from' })
+    verification = verifyWrites(all, stored)
+  } catch (error) {
+    failures.push(`could not read the stored writes to verify them: ${/** @type {Error} */ (error).message}`)
+    verification = unverified(all)
   } finally {
     await pool.end()
   }
-  const verification = verifyWrites(all, stored)
   const promotionEvent = scenario.failover ? await promotionFromEvents(kit, before.name, marks.fault_ms) : null
   if (promotionEvent !== null) marks.promotion_ms = promotionEvent
   const probeFigures = scenario.failover ? probeOverlap(probeTimes, oldPrimaryAddress, marks.fault_ms) : { new_primary_first_write_ms: null, overlap_ms: null }
   const figures = drillFigures(all, marks, probeFigures)
 
-  if (verification.lost > 0) failures.push(`${verification.lost} acknowledged writes lost`)
-  if (verification.duplicated > 0) failures.push(`${verification.duplicated} logical writes stored more than once`)
+  if (verification.lost) failures.push(`${verification.lost} acknowledged writes lost`)
+  if (verification.duplicated) failures.push(`${verification.duplicated} logical writes stored more than once`)
   if (verification.changed > 0) failures.push(`${verification.changed} writes acknowledged with an order id the database does not hold for them`)
   if (verification.unknown_stored > 0) failures.push(`${verification.unknown_stored} rows of this run that no attempt made`)
   if (probeFigures.overlap_ms !== null && probeFigures.overlap_ms > 0) failures.push(`two primaries took writes for ${(probeFigures.overlap_ms / 1000).toFixed(1)} s`)

@@ -22,8 +22,8 @@ export async function storedWrites(db, runId) {
 /**
  * @typedef {object} Verification
  * @property {number} acknowledged logical writes with a 2xx answer
- * @property {number} lost acknowledged, not stored
- * @property {number} duplicated stored more than once
+ * @property {number | null} lost acknowledged, not stored (null: not verified, the rows could not be read)
+ * @property {number | null} duplicated stored more than once (null: not verified)
  * @property {number} changed acknowledged with an order id the database does not hold for it
  * @property {number} failed_but_stored never acknowledged (given up, or the run stopped), yet stored: allowed, reported
  * @property {number} unknown_stored stored under this run's id but never attempted: a defect
@@ -65,4 +65,15 @@ export function verifyWrites(records, stored) {
     changed_ids: changed,
     passed: lost.length === 0 && duplicated.length === 0 && changed.length === 0 && unknown === 0,
   }
+}
+
+/**
+ * What a drill reports when it could not read the rows: acknowledged writes counted, nothing
+ * verified, and a failed run.
+ * @param {import('../engine/records.mjs').AttemptRecord[]} records
+ * @returns {Verification}
+ */
+export function unverified(records) {
+  const acked = new Set(records.filter((r) => r.kind === 'write' && r.outcome === 'acked').map((r) => r.logical_id))
+  return { acknowledged: acked.size, lost: null, duplicated: null, changed: 0, failed_but_stored: 0, unknown_stored: 0, lost_ids: [], duplicated_ids: [], changed_ids: [], passed: false }
 }

@@ -7,8 +7,8 @@
  * What the verification found, comparing the acknowledged writes with the rows the database holds.
  * @typedef {object} DrillVerification
  * @property {number} acknowledged logical writes the client saw acknowledged
- * @property {number} lost acknowledged writes with no row
- * @property {number} duplicated logical writes stored more than once
+ * @property {number | null} lost acknowledged writes with no row (null: the rows could not be read)
+ * @property {number | null} duplicated logical writes stored more than once (null: the rows could not be read)
  * @property {number} failed_but_stored writes the client gave up on that were stored all the same
  * @property {string[]} lost_ids
  * @property {string[]} duplicated_ids
@@ -82,6 +82,9 @@ export function renderDrillMarkdown(report) {
 
   const v = report.verification
   const verified = v.lost === 0 && v.duplicated === 0
+  if (v.lost === null || v.duplicated === null) {
+    lines.push('## Verification: NOT DONE', '', 'The stored writes could not be read (see the failures): nothing is known about lost or duplicated writes.', '')
+  } else {
   lines.push(`## Verification: ${verified ? 'PASS' : 'FAIL'}`, '')
   lines.push(
     verified
@@ -97,6 +100,7 @@ export function renderDrillMarkdown(report) {
   lines.push('')
   if (v.lost_ids.length > 0) lines.push(`Lost: ${idList(v.lost_ids, v.lost)}`, '')
   if (v.duplicated_ids.length > 0) lines.push(`Duplicated: ${idList(v.duplicated_ids, v.duplicated)}`, '')
+  }
 
   lines.push('## Timeline', '', `![timeline](${encodeURI(report.picture).replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'))})`, '')
   const start = Date.parse(report.started_at)
