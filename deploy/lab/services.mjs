@@ -1,5 +1,7 @@
 // The lab's stand-in for systemd inside a VM: a service is a JSON spec in the VM's
-// services/ dir; "enabled" services are started again when the VM restarts.
+// services/ dir; "enabled" services are started again when the VM restarts, and, as with the
+// units bring-up installs on real VMs (Restart=always, RestartSec=1), a service that exits is
+// started again a second later until it is stopped.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import { openSync, closeSync } from 'node:fs'
@@ -7,6 +9,13 @@ import path from 'node:path'
 import { vmCommand } from './vm-exec.mjs'
 
 /** @typedef {{name: string, user: string, argv: string[], env?: Record<string, string>}} ServiceSpec */
+
+// Restart=always: the service runs in the foreground of this shell. stopService sends TERM to
+// both (the service alone is signalled, as before, not its own children); the shell's trap runs
+// once the service has exited, and ends the loop. Without it, a keeper that gives up (pg_autoctl exits when its
+// node-active service restarts 5 times in a second, e.g. while the monitor is down) stayed down
+// in the lab where systemd would have started it again.
+const SUPERVISE = 'trap "exit 0" TERM INT; while :; do "$@"; sleep 1; done'
 
 const specPath = (vm, name) => path.join(vm.servicesDir, `${name}.json`)
 const pidPath = (vm, name) => path.join(vm.servicesDir, `${name}.pid`)
@@ -56,7 +65,7 @@ export async function servicePid(vm, name) {
 export async function startService(vm, name) {
   if (await servicePid(vm, name)) return false
   const spec = await readSpec(vm, name)
-  const argv = vmCommand(vm, spec.argv, { user: spec.user, env: spec.env })
+  const argv = vmCommand(vm, ['sh', '-c', SUPERVISE, `service-${name}`, ...spec.argv], { user: spec.user, env: spec.env })
   await fs.mkdir(vm.logDir, { recursive: true })
   const log = openSync(path.join(vm.logDir, `${name}.log`), 'a', 0o600)
   try {
@@ -73,14 +82,26 @@ export async function startService(vm, name) {
 export async function stopService(vm, name, { timeoutMs = 30_000 } = {}) {
   const pid = await servicePid(vm, name)
   if (!pid) return false
-  process.kill(pid, 'SIGTERM')
+  const kill = (/** @type {number} */ target, /** @type {NodeJS.Signals} */ sig) => {
+    try { process.kill(target, sig) } catch { /* exited meanwhile */ }
+  }
+  // The supervising shell, then the service it runs (its child).
+  kill(pid, 'SIGTERM')
+  for (const child of await childPids(pid)) kill(child, 'SIGTERM')
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (!(await servicePid(vm, name))) return true
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
-  try { process.kill(pid, 'SIGKILL') } catch { /* exited meanwhile */ }
+  // Spawned detached, the shell leads the process group the service runs in.
+  try { process.kill(-pid, 'SIGKILL') } catch { kill(pid, 'SIGKILL') }
   return true
+}
+
+/** @param {number} pid */
+async function childPids(pid) {
+  const text = await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')
+  return text.split(/\s+/).filter(Boolean).map(Number)
 }
 
 export async function removeService(vm, name) {
