@@ -226,8 +226,9 @@ async function movePrimaryOffMonitorHost(kit, log) {
 }
 
 /**
- * When the monitor first assigned another node the primary's role after the fault (its event log:
- * an event is written when a goal state is set, carrying the state reported before it).
+ * When the monitor began promoting another node after the fault: its first event assigning one
+ * prepare_promotion (or a later promotion state). Its Postgres is promoted in stop_replication,
+ * before wait_primary, so wait_primary would come after the first writes there.
  * @param {import('./fault-kit.mjs').FaultKit} kit @param {string} oldPrimary @param {number} faultMs
  * @returns {Promise<number | null>}
  */
@@ -235,7 +236,7 @@ async function promotionFromEvents(kit, oldPrimary, faultMs) {
   const rows = await kit.runtime.sqlJson(kit.inventory.monitor, `
     select (extract(epoch from eventtime) * 1000)::float8 as at_ms from pgautofailover.event
      where formationid = '${kit.inventory.formation}' and nodename <> '${oldPrimary.replaceAll("'", "''")}'
-       and goalstate in ('wait_primary', 'primary') and eventtime >= to_timestamp(${faultMs / 1000})
+       and goalstate in ('prepare_promotion', 'stop_replication', 'wait_primary', 'primary') and eventtime >= to_timestamp(${faultMs / 1000})
      order by eventtime limit 1`, { db: 'pg_auto_failover' }).catch(() => [])
   return rows[0]?.at_ms ? Math.round(rows[0].at_ms) : null
 }
