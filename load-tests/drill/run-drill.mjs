@@ -54,7 +54,7 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
     abortSignal?.addEventListener('abort', interrupted, { once: true })
   })
   const waitUntil = (/** @type {() => Promise<any>} */ check, /** @type {number} */ timeoutMs, /** @type {string} */ what) =>
-    waitFor(async () => { if (abortSignal?.aborted) throw new Error('interrupted'); return check() }, { timeoutMs, intervalMs: 250, what })
+    waitFor(check, { timeoutMs, intervalMs: 250, what, signal: abortSignal })
   const healthy = async () => {
     const nodes = await kit.nodes().catch(() => null)
     return nodes && assessCluster(nodes, kit.inventory.nodes.length).healthy ? nodes : null
@@ -131,6 +131,9 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
       log(`  converged ${((marks.converged_ms - /** @type {number} */ (marks.heal_ms)) / 1000).toFixed(1)} s after the heal`)
     }
     await sleep(Math.max(timing.afterS * 1000, marks.load_start_ms + timing.minDurationS * 1000 - Date.now()))
+  } catch (error) {
+    // Ctrl-C: whatever was waiting gives up; the faults are healed below, then 'interrupted' is thrown.
+    if (!abortSignal?.aborted) throw error
   } finally {
     // Heal first: a drill must never leave a fault behind, whatever failed.
     await healFault(fault).catch((/** @type {Error} */ error) => {

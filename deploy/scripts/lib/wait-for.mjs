@@ -1,14 +1,16 @@
 /**
- * Polls `check` until it returns a truthy value or `timeoutMs` passes.
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes; an aborted `signal` ends
+ * the wait at the next poll (an error whose message starts with "interrupted").
  * @template T
  * @param {() => Promise<T>} check
- * @param {{timeoutMs: number, intervalMs?: number, what: string, lastSeen?: () => string}} options
+ * @param {{timeoutMs: number, intervalMs?: number, what: string, lastSeen?: () => string, signal?: AbortSignal}} options
  * @returns {Promise<NonNullable<T>>}
  */
-export async function waitFor(check, { timeoutMs, intervalMs = 500, what, lastSeen }) {
+export async function waitFor(check, { timeoutMs, intervalMs = 500, what, lastSeen, signal }) {
   const deadline = Date.now() + timeoutMs
   let lastError
   for (;;) {
+    if (signal?.aborted) throw Object.assign(new Error(`interrupted while waiting for ${what}`), { code: 'ABORTED' })
     try {
       const value = await check()
       if (value) return value
