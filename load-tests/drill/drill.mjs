@@ -5,7 +5,7 @@
 //
 // Steps: 1. validate every option, the inventory and the engine (exit 2 on bad input, nothing touched)
 //        2. ensure the cluster and the API are up (a lab inventory's lab and API are brought up
-//           when absent; a real cluster's never are); apply --profile when the cluster has another
+//           when absent; a real cluster's never are); --profile: bring-up applies it (only what differs)
 //        3. each scenario in turn (run-drill.mjs), one report each; --scenario all: a table at the end
 // Exit: 0 every drill passed; 1 a drill failed (a lost or duplicated write, two primaries, no
 // convergence) or could not run; 2 bad input; 130 interrupted (every injected fault healed first).
@@ -26,7 +26,7 @@ import { SCENARIOS, SCENARIO_NAMES } from './scenarios.mjs'
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const deployScripts = path.join(repoRoot, 'deploy/scripts')
 const USAGE = `usage: npm run drill -- --scenario <${SCENARIO_NAMES.join('|')}|all>[,...] [options]
-  --profile <${PROFILE_NAMES.join('|')}>  the cluster's failover profile (applied with bring-up when it has another)
+  --profile <${PROFILE_NAMES.join('|')}>  the cluster's failover profile, applied with bring-up (only what differs); default: left as it is
   --engine <${ENGINE_NAMES.join('|')}>       node (default): no k6 needed; k6: your own k6 on PATH runs load-tests/failover.js
   --rate <n>                 logical writes per second (default 50); --read-rate <n> (default 10)
   --max-in-flight <n>        writes in flight at most (default 400); one due while that many are running is dropped, and counted
@@ -98,7 +98,7 @@ async function main() {
   if (transport === 'netns') ensureRoot('drill')
   const profile = args.profile ?? kit.inventory.profile
 
-  await ensureClusterAndApi({ kit, inventoryFile, envFile, apiUrl, profile })
+  await ensureClusterAndApi({ kit, inventoryFile, envFile, apiUrl, profile: args.profile })
   const databaseUrl = await databaseUrlFrom(envFile)
 
   const controller = new AbortController()
@@ -143,7 +143,7 @@ async function main() {
  * The cluster must answer and the API be ready. A lab inventory whose lab is absent gets
  * `lab-up` (cluster and API); a loopback API that is down is started (api-service). A real
  * cluster is never brought up: that is bring-up's job.
- * @param {{kit: import('./fault-kit.mjs').FaultKit, inventoryFile: string, envFile: string, apiUrl: string, profile: string}} options
+ * @param {{kit: import('./fault-kit.mjs').FaultKit, inventoryFile: string, envFile: string, apiUrl: string, profile: string | undefined}} options
  */
 async function ensureClusterAndApi({ kit, inventoryFile, envFile, apiUrl, profile }) {
   const port = new URL(apiUrl).port || '80'
@@ -157,10 +157,14 @@ async function ensureClusterAndApi({ kit, inventoryFile, envFile, apiUrl, profil
   })
   if (nodes.length === 0) throw new InputError(`the monitor of ${path.relative(process.cwd(), inventoryFile)} has no node in formation ${kit.inventory.formation}: bring the cluster up first`)
   let restartApi = false
-  if (profile !== kit.inventory.profile) {
-    log(`the cluster runs the ${kit.inventory.profile} profile: applying ${profile} (bring-up -e failover_profile=${profile})`)
+  if (profile !== undefined) {
+    // The inventory names a profile, but an earlier drill may have applied another: bring-up
+    // compares the cluster's settings and changes only what differs (nothing when it has it).
+    log(`--profile ${profile}: bring-up -e failover_profile=${profile} (changes only what differs)`)
+    const envBefore = await fs.readFile(envFile, 'utf8').catch(() => '')
     await $({ stdio: ['ignore', 2, 'inherit'] })`node ${path.join(deployScripts, 'bringup.mjs')} --inventory ${inventoryFile} -e failover_profile=${profile} --env-output ${envFile}`
-    restartApi = loopback
+    // The API reads its retry budget (DB_RETRY_BUDGET_MS) from the env file at start.
+    restartApi = loopback && (await fs.readFile(envFile, 'utf8').catch(() => '')) !== envBefore
   }
   const ready = async () => (await fetch(`${apiUrl}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(() => null))?.ok === true
   if (restartApi || !(await ready())) {
