@@ -11,9 +11,8 @@
 //   counted in it);
 // - each dropped_iterations Point of the `writes` scenario: one logical write that could not start.
 // Every other metric is ignored.
-import { createReadStream } from 'node:fs'
-import readline from 'node:readline'
 import { classifyWrite } from '../lib/scenario.js'
+import { readJsonLines } from './records.mjs'
 
 /** @typedef {import('./records.mjs').AttemptRecord} AttemptRecord */
 
@@ -34,18 +33,8 @@ import { classifyWrite } from '../lib/scenario.js'
 export async function recordsFromK6Json(file) {
   /** @type {AttemptRecord[]} */
   const records = []
-  let line = 0
-  const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })
-  for await (const text of lines) {
-    line++
-    if (text.trim() === '') continue
-    /** @type {K6Line} */
-    let entry
-    try {
-      entry = JSON.parse(text)
-    } catch (err) {
-      throw new Error(`${file}:${line}: not JSON`, { cause: err })
-    }
+  for await (const { value, line } of readJsonLines(file)) {
+    const entry = /** @type {K6Line} */ (value)
     if (entry?.type !== 'Point') continue
     try {
       if (entry.metric === 'http_req_duration') {

@@ -57,19 +57,31 @@ export async function openRecordWriter(/** @type {string} */ file) {
  */
 export async function readRecords(file) {
   const records = []
+  for await (const { value: record, line } of readJsonLines(file)) {
+    if (!OUTCOMES.includes(record?.outcome) || (record.kind !== 'write' && record.kind !== 'read')) throw new Error(`${file}:${line}: not an attempt record`)
+    records.push(record)
+  }
+  return records
+}
+
+/**
+ * The JSON value of each non-blank line of a file, with its line number; a line that is not JSON
+ * throws naming the file and line. Records files and k6's JSON output are both read through it.
+ * @param {string} file
+ * @returns {AsyncGenerator<{value: any, line: number}>}
+ */
+export async function* readJsonLines(file) {
   let line = 0
   const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })
   for await (const text of lines) {
     line++
     if (text.trim() === '') continue
-    let record
+    let value
     try {
-      record = JSON.parse(text)
-    } catch {
-      throw new Error(`${file}:${line}: not JSON`)
+      value = JSON.parse(text)
+    } catch (err) {
+      throw new Error(`${file}:${line}: not JSON`, { cause: err })
     }
-    if (!OUTCOMES.includes(record?.outcome) || (record.kind !== 'write' && record.kind !== 'read')) throw new Error(`${file}:${line}: not an attempt record`)
-    records.push(record)
+    yield { value, line }
   }
-  return records
 }
