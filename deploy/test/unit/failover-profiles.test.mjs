@@ -1,8 +1,8 @@
 // The fencing condition (failover-profiles.mjs): every shipped profile meets it with its margin,
 // and profiles that only look safe are refused with the terms that break.
 import { describe, expect, it } from 'vitest'
-import { FAILOVER_PROFILES, PROFILE_NAMES, REQUIRED_MARGIN_S, clientRetryBudgetMs, fencingTerms, fencingViolations, resolveProfile } from '../scripts/lib/failover-profiles.mjs'
-import { parseInventory } from '../scripts/lib/inventory.mjs'
+import { FAILOVER_PROFILES, PROFILE_NAMES, REQUIRED_MARGIN_S, clientRetryBudgetMs, fencingTerms, fencingViolations, resolveProfile } from '../../scripts/lib/failover-profiles.mjs'
+import { parseInventory } from '../../scripts/lib/inventory.mjs'
 
 /** pg_auto_failover 2.0 as it ships: no keepalives on the monitor connection, wal_sender_timeout 30 s. */
 const stock = () => {

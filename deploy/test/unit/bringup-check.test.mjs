@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deployDir, runScript } from './support/run-script.mjs'
+import { deployDir, runScript } from '../support/run-script.mjs'
 
 const exampleInventory = path.join(deployDir, 'inventory/example.yml')
 const goldenDir = path.join(deployDir, 'test/golden')

@@ -9,9 +9,9 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { COMPOSE_DIR, DEFAULT_DOCKER_IMAGE, IMAGE, composeFilesFor, renderEnvFile } from '../scripts/lib/compose-env.mjs'
-import { parseInventory } from '../scripts/lib/inventory.mjs'
-import { deployDir } from './support/run-script.mjs'
+import { COMPOSE_DIR, DEFAULT_DOCKER_IMAGE, IMAGE, composeFilesFor, renderEnvFile } from '../../scripts/lib/compose-env.mjs'
+import { parseInventory } from '../../scripts/lib/inventory.mjs'
+import { deployDir } from '../support/run-script.mjs'
 
 const run = promisify(execFile)
 const PINNED_IMAGE = 'citusdata/pg_auto_failover:v2.0-pg15'

@@ -1,8 +1,8 @@
 // maintenance.mjs on a lab cluster: a standby into maintenance and back, the primary only with
 // --allow-failover, and every bad input refused with exit 2 before anything changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jsonLines, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
-import { runScript } from './support/run-script.mjs'
+import { jsonLines, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
+import { runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghtm', subnet: '10.213.53.0/24', profile: 'fast' }
 let cluster

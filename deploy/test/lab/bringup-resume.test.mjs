@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { resolveLabConfig } from '../lab/lab-config.mjs'
-import { labDown, labUp } from '../lab/lab.mjs'
-import { jsonLines, psql, writeLabInventory } from './support/lab-cluster.mjs'
-import { deployDir, runScript } from './support/run-script.mjs'
+import { resolveLabConfig } from '../../lab/lab-config.mjs'
+import { labDown, labUp } from '../../lab/lab.mjs'
+import { jsonLines, psql, writeLabInventory } from '../support/lab-cluster.mjs'
+import { deployDir, runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghtr', subnet: '10.213.45.0/24' }
 const lab = resolveLabConfig(LAB)

@@ -9,10 +9,10 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { heal, isolate, powerOff, restart } from '../lab/lab.mjs'
-import { waitFor } from '../scripts/lib/wait-for.mjs'
-import { nodeDsn, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
-import { runScript } from './support/run-script.mjs'
+import { heal, isolate, powerOff, restart } from '../../lab/lab.mjs'
+import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { nodeDsn, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
+import { runScript } from '../support/run-script.mjs'
 
 // node3 a lower (non-zero) priority so the first election goes to node2 (VM3 holds the monitor
 // and cannot be powered off here).

@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deployDir, runScript } from './support/run-script.mjs'
+import { deployDir, runScript } from '../support/run-script.mjs'
 
 let dir
 let base

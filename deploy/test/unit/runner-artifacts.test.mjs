@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deployDir, runScript } from './support/run-script.mjs'
+import { deployDir, runScript } from '../support/run-script.mjs'
 
 const STATUSES = ['successful', 'failed', 'timeout', 'canceled']
 let dir

@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { crashPostgres, powerOff, restart } from '../lab/lab.mjs'
-import { waitFor } from '../scripts/lib/wait-for.mjs'
-import { nodeDsn, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
-import { deployDir, runScript } from './support/run-script.mjs'
+import { crashPostgres, powerOff, restart } from '../../lab/lab.mjs'
+import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { nodeDsn, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
+import { deployDir, runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghtf', subnet: '10.213.42.0/24', profile: 'fast', hostVars: { vm2: { candidate_priority: 0 } } }
 let cluster

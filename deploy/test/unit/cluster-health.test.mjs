@@ -1,6 +1,6 @@
 // Judging the monitor's view: roles, a healthy cluster, and standbys stuck on their way back.
 import { describe, expect, it } from 'vitest'
-import { STUCK_AFTER_S, assessCluster, roleOf, stuckCause, stuckNodes } from '../scripts/lib/cluster-health.mjs'
+import { STUCK_AFTER_S, assessCluster, roleOf, stuckCause, stuckNodes } from '../../scripts/lib/cluster-health.mjs'
 
 const node = (name, reported, assigned = reported, extra = {}) => ({ name, reported_state: reported, assigned_state: assigned, health: 1, ...extra })
 

@@ -3,11 +3,11 @@
 // and a re-run finding the primary on the monitor's host (VM3) moves it to another node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { $ } from 'zx'
-import { findVm } from '../lab/lab-config.mjs'
-import { vmCommand } from '../lab/vm-exec.mjs'
-import { waitFor } from '../scripts/lib/wait-for.mjs'
-import { jsonLines, nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
-import { runScript } from './support/run-script.mjs'
+import { findVm } from '../../lab/lab-config.mjs'
+import { vmCommand } from '../../lab/vm-exec.mjs'
+import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { jsonLines, nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
+import { runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghtb', subnet: '10.213.41.0/24' }
 let cluster

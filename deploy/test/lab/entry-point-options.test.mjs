@@ -4,9 +4,9 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { resolveLabConfig } from '../lab/lab-config.mjs'
-import { writeLabInventory } from './support/lab-cluster.mjs'
-import { runScript } from './support/run-script.mjs'
+import { resolveLabConfig } from '../../lab/lab-config.mjs'
+import { writeLabInventory } from '../support/lab-cluster.mjs'
+import { runScript } from '../support/run-script.mjs'
 
 const CLUSTER_SCRIPTS = ['bringup', 'status', 'switchover', 'maintenance', 'rejoin', 'add-node', 'teardown', 'replace-monitor', 'cluster-exporter']
   .map((name) => `scripts/${name}.mjs`)

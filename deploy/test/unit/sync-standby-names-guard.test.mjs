@@ -1,7 +1,7 @@
 // status asks the monitor for synchronous_standby_names only while a node is assigned a writable
 // state: pg_auto_failover 2.0's function crashes the monitor's Postgres without one (2 nodes).
 import { describe, expect, it } from 'vitest'
-import { createPgAutoctlCore } from '../scripts/lib/runtimes/pg-autoctl-core.mjs'
+import { createPgAutoctlCore } from '../../scripts/lib/runtimes/pg-autoctl-core.mjs'
 
 const inventory = { formation: 'default', monitor: { host: 'm', address: '10.0.0.13', port: 5431 } }
 

@@ -2,10 +2,10 @@
 // inventory's profile; lab-down recognises it as bring-up's.
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { bringupEnvText } from '../scripts/lib/env-file.mjs'
-import { loadInventory } from '../scripts/lib/inventory.mjs'
-import { labEnvFileVerdict } from '../scripts/lib/lab-env-file.mjs'
-import { deployDir } from './support/run-script.mjs'
+import { bringupEnvText } from '../../scripts/lib/env-file.mjs'
+import { loadInventory } from '../../scripts/lib/inventory.mjs'
+import { labEnvFileVerdict } from '../../scripts/lib/lab-env-file.mjs'
+import { deployDir } from '../support/run-script.mjs'
 
 const lab = path.join(deployDir, 'inventory/lab.yml')
 

@@ -1,7 +1,7 @@
 // The cluster's metrics (cluster-exporter.mjs) from the monitor's rows: who is primary, states,
 // lag behind the primary, the verdict; a failed poll shows as pgha_monitor_up 0.
 import { describe, expect, it } from 'vitest'
-import { createClusterMetrics, lsnBytes } from '../scripts/lib/cluster-metrics.mjs'
+import { createClusterMetrics, lsnBytes } from '../../scripts/lib/cluster-metrics.mjs'
 
 const node = (name, reported, assigned, lsn, extra = {}) => ({
   name, host: `10.0.0.${name.at(-1)}`, port: 5432, reported_state: reported, assigned_state: assigned,

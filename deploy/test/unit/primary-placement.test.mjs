@@ -2,7 +2,7 @@
 // secondary elsewhere has a higher candidate priority (losing VM3 would then lose the primary and
 // the monitor that could promote a standby together).
 import { describe, expect, it } from 'vitest'
-import { primaryMoveTarget } from '../scripts/lib/bringup-steps.mjs'
+import { primaryMoveTarget } from '../../scripts/lib/bringup-steps.mjs'
 
 // The example inventory's shape: the monitor and node3 on 10.0.0.13.
 const inventory = {

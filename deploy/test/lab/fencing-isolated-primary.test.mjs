@@ -6,13 +6,13 @@
 // rejoins as a secondary.
 import { createPool } from '@pg-ha/db-ha'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { heal, isolate } from '../lab/lab.mjs'
-import { fencingTerms } from '../scripts/lib/failover-profiles.mjs'
-import { loadInventory } from '../scripts/lib/inventory.mjs'
-import { waitFor } from '../scripts/lib/wait-for.mjs'
-import { startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
-import { runScript } from './support/run-script.mjs'
-import { overlapFrom, startWriteProbes } from './support/write-probes.mjs'
+import { heal, isolate } from '../../lab/lab.mjs'
+import { fencingTerms } from '../../scripts/lib/failover-profiles.mjs'
+import { loadInventory } from '../../scripts/lib/inventory.mjs'
+import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
+import { runScript } from '../support/run-script.mjs'
+import { overlapFrom, startWriteProbes } from '../support/write-probes.mjs'
 
 const LABS = [
   { name: 'pghff', subnet: '10.213.57.0/24', profile: 'fast' },

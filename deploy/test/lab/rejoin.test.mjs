@@ -4,11 +4,11 @@
 import path from 'node:path'
 import { $ } from 'zx'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findVm } from '../lab/lab-config.mjs'
-import { startService, stopService } from '../lab/services.mjs'
-import { waitFor } from '../scripts/lib/wait-for.mjs'
-import { jsonLines, nodeDsn, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
-import { runScript } from './support/run-script.mjs'
+import { findVm } from '../../lab/lab-config.mjs'
+import { startService, stopService } from '../../lab/services.mjs'
+import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { jsonLines, nodeDsn, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
+import { runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghtj', subnet: '10.213.54.0/24', profile: 'fast' }
 const KEEPER = 'pgautofailover-node-5432'

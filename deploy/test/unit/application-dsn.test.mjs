@@ -1,9 +1,9 @@
 // The DSN lists every data node with its own port, VM3's node on 5433 included.
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { applicationDsn, quoteKeywordValue } from '../scripts/lib/dsn.mjs'
-import { loadInventory } from '../scripts/lib/inventory.mjs'
-import { deployDir } from './support/run-script.mjs'
+import { applicationDsn, quoteKeywordValue } from '../../scripts/lib/dsn.mjs'
+import { loadInventory } from '../../scripts/lib/inventory.mjs'
+import { deployDir } from '../support/run-script.mjs'
 
 describe('application DSN', () => {
   it('includes all three nodes of the example inventory with per-host ports, and no TLS attempt without TLS', async () => {

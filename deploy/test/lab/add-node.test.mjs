@@ -4,9 +4,9 @@
 import fs from 'node:fs/promises'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findVm } from '../lab/lab-config.mjs'
-import { jsonLines, nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from './support/lab-cluster.mjs'
-import { runScript } from './support/run-script.mjs'
+import { findVm } from '../../lab/lab-config.mjs'
+import { jsonLines, nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
+import { runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghtn', subnet: '10.213.55.0/24', profile: 'fast', vms: 4 }
 let cluster
