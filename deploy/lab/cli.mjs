@@ -1,21 +1,24 @@
 #!/usr/bin/env node
 // lab: a 3-VM lab on one host.
 //   lab up [--sshd] | down | status [--json]     (--sshd: an sshd in every VM, see sshd.mjs)
-//   lab power-off|partition|isolate|heal|restart <vm>   (isolate: cut off from the other VMs, the host still reaches it)
-//   lab crash-postgres <vm> --port <node's Postgres port>
+//   lab <fault> <vm>   (the faults of faults.mjs: power-off, partition, isolate, heal, restart, crash-postgres --port)
 //   lab exec <vm> [--user U] -- <command...>   (a shell on the VM, as ssh would give one)
 // Options: --name <lab> --subnet <a.b.c.0/24> --vms <n> (or PGHA_LAB_NAME, PGHA_LAB_SUBNET, PGHA_LAB_VMS)
 import { spawnSync } from 'node:child_process'
 import { findVm, resolveLabConfig } from './lab-config.mjs'
 import { vmCommand } from './vm-exec.mjs'
-import { crashPostgres, heal, isolate, labDown, labStatus, labUp, partition, powerOff, restart } from './lab.mjs'
-import { parseOptions, tcpPortOption } from '../scripts/lib/cli-options.mjs'
-import { ensureRoot } from '../scripts/lib/ensure-packages.mjs'
+import { FAULTS, FAULT_NAMES, injectFault, isFaultName } from './faults.mjs'
+import { labDown, labStatus, labUp } from './lab.mjs'
+import { parseOptions, tcpPortOption } from '../lib/cli-options.mjs'
+import { ensureRoot } from '../lib/ensure-packages.mjs'
 
-const USAGE = `usage: lab <up|down|status|power-off|partition|isolate|heal|crash-postgres|restart> [vm] [--name N] [--subnet S] [--vms N] [--json] [--sshd]
+const USAGE = `usage: lab <up|down|status> [--name N] [--subnet S] [--vms N] [--json] [--sshd]
+       lab <fault> <vm> [--name N] [--subnet S] [--vms N]
        lab crash-postgres <vm> --port <the data node's Postgres port>
-       lab exec <vm> [--user U] -- <command...>`
-const VM_COMMANDS = new Set(['power-off', 'partition', 'isolate', 'heal', 'crash-postgres', 'restart', 'exec'])
+       lab exec <vm> [--user U] -- <command...>
+faults:
+${Object.entries(FAULTS).map(([name, fault]) => `  ${name.padEnd(15)}${fault.summary}`).join('\n')}`
+const VM_COMMANDS = new Set([...FAULT_NAMES, 'exec'])
 const LAB_COMMANDS = new Set(['up', 'down', 'status'])
 
 function usageError(message) {
@@ -47,10 +50,12 @@ const execArgv = parsed.rest ?? []
 if (command === 'exec' && execArgv.length === 0) usageError('"exec" needs a command after --')
 if (command !== 'exec' && (execArgv.length > 0 || args.user !== undefined)) usageError(`"${command}" takes no command and no --user`)
 if (command !== 'up' && args.sshd) usageError('--sshd goes with "up" only')
-if (command !== 'crash-postgres' && args.port !== undefined) usageError('--port goes with "crash-postgres" only')
+const fault = isFaultName(command) ? FAULTS[command] : undefined
+const needsPort = fault !== undefined && 'needs' in fault && fault.needs === 'port'
+if (!needsPort && args.port !== undefined) usageError(`--port goes with ${FAULT_NAMES.filter((name) => 'needs' in FAULTS[name]).map((name) => `"${name}"`).join(', ')} only`)
 // No default: in the users' layout (deploy/inventory/lab.yml) 5432 on vm3 is the monitor.
-if (command === 'crash-postgres' && args.port === undefined) {
-  usageError('"crash-postgres" needs --port, the data node\'s Postgres port (deploy/inventory/lab.yml: 5432 on vm1 and vm2, 5433 on vm3, whose 5432 is the monitor)')
+if (needsPort && args.port === undefined) {
+  usageError(`"${command}" needs --port, the data node's Postgres port (deploy/inventory/lab.yml: 5432 on vm1 and vm2, 5433 on vm3, whose 5432 is the monitor)`)
 }
 let crashPort
 try {
@@ -90,27 +95,6 @@ try {
       if (status.vms.some((vm) => vm.link === 'absent')) process.exitCode = 1
       break
     }
-    case 'power-off':
-      await powerOff(lab, vmName)
-      log(`${vmName} powered off`)
-      break
-    case 'partition':
-      await partition(lab, vmName)
-      log(`${vmName} partitioned`)
-      break
-    case 'isolate':
-      await isolate(lab, vmName)
-      log(`${vmName} isolated from the other VMs (the host still reaches it)`)
-      break
-    case 'heal':
-      await heal(lab, vmName)
-      log(`${vmName} healed`)
-      break
-    case 'restart': {
-      const started = await restart(lab, vmName)
-      log(`${vmName} restarted${started.length ? `; started ${started.join(', ')}` : ''}`)
-      break
-    }
     case 'exec': {
       const vm = findVm(lab, vmName)
       const argv = vmCommand(vm, execArgv, { user: args.user })
@@ -118,12 +102,8 @@ try {
       process.exitCode = result.status ?? 1
       break
     }
-    case 'crash-postgres': {
-      const port = /** @type {number} */ (crashPort)
-      const pid = await crashPostgres(lab, vmName, { port })
-      log(`${vmName}: postmaster ${pid} on port ${port} killed`)
-      break
-    }
+    default:
+      if (isFaultName(command)) log(await injectFault(lab, command, /** @type {string} */ (vmName), { port: crashPort }))
   }
 } catch (error) {
   if (error.code === 'LAB_CONFIG_INVALID') usageError(error.message)
