@@ -6,7 +6,7 @@ import { findVm } from './lab-config.mjs'
 import { createNetwork, destroyNetwork, ensureSubnetFree, isolateVm, killNamespace, listNamespaces, namespacePids, releaseVm, setVmLink, vmIsolated, vmLinkState } from './network.mjs'
 import { listServices, servicePid, startService } from './services.mjs'
 import { startLabSshd } from './sshd.mjs'
-import { ensureDebianPackages } from '../scripts/lib/ensure-packages.mjs'
+import { ensureDebianPackages } from '../lib/ensure-packages.mjs'
 
 export const LAB_PACKAGES = ['postgresql-15', 'postgresql-15-auto-failover', 'pg-auto-failover-cli', 'iproute2', 'util-linux', 'procps', 'nftables']
 

@@ -7,8 +7,8 @@ import path from 'node:path'
 import { $ } from 'zx'
 import { registerService, startService } from './services.mjs'
 import { vmCommand } from './vm-exec.mjs'
-import { ensureDebianPackages } from '../scripts/lib/ensure-packages.mjs'
-import { waitFor } from '../scripts/lib/wait-for.mjs'
+import { ensureDebianPackages } from '../lib/ensure-packages.mjs'
+import { waitFor } from '../lib/wait-for.mjs'
 
 export const SSHD_PACKAGES = ['openssh-server', 'openssh-client']
 const SSHD = '/usr/sbin/sshd'

@@ -1,6 +1,6 @@
 // How a command runs "on" a lab VM: inside its network namespace, with the VM's private
 // directories bind-mounted over the shared host paths, optionally as another user.
-import { shellQuote as quote } from '../scripts/lib/shell.mjs'
+import { shellQuote as quote } from '../lib/shell.mjs'
 
 /**
  * @param {{netns: string, mounts: Record<string, string>}} vm

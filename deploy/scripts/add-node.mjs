@@ -17,7 +17,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClusterSteps } from './lib/bringup-steps.mjs'
 import { describeNodes, healthyPrimary } from './lib/day2.mjs'
-import { InputError } from './lib/errors.mjs'
+import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')

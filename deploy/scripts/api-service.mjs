@@ -15,9 +15,9 @@ import { closeSync, openSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { $ } from 'zx'
-import { parseOptions, tcpPortOption } from './lib/cli-options.mjs'
-import { InputError, exitCodeFor } from './lib/errors.mjs'
-import { waitFor } from './lib/wait-for.mjs'
+import { parseOptions, tcpPortOption } from '../lib/cli-options.mjs'
+import { InputError, exitCodeFor } from '../lib/errors.mjs'
+import { waitFor } from '../lib/wait-for.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const apiDir = path.join(repoRoot, 'apps/api')

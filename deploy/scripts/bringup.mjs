@@ -24,7 +24,7 @@ import { bringUp } from './lib/bringup-steps.mjs'
 import { applicationDsn } from './lib/dsn.mjs'
 import { commandsAsJson, renderCommands } from './lib/dry-run.mjs'
 import { redact } from './lib/cluster-context.mjs'
-import { InputError } from './lib/errors.mjs'
+import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')

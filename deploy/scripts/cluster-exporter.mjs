@@ -9,7 +9,7 @@
 // usage: cluster-exporter.mjs --inventory <file> [--listen <address:port>] [--interval <s>]
 import http from 'node:http'
 import { createClusterMetrics, lastPromotionSql } from './lib/cluster-metrics.mjs'
-import { InputError } from './lib/errors.mjs'
+import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const USAGE = 'usage: cluster-exporter.mjs --inventory <file> [--listen <address:port>] [--interval <seconds>]'

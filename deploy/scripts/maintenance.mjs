@@ -13,9 +13,9 @@
 // usage: maintenance.mjs --inventory <file> --node <node_name> --enable|--disable [--allow-failover] [--json] [--private-data-dir <dir> [--ident <id>]]
 import { describeNodes, nodeByName, problemsOfOthers, settledIn } from './lib/day2.mjs'
 import { roleOf } from './lib/cluster-health.mjs'
-import { InputError } from './lib/errors.mjs'
+import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
-import { waitFor } from './lib/wait-for.mjs'
+import { waitFor } from '../lib/wait-for.mjs'
 
 // The states `enable maintenance` assigns on the way; anything else has no maintenance to disable.
 const MAINTENANCE_STATES = new Set(['wait_maintenance', 'prepare_maintenance', 'maintenance'])

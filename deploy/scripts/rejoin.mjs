@@ -23,9 +23,9 @@
 import { createClusterSteps } from './lib/bringup-steps.mjs'
 import { roleOf } from './lib/cluster-health.mjs'
 import { describeNodes, healthyPrimary, nodeByName, settledIn } from './lib/day2.mjs'
-import { InputError } from './lib/errors.mjs'
+import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
-import { waitFor } from './lib/wait-for.mjs'
+import { waitFor } from '../lib/wait-for.mjs'
 
 const USAGE = 'usage: rejoin.mjs --inventory <file> --node <node_name> --yes'
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */

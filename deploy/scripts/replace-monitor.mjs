@@ -54,9 +54,9 @@
 import { createClusterSteps } from './lib/bringup-steps.mjs'
 import { roleOf } from './lib/cluster-health.mjs'
 import { describeNodes, nodesTable, settledIn } from './lib/day2.mjs'
-import { InputError } from './lib/errors.mjs'
+import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
-import { waitFor } from './lib/wait-for.mjs'
+import { waitFor } from '../lib/wait-for.mjs'
 
 const USAGE = 'usage: replace-monitor.mjs --inventory <file> --yes [--skip-node <node_name>]...'
 // What `pg_autoctl config get pg_autoctl.monitor` holds once `disable monitor` ran (defaults.h).

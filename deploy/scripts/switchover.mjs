@@ -8,9 +8,9 @@
 //        4. wait until healthy, with another primary (the --to node when given)
 // usage: switchover.mjs --inventory <file> [--to <node_name>] [--json] [--private-data-dir <dir> [--ident <id>]]
 import { assessCluster, roleOf } from './lib/cluster-health.mjs'
-import { InputError } from './lib/errors.mjs'
+import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
-import { waitFor } from './lib/wait-for.mjs'
+import { waitFor } from '../lib/wait-for.mjs'
 
 const USAGE = 'usage: switchover.mjs --inventory <file> [--to <node_name>]'
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */

@@ -8,7 +8,7 @@
 // Idempotent: tearing down what is already gone changes nothing. The lab's VMs stay up
 // (`lab down` removes those).
 // usage: teardown.mjs --inventory <file> --yes [--json] [--private-data-dir <dir> [--ident <id>]]
-import { InputError } from './lib/errors.mjs'
+import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const USAGE = 'usage: teardown.mjs --inventory <file> --yes'

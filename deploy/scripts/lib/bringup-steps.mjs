@@ -12,7 +12,7 @@ import { bringupEnvText } from './env-file.mjs'
 import { monitorUri } from './monitor-uri.mjs'
 import { scramVerifierMatches } from './secrets.mjs'
 import { TIMELINE_GUARD_CHECK_SQL, TIMELINE_GUARD_SQL } from './timeline-guard.mjs'
-import { waitFor } from './wait-for.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
 
 const SETTLED_STATES = new Set(['single', 'wait_primary', 'primary', 'secondary'])
 const WRITABLE_STATES = new Set(['single', 'wait_primary', 'primary'])

@@ -1,6 +1,6 @@
 // What every cluster script starts with: a validated inventory, its secrets, and the
 // transport and runtime it names. Nothing here touches a host.
-import { InputError } from './errors.mjs'
+import { InputError } from '../../lib/errors.mjs'
 import { ensureSecrets } from './secrets.mjs'
 import { loadInventory } from './inventory.mjs'
 import { createTransport } from './transports/index.mjs'

@@ -6,7 +6,7 @@
 // (0600: it holds passwords), so `docker compose up -d` run there needs no other argument.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { InputError } from './errors.mjs'
+import { InputError } from '../../lib/errors.mjs'
 import { monitorUri } from './monitor-uri.mjs'
 import { secretsPathFor } from './secrets.mjs'
 

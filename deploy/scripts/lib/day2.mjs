@@ -1,7 +1,7 @@
 // What the day-2 scripts (maintenance, rejoin, add-node, replace-monitor) share: picking the
 // node an operator named, judging the rest of the cluster, showing the monitor's view.
 import { roleOf } from './cluster-health.mjs'
-import { InputError } from './errors.mjs'
+import { InputError } from '../../lib/errors.mjs'
 
 /** @param {any} inventory @param {string|undefined} name a pg_auto_failover node name (node_name) */
 export function nodeByName(inventory, name, usage) {

@@ -2,7 +2,7 @@
 // command instead of running it, on hosts assumed empty (nothing created, no service running).
 // The commands a step runs are printed under it, labelled with their host, in the order a real
 // bring-up runs them; stdin (SQL, files) is shown too, with every secret replaced by ***.
-import { shellQuote } from './shell.mjs'
+import { shellQuote } from '../../lib/shell.mjs'
 
 // Roles `pg_autoctl create` makes itself, without a password (bring-up sets one).
 const PG_AUTOCTL_ROLES = new Set(['autoctl_node', 'pgautofailover_replicator', 'autoctl'])

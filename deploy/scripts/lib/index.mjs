@@ -2,9 +2,9 @@
 // context (transport, runtime), the monitor's view judged, and the CLI conventions.
 export { loadClusterContext, redact } from './cluster-context.mjs'
 export { assessCluster, CAN_TAKE_WRITES, roleOf } from './cluster-health.mjs'
-export { InputError, exitCodeFor } from './errors.mjs'
+export { InputError, exitCodeFor } from '../../lib/errors.mjs'
 export { PROFILE_NAMES } from './failover-profiles.mjs'
 export { labOfInventory } from './inventory-lab.mjs'
-export { parseOptions, tcpPortOption } from './cli-options.mjs'
-export { ensureRoot } from './ensure-packages.mjs'
-export { waitFor } from './wait-for.mjs'
+export { parseOptions, tcpPortOption } from '../../lib/cli-options.mjs'
+export { ensureRoot } from '../../lib/ensure-packages.mjs'
+export { waitFor } from '../../lib/wait-for.mjs'

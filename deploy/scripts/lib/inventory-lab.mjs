@@ -1,6 +1,6 @@
 // The lab an inventory with transport netns runs on (lab-up and lab-down build and remove it).
 import { resolveLabConfig } from '../../lab/lab-config.mjs'
-import { InputError } from './errors.mjs'
+import { InputError } from '../../lib/errors.mjs'
 
 /**
  * @param {any} inventory a parsed inventory @param {string} file its path, for the error

@@ -7,7 +7,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { z } from 'zod'
 import { DEFAULT_DOCKER_DIR, DEFAULT_DOCKER_IMAGE, IMAGE } from './compose-env.mjs'
-import { InputError } from './errors.mjs'
+import { InputError } from '../../lib/errors.mjs'
 import { PROFILE_NAMES, fencingViolations, resolveProfile } from './failover-profiles.mjs'
 
 export const RUNTIMES = ['native', 'docker']

@@ -14,7 +14,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
-import { InputError } from './errors.mjs'
+import { InputError } from '../../lib/errors.mjs'
 
 const IDENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 export const RC_INTERRUPTED = 254

@@ -1,7 +1,7 @@
 // The command line every cluster script shares: --inventory, --help, -e/--extra-vars and a fixed
 // set of other flags (script-main.mjs decides where the inventory comes from); anything else is
 // an InputError (exit 2) before a host is touched. Parsed by cli-options.mjs, as every entry point.
-import { parseExtraVars, parseOptions } from './cli-options.mjs'
+import { parseExtraVars, parseOptions } from '../../lib/cli-options.mjs'
 
 /**
  * @param {string[]} argv
@@ -10,7 +10,7 @@ import { parseExtraVars, parseOptions } from './cli-options.mjs'
  *   (inside the script's error handling); --help has printed the usage and exited 0 already
  */
 export function parseScriptArgs(argv, { usage, string = [], boolean = [] }) {
-  /** @type {import('./cli-options.mjs').OptionSpec} */
+  /** @type {import('../../lib/cli-options.mjs').OptionSpec} */
   const options = { inventory: { type: 'string' }, 'extra-vars': { type: 'string', short: 'e', multiple: true } }
   for (const name of string) options[name] = { type: 'string' }
   for (const name of boolean) options[name] = { type: 'boolean' }

@@ -3,7 +3,7 @@
 // printed or written, and one exit code rule (0 done, 1 failed, 2 bad input, 254 timeout/cancel).
 import path from 'node:path'
 import { loadClusterContext, redact } from './cluster-context.mjs'
-import { InputError, exitCodeFor } from './errors.mjs'
+import { InputError, exitCodeFor } from '../../lib/errors.mjs'
 import { createProgress } from './progress.mjs'
 import { RC_INTERRUPTED, openArtifacts, readPrivateDataDir, writeTemporaryKey } from './runner-artifacts.mjs'
 import { parseScriptArgs } from './script-args.mjs'

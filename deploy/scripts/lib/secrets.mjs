@@ -4,7 +4,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
-import { InputError } from './errors.mjs'
+import { InputError } from '../../lib/errors.mjs'
 
 const SECRET_KEYS = ['monitor_password', 'replication_password', 'app_password']
 

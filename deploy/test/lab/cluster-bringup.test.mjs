@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { $ } from 'zx'
 import { findVm } from '../../lab/lab-config.mjs'
 import { vmCommand } from '../../lab/vm-exec.mjs'
-import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
 import { jsonLines, nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { crashPostgres, powerOff, restart } from '../../lab/lab.mjs'
-import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
 import { nodeDsn, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
 import { deployDir, runScript } from '../support/run-script.mjs'
 

@@ -8,7 +8,7 @@ import { findVm, resolveLabConfig } from '../../lab/lab-config.mjs'
 import { listNamespaces, namespacePids } from '../../lab/network.mjs'
 import { registerService, startService } from '../../lab/services.mjs'
 import { vmCommand } from '../../lab/vm-exec.mjs'
-import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
 import { runScript } from '../support/run-script.mjs'
 
 const NAME = 'pghtl'

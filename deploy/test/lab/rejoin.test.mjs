@@ -6,7 +6,7 @@ import { $ } from 'zx'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findVm } from '../../lab/lab-config.mjs'
 import { startService, stopService } from '../../lab/services.mjs'
-import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
 import { jsonLines, nodeDsn, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 

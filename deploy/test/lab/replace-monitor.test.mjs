@@ -14,7 +14,7 @@ import { vmCommand } from '../../lab/vm-exec.mjs'
 import { roleOf } from '../../scripts/lib/cluster-health.mjs'
 import { loadInventory } from '../../scripts/lib/inventory.mjs'
 import { monitorUri } from '../../scripts/lib/monitor-uri.mjs'
-import { waitFor } from '../../scripts/lib/wait-for.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
 import { jsonLines, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 

@@ -1,11 +1,13 @@
 // A lab + cluster of a test's own (distinct lab name and subnet), so suites never share
-// namespaces, and a cleanup that leaves nothing behind.
+// namespaces, and a cleanup that leaves nothing behind; the operator's view of it (status,
+// switchover, faults, superuser SQL) for suites in this and other packages.
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
 import { $ } from 'zx'
-import { resolveLabConfig } from '../../lab/lab-config.mjs'
+import { findVm, resolveLabConfig } from '../../lab/lab-config.mjs'
+import { injectFault } from '../../lab/faults.mjs'
 import { labDown, labUp } from '../../lab/lab.mjs'
 import { deployDir, runScript } from './run-script.mjs'
 
@@ -33,28 +35,120 @@ export async function writeLabInventory({ name, subnet, profile = 'fast', hostVa
 }
 
 /**
- * Lab up and bring-up from nothing; returns what a test needs to talk to the cluster.
+ * @typedef {object} LabCluster a lab and the cluster brought up on it (plain data: a vitest
+ *   globalSetup hands it to test files)
+ * @property {import('../../lab/lab.mjs').Lab} lab
+ * @property {{dir: string, file: string, envFile: string}} inventory
+ * @property {{code: number | null, stdout: string, stderr: string}} bringup bring-up's output
+ * @property {number} bringupMs
+ * @property {string} databaseUrl the application's multi-host DSN
+ * @property {string} password the application user's password
+ * @property {string[]} addresses the data nodes' addresses, in DSN order
+ */
+
+/**
+ * Lab up and bring-up from nothing; returns what a test needs to talk to the cluster. A failed
+ * start leaves nothing behind.
  * vms: how many VMs the lab has (default 3); extra ones stay free for a test to add nodes on.
  * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vms?: number}} options
+ * @returns {Promise<LabCluster>}
  */
 export async function startLabCluster({ name, subnet, profile = 'fast', hostVars, vms }) {
   const lab = resolveLabConfig({ name, subnet, vms })
-  await labUp(lab)
-  const inventory = await writeLabInventory({ name, subnet, profile, hostVars })
-  const startedAt = Date.now()
-  const bringup = await runScript('scripts/bringup.mjs', ['--inventory', inventory.file, '--env-output', inventory.envFile, '--json'])
-  const bringupMs = Date.now() - startedAt
-  if (bringup.code !== 0) throw new Error(`bring-up failed (exit ${bringup.code}): ${bringup.stderr}`)
-  const env = await fs.readFile(inventory.envFile, 'utf8')
-  const databaseUrl = /^DATABASE_URL='(.*)'$/m.exec(env)?.[1]
-  if (!databaseUrl) throw new Error(`no DATABASE_URL in ${inventory.envFile}`)
-  return { lab, inventory, bringup, bringupMs, databaseUrl }
+  /** @type {{dir: string, file: string, envFile: string} | undefined} */
+  let inventory
+  try {
+    await labUp(lab)
+    inventory = await writeLabInventory({ name, subnet, profile, hostVars })
+    const startedAt = Date.now()
+    const bringup = await runScript('scripts/bringup.mjs', ['--inventory', inventory.file, '--env-output', inventory.envFile, '--json'])
+    const bringupMs = Date.now() - startedAt
+    if (bringup.code !== 0) throw new Error(`bring-up failed (exit ${bringup.code}): ${bringup.stderr}`)
+    const env = await fs.readFile(inventory.envFile, 'utf8')
+    const databaseUrl = /^DATABASE_URL='(.*)'$/m.exec(env)?.[1]
+    if (!databaseUrl) throw new Error(`no DATABASE_URL in ${inventory.envFile}`)
+    const { password, hosts } = parseDatabaseUrl(databaseUrl)
+    const addresses = hosts.map((hostPort) => hostPort.slice(0, hostPort.lastIndexOf(':')))
+    return { lab, inventory, bringup, bringupMs, databaseUrl, password, addresses }
+  } catch (error) {
+    await labDown(lab)
+    if (inventory) await fs.rm(inventory.dir, { recursive: true, force: true })
+    throw error
+  }
 }
 
-export async function stopLabCluster(cluster) {
-  if (!cluster) return
+/**
+ * Tears down a cluster's lab; with no cluster (its start failed or was interrupted), the lab
+ * named in `fallback`.
+ * @param {LabCluster | undefined} cluster @param {{name: string, subnet?: string}} [fallback]
+ */
+export async function stopLabCluster(cluster, fallback) {
+  if (!cluster) {
+    if (fallback) await labDown(resolveLabConfig({ name: fallback.name, subnet: fallback.subnet }))
+    return
+  }
   await labDown(cluster.lab)
   await fs.rm(cluster.inventory.dir, { recursive: true, force: true })
+}
+
+/**
+ * A fault of the lab's registry (lab/faults.mjs) on one VM of the cluster's lab.
+ * @param {LabCluster} cluster @param {import('../../lab/faults.mjs').FaultName} fault @param {string} vm
+ * @param {import('../../lab/faults.mjs').FaultOptions} [options]
+ */
+export function labFault(cluster, fault, vm, options) {
+  return injectFault(cluster.lab, fault, vm, options)
+}
+
+/** The lab VM a data node's address belongs to. @param {LabCluster} cluster @param {string} address */
+export function vmOf(cluster, address) {
+  const vm = cluster.lab.vms.find((candidate) => candidate.address === address)
+  if (!vm) throw new Error(`${address} is no VM of lab ${cluster.lab.name}`)
+  return vm.vm
+}
+
+/**
+ * @typedef {object} NodeStatus one data node as status.mjs --json reports it
+ * @property {string} name @property {string} host @property {number} port @property {string} role @property {number} health
+ */
+
+/**
+ * The monitor's view through status.mjs, as an operator reads it (any exit code: an unhealthy
+ * cluster is an answer too). @param {LabCluster} cluster
+ * @returns {Promise<{healthy: boolean, nodes: NodeStatus[]}>}
+ */
+export async function clusterStatus(cluster) {
+  const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'], { timeoutMs: 60_000 })
+  if (!out.stdout.trim()) throw new Error(`status.mjs printed nothing (exit ${out.code}): ${out.stderr}`)
+  return JSON.parse(out.stdout)
+}
+
+/** @param {LabCluster} cluster @returns {Promise<NodeStatus>} */
+export async function primaryOf(cluster) {
+  const primary = (await clusterStatus(cluster)).nodes.find((node) => node.role === 'primary')
+  if (!primary) throw new Error('the monitor reports no primary')
+  return primary
+}
+
+/** A planned switchover, to a named node when given. @param {LabCluster} cluster @param {string} [to] */
+export async function switchover(cluster, to) {
+  const out = await runScript('scripts/switchover.mjs', ['--inventory', cluster.inventory.file, ...(to ? ['--to', to] : [])])
+  if (out.code !== 0) throw new Error(`switchover.mjs failed (exit ${out.code}): ${out.stderr}`)
+}
+
+/**
+ * SQL as the postgres superuser on a VM's data node, over its local socket as an operator would
+ * (the node's port from the DSN: on VM3 of the users' layout 5432 is the monitor).
+ * @param {LabCluster} cluster @param {string} vm @param {string} sql @returns {Promise<string>}
+ */
+export async function superuserSql(cluster, vm, sql) {
+  const address = findVm(cluster.lab, vm).address
+  const port = nodePort(cluster.databaseUrl, address)
+  const { dbname } = parseDatabaseUrl(cluster.databaseUrl)
+  const out = await runScript('lab/cli.mjs', ['exec', vm, '--name', cluster.lab.name, '--subnet', cluster.lab.subnet, '--user', 'postgres', '--',
+    'psql', '-h', '/var/run/postgresql', '-p', String(port), '-d', dbname, '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], { timeoutMs: 60_000 })
+  if (out.code !== 0) throw new Error(`psql on ${vm} failed (exit ${out.code}): ${out.stderr.trim()}`)
+  return out.stdout.trim()
 }
 
 /** psql from the host (libpq itself), so multi-host DSN behaviour is libpq's own. */

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseExtraVars } from '../../scripts/lib/cli-options.mjs'
+import { parseExtraVars } from '../../lib/cli-options.mjs'
 import { deployDir, runScript } from '../support/run-script.mjs'
 
 const labInventory = path.join(deployDir, 'inventory/lab.yml')

@@ -2,7 +2,7 @@
 // it is (dash or bash), users are switched the documented way, units are quoted for systemd.
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { shellQuote } from '../../scripts/lib/shell.mjs'
+import { shellQuote } from '../../lib/shell.mjs'
 import { remoteCommand, systemdUnit } from '../../scripts/lib/transports/ssh-transport.mjs'
 
 const NASTY = ['plain', '', 'two words', "it's", '"double"', '$HOME', '`id`', '$(id)', 'a\nb', 'back\\slash', '*', '~', '-n', 'x=y', '%s', ';&|<>']

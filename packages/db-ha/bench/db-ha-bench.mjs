@@ -23,8 +23,8 @@ import { heal, labDown, partition, powerOff, restart } from '../../../deploy/lab
 import { resolveLabConfig } from '../../../deploy/lab/lab-config.mjs'
 import { loadClusterContext } from '../../../deploy/scripts/lib/cluster-context.mjs'
 import { assessCluster, roleOf } from '../../../deploy/scripts/lib/cluster-health.mjs'
-import { ensureRoot } from '../../../deploy/scripts/lib/ensure-packages.mjs'
-import { waitFor } from '../../../deploy/scripts/lib/wait-for.mjs'
+import { ensureRoot } from '../../../deploy/lib/ensure-packages.mjs'
+import { waitFor } from '../../../deploy/lib/wait-for.mjs'
 import { nodeDsn, nodePort, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../../../deploy/test/support/lab-cluster.mjs'
 import { createPool, withRetry } from '../dist/index.js'
 

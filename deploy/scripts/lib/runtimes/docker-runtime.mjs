@@ -7,8 +7,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { COMPOSE_DIR, composeFilesFor, containerFor } from '../compose-env.mjs'
 import { KEEPER_GUARD_SCRIPT } from '../keeper-guard.mjs'
-import { WRITE_IF_CHANGED_SH } from '../shell.mjs'
-import { waitFor } from '../wait-for.mjs'
+import { WRITE_IF_CHANGED_SH } from '../../../lib/shell.mjs'
+import { waitFor } from '../../../lib/wait-for.mjs'
 import { createPgAutoctlCore } from './pg-autoctl-core.mjs'
 
 const REPO_ROOT = path.resolve(COMPOSE_DIR, '../..')

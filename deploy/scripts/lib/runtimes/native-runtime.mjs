@@ -1,6 +1,6 @@
 // Runtime "native": Postgres and pg_autoctl from Debian packages, run as the `postgres` user,
 // the keeper supervised as a service of the host (the transport decides what that means).
-import { WRITE_IF_CHANGED_SH, shellQuote as quote } from '../shell.mjs'
+import { WRITE_IF_CHANGED_SH, shellQuote as quote } from '../../../lib/shell.mjs'
 import { KEEPER_GUARD_SCRIPT } from '../keeper-guard.mjs'
 import { createPgAutoctlCore, passfileContent } from './pg-autoctl-core.mjs'
 

@@ -1,7 +1,7 @@
 // What every runtime shares: once a command can run as the Postgres user next to the data
 // directory (`exec`: on the host for native, inside the node's container for docker), reading and
 // changing a node is the same pg_autoctl, psql and file work.
-import { shellQuote as quote } from '../shell.mjs'
+import { shellQuote as quote } from '../../../lib/shell.mjs'
 import { CAN_TAKE_WRITES } from '../cluster-health.mjs'
 import { monitorUri } from '../monitor-uri.mjs'
 

@@ -9,8 +9,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $ } from 'zx'
-import { InputError } from '../errors.mjs'
-import { shellQuote } from '../shell.mjs'
+import { InputError } from '../../../lib/errors.mjs'
+import { shellQuote } from '../../../lib/shell.mjs'
 
 // Where supervisor-less services keep their pid files and logs (root-owned, 0700: a pid file
 // the service user could rewrite would let it have root signal any process).
