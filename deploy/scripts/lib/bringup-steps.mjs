@@ -19,7 +19,7 @@ const WRITABLE_STATES = new Set(['single', 'wait_primary', 'primary'])
 
 /**
  * The steps bring-up is made of, bound to one cluster.
- * @param {{inventory: any, secrets: Record<string, string>, transport: any, runtime: any, progress: any, timeoutMs?: number, dryRun?: boolean}} ctx
+ * @param {{inventory: any, secrets: Record<string, string>, transport: import('./transports/transport.mjs').Transport, runtime: import('./runtimes/runtime.mjs').Runtime, progress: any, timeoutMs?: number, dryRun?: boolean}} ctx
  *   dryRun: the transport only records commands (bringup --check); local files are not written either
  */
 export function createClusterSteps({ inventory, secrets, transport, runtime, progress, timeoutMs = 120_000, dryRun = false }) {
@@ -281,7 +281,7 @@ export function primaryMoveTarget(nodes, inventory) {
 }
 
 /**
- * @param {{inventory: any, secrets: Record<string, string>, transport: any, runtime: any, progress: any, envFile: string, timeoutMs?: number}} ctx
+ * @param {{inventory: any, secrets: Record<string, string>, transport: import('./transports/transport.mjs').Transport, runtime: import('./runtimes/runtime.mjs').Runtime, progress: any, envFile: string, timeoutMs?: number}} ctx
  */
 export async function bringUp({ envFile, ...ctx }) {
   const { inventory, secrets, runtime, progress } = ctx

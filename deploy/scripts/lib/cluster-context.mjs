@@ -4,8 +4,7 @@ import { InputError } from '../../lib/errors.mjs'
 import { ensureSecrets } from './secrets.mjs'
 import { loadInventory } from './inventory.mjs'
 import { createTransport } from './transports/index.mjs'
-import { createDockerRuntime } from './runtimes/docker-runtime.mjs'
-import { createNativeRuntime } from './runtimes/native-runtime.mjs'
+import { createRuntime } from './runtimes/index.mjs'
 import { assumeFreshCluster, createRecordingTransport } from './dry-run.mjs'
 
 /**
@@ -31,7 +30,7 @@ export async function loadClusterContext(inventoryFile, { ssl, extraVars, dryRun
   }
   const real = createTransport(inventory, { dryRun })
   const transport = dryRun ? createRecordingTransport({ real }) : real
-  const runtime = inventory.runtime === 'docker' ? createDockerRuntime(inventory, transport, secrets) : createNativeRuntime(inventory, transport)
+  const runtime = createRuntime(inventory, transport, secrets)
   return { inventory, secrets, secretsCreated: created, secretsFile, transport, runtime: dryRun ? assumeFreshCluster(runtime) : runtime, dryRun }
 }
 

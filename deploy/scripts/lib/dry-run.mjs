@@ -7,17 +7,22 @@ import { shellQuote } from '../../lib/shell.mjs'
 // Roles `pg_autoctl create` makes itself, without a password (bring-up sets one).
 const PG_AUTOCTL_ROLES = new Set(['autoctl_node', 'pgautofailover_replicator', 'autoctl'])
 
+/** @typedef {{host: import('./transports/transport.mjs').Host, user: string, argv?: string[], note?: string, input?: string}} RecordedCommand */
+
 /**
- * @param {{real: any}} options real: the transport the inventory names
- *   (its description heads the plan; nothing is ever run through it)
+ * @param {{real: import('./transports/transport.mjs').Transport}} options real: the transport the
+ *   inventory names (its descriptions head the plan and its notes; nothing is ever run through it)
+ * @returns {import('./transports/transport.mjs').Transport & {take: () => RecordedCommand[]}}
  */
 export function createRecordingTransport({ real }) {
-  /** @type {{host: any, user: string, argv?: string[], note?: string, input?: string}[]} */
+  /** @type {RecordedCommand[]} */
   const pending = []
   const ok = { exitCode: 0, stdout: '', stderr: '' }
   return {
     name: real.name,
     describe: real.describe,
+    describeReachability: real.describeReachability,
+    describeService: real.describeService,
     /** The commands recorded since the last call. */
     take: () => pending.splice(0),
     async ensureReachable(hosts) {
@@ -55,6 +60,8 @@ export function createRecordingTransport({ real }) {
  * The runtime's answers for hosts where nothing exists yet, its commands still recorded: nothing
  * is initialized or running, pg_autoctl's roles exist without a password, and the monitor sees
  * the nodes created so far, the first a primary and the others secondaries.
+ * @param {import('./runtimes/runtime.mjs').Runtime} runtime
+ * @returns {import('./runtimes/runtime.mjs').Runtime}
  */
 export function assumeFreshCluster(runtime) {
   const created = []
@@ -85,7 +92,7 @@ export function assumeFreshCluster(runtime) {
 
 /**
  * Renders recorded commands: one line each (`[host address] user$ command`), stdin as a heredoc.
- * @param {{host: any, user: string, argv?: string[], note?: string, input?: string}[]} commands
+ * @param {RecordedCommand[]} commands
  * @param {(text: string) => string} scrub
  */
 export function renderCommands(commands, scrub) {

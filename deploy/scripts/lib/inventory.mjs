@@ -9,9 +9,12 @@ import { z } from 'zod'
 import { DEFAULT_DOCKER_DIR, DEFAULT_DOCKER_IMAGE, IMAGE } from './compose-env.mjs'
 import { InputError } from '../../lib/errors.mjs'
 import { PROFILE_NAMES, fencingViolations, resolveProfile } from './failover-profiles.mjs'
+import { RUNTIMES } from './runtimes/index.mjs'
+import { TRANSPORTS } from './transports/index.mjs'
 
-export const RUNTIMES = ['native', 'docker']
-export const TRANSPORTS = ['netns', 'ssh']
+// The names dispatch knows, so validation and dispatch cannot disagree.
+const RUNTIME_NAMES = Object.keys(RUNTIMES)
+const TRANSPORT_NAMES = Object.keys(TRANSPORTS)
 const SSL_MODES = ['off', 'self-signed']
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier (letters, digits, _)')
@@ -45,8 +48,8 @@ const clusterVars = z.object({
   // Key by key on top of the profile (failover-profiles.mjs lists the keys); checked against the
   // fencing condition like the shipped profiles.
   failover_settings: z.record(z.string(), z.union([z.number(), z.string()]), { error: 'must be a mapping of setting: value' }).default({}),
-  runtime: z.enum(RUNTIMES, { error: `must be one of ${RUNTIMES.join(', ')}` }).default('native'),
-  transport: z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(', ')}` }).default('netns'),
+  runtime: z.enum(RUNTIME_NAMES, { error: `must be one of ${RUNTIME_NAMES.join(', ')}` }).default('native'),
+  transport: z.enum(TRANSPORT_NAMES, { error: `must be one of ${TRANSPORT_NAMES.join(', ')}` }).default('netns'),
   ssl: z.enum(SSL_MODES, { error: `must be one of ${SSL_MODES.join(', ')}` }).default('off'),
   network_cidr: cidr,
   connect_timeout: z.coerce.number().int('must be an integer').min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds').default(3),

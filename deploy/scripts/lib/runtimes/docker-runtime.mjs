@@ -18,8 +18,9 @@ const COMPOSE_SH = 'cd "$1" && shift && if docker compose version >/dev/null 2>&
 
 /**
  * @param {any} inventory
- * @param {any} transport
+ * @param {import('../transports/transport.mjs').Transport} transport
  * @param {Record<string, string>} secrets the env files carry the monitor and replication passwords
+ * @returns {import('./runtime.mjs').Runtime}
  */
 export function createDockerRuntime(inventory, transport, secrets) {
   const projectOf = (host) => composeFilesFor(inventory, secrets).find((p) => p.host === host)

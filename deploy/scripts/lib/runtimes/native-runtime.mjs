@@ -10,7 +10,8 @@ export const KEEPER_GUARD_PATH = '/var/lib/postgresql/.pgha/keeper-guard'
 
 /**
  * @param {ReturnType<typeof import('../inventory.mjs').parseInventory>} inventory
- * @param {ReturnType<typeof import('../transports/index.mjs').createTransport>} transport
+ * @param {import('../transports/transport.mjs').Transport} transport
+ * @returns {import('./runtime.mjs').Runtime}
  */
 export function createNativeRuntime(inventory, transport) {
   const env = { PATH: `${inventory.pgBindir}:/usr/local/bin:/usr/bin:/bin` }

@@ -1,14 +1,23 @@
+// The transports an inventory may name (`transport:`): the inventory's validation and
+// createTransport both read TRANSPORTS, so a name is valid exactly when it can be dispatched.
 import { createNetnsTransport } from './netns-transport.mjs'
 import { createSshTransport } from './ssh-transport.mjs'
 
-/** @param {{transport: string}} inventory @param {{dryRun?: boolean}} [options] dryRun: validate, create nothing */
+/** @typedef {import('./transport.mjs').Transport} Transport */
+
+/** @type {Readonly<Record<string, import('./transport.mjs').TransportFactory>>} */
+export const TRANSPORTS = Object.freeze({
+  netns: createNetnsTransport,
+  ssh: createSshTransport,
+})
+
+/**
+ * @param {{transport: string}} inventory a validated inventory
+ * @param {{dryRun?: boolean}} [options] dryRun: validate, create nothing
+ * @returns {Transport}
+ */
 export function createTransport(inventory, { dryRun = false } = {}) {
-  switch (inventory.transport) {
-    case 'netns':
-      return createNetnsTransport(inventory)
-    case 'ssh':
-      return createSshTransport(/** @type {any} */ (inventory), { dryRun })
-    default:
-      throw new Error(`transport "${inventory.transport}" is not implemented`)
-  }
+  const factory = Object.hasOwn(TRANSPORTS, inventory.transport) ? TRANSPORTS[inventory.transport] : undefined
+  if (!factory) throw new Error(`transport "${inventory.transport}" is not implemented`)
+  return factory(inventory, { dryRun })
 }

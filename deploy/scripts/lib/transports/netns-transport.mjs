@@ -6,7 +6,10 @@ import { listNamespaces } from '../../../lab/network.mjs'
 import { registerService, removeService, servicePid, startService, stopService } from '../../../lab/services.mjs'
 import { vmCommand } from '../../../lab/vm-exec.mjs'
 
-/** @param {{labName: string}} inventory */
+/**
+ * @param {{labName: string}} inventory
+ * @returns {import('./transport.mjs').Transport}
+ */
 export function createNetnsTransport(inventory) {
   const lab = resolveLabConfig({ name: inventory.labName })
   const vmOf = (host) => findVm(lab, host.labVm)

@@ -159,6 +159,8 @@ esac
 /**
  * @param {{file: string, ssh: {knownHostsFile: string, acceptNewHostKeys: boolean, connectTimeout: number},
  *   monitor: any, nodes: any[]}} inventory
+ * @param {{dryRun?: boolean}} [options] dryRun: create no directory for known_hosts
+ * @returns {import('./transport.mjs').Transport}
  */
 export function createSshTransport(inventory, { dryRun = false } = {}) {
   const { knownHostsFile, acceptNewHostKeys, connectTimeout } = inventory.ssh
