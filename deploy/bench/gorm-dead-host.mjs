@@ -14,7 +14,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { $ } from 'zx'
-import { partition } from '../lab/lab.mjs'
+import { injectFault } from '../lab/faults.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
 import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
 import { roleOf } from '../scripts/lib/cluster-health.mjs'
@@ -61,7 +61,7 @@ try {
   const before = (await ctx.runtime.clusterNodes()).find((n) => roleOf(n) === 'primary')
   if (before?.host !== first.address) throw new Error(`expected the first host of the DSN (${first.address}) to be the primary, found ${before?.host}`)
   log(`baseline: ${baseline.map((r) => r.ms.toFixed(0)).join('/')} ms`)
-  await partition(cluster.lab, first.vm)
+  await injectFault(cluster.lab, 'partition', first.vm)
   const after = await waitFor(async () => {
     const nodes = await ctx.runtime.clusterNodes().catch(() => [])
     const primary = nodes.find((n) => roleOf(n) === 'primary' && n.host !== first.address)

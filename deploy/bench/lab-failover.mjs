@@ -17,7 +17,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { heal, isolate, labDown, partition, powerOff, restart } from '../lab/lab.mjs'
+import { FAULTS, injectFault } from '../lab/faults.mjs'
 import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
 import { assessCluster, roleOf } from '../scripts/lib/cluster-health.mjs'
@@ -87,12 +87,8 @@ try {
       log(`profile ${profile}: ${scenario} of ${primary.name} (${vm})`)
       if (scenario === 'switchover') {
         await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'switchover', '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
-      } else if (scenario === 'power-off') {
-        await powerOff(cluster.lab, vm)
-      } else if (scenario === 'partition') {
-        await partition(cluster.lab, vm)
       } else {
-        await isolate(cluster.lab, vm)
+        await injectFault(cluster.lab, /** @type {'power-off' | 'partition' | 'isolate'} */ (scenario), vm)
       }
       await waitFor(async () => acked.some((w) => w.at > faultAt), { timeoutMs: 180_000, intervalMs: 100, what: 'a write after the fault' })
       // With a host down, libpq pays connect_timeout for it on every new connection: few writes.
@@ -100,8 +96,8 @@ try {
       await waitFor(async () => acked.length >= writesAfter + 5, { timeoutMs: 120_000, what: 'writes after the fault' })
       const afterFault = acked.slice(writesAfter - 1)
       const recoverAt = Date.now()
-      if (scenario === 'power-off') await restart(cluster.lab, vm)
-      if (scenario === 'partition' || scenario === 'isolate') await heal(cluster.lab, vm)
+      const undo = scenario === 'switchover' ? undefined : FAULTS[/** @type {'power-off' | 'partition' | 'isolate'} */ (scenario)].undo
+      if (undo) await injectFault(cluster.lab, undo, vm)
       const settled = await waitFor(async () => {
         const now = await ctx.runtime.clusterNodes()
         return assessCluster(now, ctx.inventory.nodes.length).healthy ? now : null
@@ -145,8 +141,7 @@ try {
   log(`failed: ${error.message}`)
   process.exitCode = 1
 } finally {
-  if (cluster) await stopLabCluster(cluster)
-  else await labDown((await import('../lab/lab-config.mjs')).resolveLabConfig(LAB))
+  await stopLabCluster(cluster, LAB)
 }
 
 results.finished_at = new Date().toISOString()

@@ -51,8 +51,8 @@ if (command === 'exec' && execArgv.length === 0) usageError('"exec" needs a comm
 if (command !== 'exec' && (execArgv.length > 0 || args.user !== undefined)) usageError(`"${command}" takes no command and no --user`)
 if (command !== 'up' && args.sshd) usageError('--sshd goes with "up" only')
 const fault = isFaultName(command) ? FAULTS[command] : undefined
-const needsPort = fault !== undefined && 'needs' in fault && fault.needs === 'port'
-if (!needsPort && args.port !== undefined) usageError(`--port goes with ${FAULT_NAMES.filter((name) => 'needs' in FAULTS[name]).map((name) => `"${name}"`).join(', ')} only`)
+const needsPort = fault?.needs === 'port'
+if (!needsPort && args.port !== undefined) usageError(`--port goes with ${FAULT_NAMES.filter((name) => FAULTS[name].needs).map((name) => `"${name}"`).join(', ')} only`)
 // No default: in the users' layout (deploy/inventory/lab.yml) 5432 on vm3 is the monitor.
 if (needsPort && args.port === undefined) {
   usageError(`"${command}" needs --port, the data node's Postgres port (deploy/inventory/lab.yml: 5432 on vm1 and vm2, 5433 on vm3, whose 5432 is the monitor)`)

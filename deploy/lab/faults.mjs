@@ -13,7 +13,7 @@ import { crashPostgres, heal, isolate, partition, powerOff, restart } from './la
  * @property {(lab: Lab, vm: string, options: FaultOptions) => Promise<string>} apply returns what was done, for logs
  */
 
-export const FAULTS = /** @satisfies {Record<string, Fault>} */ ({
+const DEFINITIONS = /** @satisfies {Record<string, Fault>} */ ({
   'power-off': {
     summary: 'link down and every process SIGKILLed, as if the power cord were pulled',
     undo: 'restart',
@@ -51,7 +51,10 @@ export const FAULTS = /** @satisfies {Record<string, Fault>} */ ({
   },
 })
 
-/** @typedef {keyof typeof FAULTS} FaultName */
+/** @typedef {keyof typeof DEFINITIONS} FaultName */
+
+/** @type {Readonly<Record<FaultName, Fault>>} */
+export const FAULTS = DEFINITIONS
 
 export const FAULT_NAMES = /** @type {FaultName[]} */ (Object.keys(FAULTS))
 
@@ -64,6 +67,5 @@ export const isFaultName = (name) => Object.hasOwn(FAULTS, name)
  */
 export async function injectFault(lab, name, vm, options = {}) {
   if (!isFaultName(name)) throw new Error(`unknown fault "${name}" (one of ${FAULT_NAMES.join(', ')})`)
-  const fault = /** @type {Fault} */ (FAULTS[name])
-  return fault.apply(lab, vm, options)
+  return FAULTS[name].apply(lab, vm, options)
 }

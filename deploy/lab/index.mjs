@@ -3,3 +3,5 @@ export { findVm, resolveLabConfig, DEFAULT_LAB_NAME, DEFAULT_LAB_SUBNET } from '
 export { crashPostgres, heal, isolate, labDown, labStatus, labUp, partition, powerOff, restart } from './lab.mjs'
 export { FAULTS, FAULT_NAMES, injectFault, isFaultName } from './faults.mjs'
 export { labSshPaths, startLabSshd } from './sshd.mjs'
+/** @typedef {import('./faults.mjs').FaultName} FaultName */
+/** @typedef {import('./lab.mjs').Lab} Lab */

@@ -1,13 +1,13 @@
 // What a drill's faults act through: the inventory's transport and runtime, the monitor's view,
 // and, for a lab inventory (transport netns), the lab itself. A fault a real cluster cannot take
 // (power-off needs the lab) is refused before anything runs.
+import { createRequire } from 'node:module'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { $ } from 'zx'
 import { CAN_TAKE_WRITES, labOfInventory, loadClusterContext } from '@pg-ha/deploy/cluster'
 import { findVm } from '@pg-ha/deploy/lab'
 
-const deployScripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/scripts')
+const deployScripts = path.join(path.dirname(createRequire(import.meta.url).resolve('@pg-ha/deploy/package.json')), 'scripts')
 
 /**
  * @typedef {object} MonitorNode the monitor's view of one node (cluster-health.mjs)
@@ -56,10 +56,10 @@ export async function openFaultKit(inventoryFile) {
     async script(script, args = []) {
       await $({ stdio: ['ignore', 2, 'inherit'] })`node ${path.join(deployScripts, script)} --inventory ${inventory.file} ${args}`
     },
-    /** Runs a command as root on a host (the VM's namespace, or ssh with sudo). @param {object} host @param {string[]} argv @param {string} [input] */
+    /** Runs a command as root on a host (the VM's namespace, or ssh with sudo). @param {Parameters<typeof transport.run>[0]} host @param {string[]} argv @param {string} [input] */
     async root(host, argv, input) {
       const out = await transport.run(host, argv, { user: 'root', input })
-      if (out.exitCode !== 0) throw new Error(`${argv.join(' ')} on ${/** @type {any} */ (host).host} exited ${out.exitCode}: ${(out.stderr || out.stdout).trim().split('\n').slice(-2).join(' | ')}`)
+      if (out.exitCode !== 0) throw new Error(`${argv.join(' ')} on ${host.host} exited ${out.exitCode}: ${(out.stderr || out.stdout).trim().split('\n').slice(-2).join(' | ')}`)
       return out
     },
     async close() {

@@ -3,7 +3,7 @@
 // cluster over ssh takes only faults that leave its machines running), whether a promotion is
 // expected, and how to inject and heal it. heal() is safe after a partial inject(): a drill
 // that fails or is interrupted heals everything it injected.
-import { heal, partition, powerOff, restart } from '@pg-ha/deploy/lab'
+import { FAULTS, injectFault } from '@pg-ha/deploy/lab'
 import { waitFor } from '@pg-ha/deploy/cluster'
 
 /** nft table of isolate-primary, inside the primary's host. */
@@ -12,7 +12,7 @@ const ISOLATE_TABLE = 'pgha_drill_isolate'
 /**
  * @typedef {object} FaultState what a scenario injected, for heal() and the report
  * @property {string} target the node (or VM) the fault hit
- * @property {Array<() => Promise<void>>} undo heal steps, newest last
+ * @property {Array<() => Promise<unknown>>} undo heal steps, newest last
  * @property {number} [hitAt] epoch ms of the fault's first effect (inject() first finds its target)
  */
 
@@ -32,12 +32,18 @@ async function currentPrimary(kit) {
   return node
 }
 
-/** Powers a VM off and remembers to start it again. @param {import('./fault-kit.mjs').FaultKit} kit @param {FaultState} state @param {string} vm */
-async function powerOffVm(kit, state, vm) {
-  const lab = /** @type {NonNullable<typeof kit.lab>} */ (kit.lab)
-  state.undo.push(async () => void (await restart(lab, vm)))
+/**
+ * A fault of the lab's registry on a VM, remembering the fault that undoes it.
+ * @param {import('./fault-kit.mjs').FaultKit} kit @param {FaultState} state
+ * @param {import('@pg-ha/deploy/lab').FaultName} fault @param {string} vm
+ */
+async function labFault(kit, state, fault, vm) {
+  const lab = kit.lab
+  if (!lab) throw new Error(`${fault} needs the lab (transport netns)`)
+  const undo = FAULTS[fault].undo
+  if (undo) state.undo.push(() => injectFault(lab, undo, vm))
   state.hitAt ??= Date.now()
-  await powerOff(lab, vm)
+  await injectFault(lab, fault, vm)
 }
 
 /** @type {Scenario[]} */
@@ -61,7 +67,7 @@ const list = [
     async inject(kit, state) {
       const primary = await currentPrimary(kit)
       state.target = primary.name
-      await powerOffVm(kit, state, kit.vmOf(kit.hostOf(primary)))
+      await labFault(kit, state, 'power-off', kit.vmOf(kit.hostOf(primary)))
     },
   },
   {
@@ -71,12 +77,9 @@ const list = [
     failover: true,
     async inject(kit, state) {
       const primary = await currentPrimary(kit)
-      const lab = /** @type {NonNullable<typeof kit.lab>} */ (kit.lab)
       const vm = kit.vmOf(kit.hostOf(primary))
       state.target = primary.name
-      state.undo.push(() => heal(lab, vm))
-      state.hitAt = Date.now()
-      await partition(lab, vm)
+      await labFault(kit, state, 'partition', vm)
     },
   },
   {
@@ -124,7 +127,7 @@ const list = [
         .find((h) => h.nodeName !== primary.name && h.address !== kit.inventory.monitor.address)
       if (!standby) throw new Error('no standby off the monitor\'s host to lose')
       state.target = standby.nodeName
-      if (kit.lab) return powerOffVm(kit, state, kit.vmOf(standby))
+      if (kit.lab) return labFault(kit, state, 'power-off', kit.vmOf(standby))
       state.undo.push(() => kit.runtime.ensureRunning(standby))
       state.hitAt = Date.now()
       await kit.runtime.stopService(standby)
@@ -136,12 +139,9 @@ const list = [
     transports: ['netns'],
     failover: false,
     async inject(kit, state) {
-      const lab = /** @type {NonNullable<typeof kit.lab>} */ (kit.lab)
       const vm = kit.vmOf(kit.inventory.monitor)
       state.target = 'monitor'
-      state.undo.push(() => heal(lab, vm))
-      state.hitAt = Date.now()
-      await partition(lab, vm)
+      await labFault(kit, state, 'partition', vm)
     },
   },
   {
@@ -152,13 +152,13 @@ const list = [
     async inject(kit, state) {
       const first = await currentPrimary(kit)
       state.target = first.name
-      await powerOffVm(kit, state, kit.vmOf(kit.hostOf(first)))
+      await labFault(kit, state, 'power-off', kit.vmOf(kit.hostOf(first)))
       const second = await waitFor(async () => {
         const now = await kit.primary().catch(() => null)
         return now && now.name !== first.name && ['primary', 'wait_primary'].includes(now.reported_state) ? now : null
       }, { timeoutMs: 180_000, intervalMs: 250, what: 'a new primary after the first power-off' })
       state.target = `${first.name}, then ${second.name}`
-      await powerOffVm(kit, state, kit.vmOf(kit.hostOf(second)))
+      await labFault(kit, state, 'power-off', kit.vmOf(kit.hostOf(second)))
     },
   },
   {
@@ -169,7 +169,7 @@ const list = [
     async inject(kit, state) {
       state.target = 'every VM'
       const vms = [...new Set([kit.inventory.monitor, ...kit.inventory.nodes].map((h) => kit.vmOf(h)))]
-      for (const vm of vms) await powerOffVm(kit, state, vm)
+      for (const vm of vms) await labFault(kit, state, 'power-off', vm)
     },
   },
 ]

@@ -22,7 +22,7 @@ import { loadEnv } from '../src/config/env.js'
 import { createDeps } from '../src/deps.js'
 import { PrismaClient } from '../src/generated/prisma/client.js'
 import { createOrderRepository } from '../src/orders/order-repository.js'
-import { startLabCluster, stopLabCluster, type LabCluster } from '../test/support/lab-cluster.js'
+import { startLabCluster, stopLabCluster, type LabCluster } from '@pg-ha/deploy/testing'
 
 const LAB = { name: 'pghapib', subnet: '10.213.49.0/24' }
 const run = promisify(execFile)
@@ -49,7 +49,7 @@ async function main() {
   let cluster: LabCluster | undefined
   try {
     log('lab up + bring-up')
-    cluster = await startLabCluster(LAB.name, LAB.subnet)
+    cluster = await startLabCluster(LAB)
     await run(process.execPath, ['--import', 'tsx', 'src/db/migrate-cli.ts'], { cwd: apiDir, env: { PATH: process.env.PATH, DATABASE_URL: cluster.databaseUrl } })
     const samples: Sample[] = []
     for (let round = 1; round <= rounds; round++) {
@@ -73,7 +73,7 @@ async function main() {
     log(`failed: ${(error as Error).message}`)
     process.exitCode = 1
   } finally {
-    await stopLabCluster(cluster, LAB.name)
+    await stopLabCluster(cluster, LAB)
   }
   results.finished_at = new Date().toISOString()
   await fs.mkdir(resultsDir, { recursive: true })

@@ -151,26 +151,29 @@ export async function superuserSql(cluster, vm, sql) {
   return out.stdout.trim()
 }
 
-/** psql from the host (libpq itself), so multi-host DSN behaviour is libpq's own. */
+/**
+ * psql from the host (libpq itself), so multi-host DSN behaviour is libpq's own.
+ * @param {string} dsn @param {string} sql @param {{timeoutMs?: number}} [options]
+ */
 export async function psql(dsn, sql, { timeoutMs = 20_000 } = {}) {
   const out = await $({ quiet: true, nothrow: true, timeout: timeoutMs })`psql ${dsn} -X -q -At -v ON_ERROR_STOP=1 -c ${sql}`
   return { ok: out.exitCode === 0, stdout: out.stdout.trim(), stderr: out.stderr.trim() }
 }
 
-/** A keyword DSN straight to one node (by address; its port from the DSN) as the application user. */
+/** A keyword DSN straight to one node (by address; its port from the DSN) as the application user. @param {string} databaseUrl @param {string} address */
 export function nodeDsn(databaseUrl, address) {
   const { dbname, user, password } = parseDatabaseUrl(databaseUrl)
   return `host=${address} port=${nodePort(databaseUrl, address)} dbname=${dbname} user=${user} password=${password} connect_timeout=3`
 }
 
-/** The Postgres port of the data node at `address`, as the DSN lists it. */
+/** The Postgres port of the data node at `address`, as the DSN lists it. @param {string} databaseUrl @param {string} address */
 export function nodePort(databaseUrl, address) {
   const entry = parseDatabaseUrl(databaseUrl).hosts.find((hostPort) => hostPort.startsWith(`${address}:`))
   if (!entry) throw new Error(`${address} is not a data node of the DSN`)
   return Number(entry.slice(address.length + 1))
 }
 
-/** The parts of the multi-host URI bring-up writes (WHATWG URL cannot parse host lists). */
+/** The parts of the multi-host URI bring-up writes (WHATWG URL cannot parse host lists). @param {string} databaseUrl */
 export function parseDatabaseUrl(databaseUrl) {
   const match = /^postgresql:\/\/([^:@]+):([^@]+)@([^/]+)\/([^?]+)\?(.*)$/.exec(databaseUrl)
   if (!match) throw new Error('DATABASE_URL is not a postgresql:// URI with user, password, hosts and parameters')
@@ -184,6 +187,7 @@ export function parseDatabaseUrl(databaseUrl) {
   }
 }
 
+/** The JSON lines of a script's `--json` output. @param {string} stdout @returns {any[]} */
 export function jsonLines(stdout) {
   return stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { createPool } from '@pg-ha/db-ha'
 import { describe, expect, inject, it } from 'vitest'
 import { orderBody, post } from '../support/api-harness.js'
-import { until } from '../support/lab-cluster.js'
+import { waitFor } from '@pg-ha/deploy/cluster'
 
 const cluster = inject('labCluster')
 const apiDir = path.resolve(import.meta.dirname, '../..')
@@ -25,7 +25,7 @@ describe('graceful shutdown', () => {
     const blocker = createPool(cluster.databaseUrl)
     const lock = await blocker.connect()
     try {
-      const port = await until(async () => /"port":(\d+)/.exec(output)?.[1], 30_000, 'the API to listen')
+      const port = await waitFor(async () => /"port":(\d+)/.exec(output)?.[1], { timeoutMs: 30_000, what: 'the API to listen', intervalMs: 250 })
       const url = `http://127.0.0.1:${port}`
       // Hold the table so the order below stays in flight until we let go.
       await lock.query('begin; lock table orders in share row exclusive mode')
@@ -33,7 +33,7 @@ describe('graceful shutdown', () => {
       const inFlight = post(`${url}/v1/orders`, orderBody(1), { 'idempotency-key': key })
       await new Promise((resolve) => setTimeout(resolve, 500))
       child.kill('SIGTERM')
-      await until(async () => output.includes('shutting down'), 5000, 'the shutdown to start')
+      await waitFor(async () => output.includes('shutting down'), { timeoutMs: 5000, what: 'the shutdown to start', intervalMs: 250 })
       await expect(fetch(`${url}/healthz`)).rejects.toThrow()
       await lock.query('commit')
       const res = await inFlight

@@ -1,2 +1,2 @@
-// The lab cluster helpers the TypeScript suites share (see deploy/test/support).
-export * from '../../../../deploy/test/support/lab-cluster-cli.js'
+// The lab cluster helpers every package's suites share.
+export * from '@pg-ha/deploy/testing'

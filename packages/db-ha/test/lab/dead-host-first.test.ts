@@ -2,7 +2,8 @@
 // connect_timeout on new connections (libpq pays it on every one).
 import { describe, expect, inject, it } from 'vitest'
 import { createPool } from '../../src/pool/index.js'
-import { clusterStatus, labFault, primaryOf, switchover, until } from '../support/lab-cluster.js'
+import { waitFor } from '@pg-ha/deploy/cluster'
+import { clusterStatus, labFault, primaryOf, switchover } from '../support/lab-cluster.js'
 
 const cluster = inject('labCluster')
 const CONNECT_TIMEOUT_S = 10
@@ -13,10 +14,10 @@ describe('dead host listed first', () => {
     await labFault(cluster, 'partition', 'vm1')
     try {
       const dsn = cluster.databaseUrl.replace(/connect_timeout=\d+/, `connect_timeout=${CONNECT_TIMEOUT_S}`)
-      const newPrimary = await until(async () => {
+      const newPrimary = await waitFor(async () => {
         const p = await primaryOf(cluster).catch(() => null)
         return p && p.name !== 'node1' ? p : null
-      }, 120_000, 'a new primary')
+      }, { timeoutMs: 120_000, what: 'a new primary', intervalMs: 250 })
       const timings: number[] = []
       for (let i = 0; i < 3; i++) {
         const pool = createPool(dsn)
@@ -30,7 +31,7 @@ describe('dead host listed first', () => {
       for (const ms of timings) expect(ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 / 2)
     } finally {
       await labFault(cluster, 'heal', 'vm1')
-      await until(async () => (await clusterStatus(cluster)).healthy, 120_000, 'a healthy cluster')
+      await waitFor(async () => (await clusterStatus(cluster)).healthy, { timeoutMs: 120_000, what: 'a healthy cluster', intervalMs: 250 })
     }
   })
 })

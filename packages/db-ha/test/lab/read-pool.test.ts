@@ -2,7 +2,8 @@
 // far behind (on connect and on checkout), and falls back to the primary when none qualifies.
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createPool, createReadPool, type HaPool } from '../../src/pool/index.js'
-import { primaryOf, superuserSql, until, vmOf } from '../support/lab-cluster.js'
+import { waitFor } from '@pg-ha/deploy/cluster'
+import { primaryOf, superuserSql, vmOf } from '../support/lab-cluster.js'
 
 const cluster = inject('labCluster')
 const LAG_LIMIT = { bytes: 1_000_000 }
@@ -44,11 +45,11 @@ async function addressesOf(pool: HaPool, count: number): Promise<string[]> {
 async function fallBehind(address: string) {
   await superuserSql(cluster, vmOf(cluster, address), 'select pg_wal_replay_pause()')
   paused.add(address)
-  await until(async () => {
+  await waitFor(async () => {
     await writer.query("insert into lag_filler(pad) select repeat('x', 200) from generate_series(1, 5000)")
     const bytes = await superuserSql(cluster, vmOf(cluster, address), 'select pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())')
     return Number(bytes) > LAG_LIMIT.bytes * 2
-  }, 60_000, `${address} to fall behind`)
+  }, { timeoutMs: 60_000, what: `${address} to fall behind`, intervalMs: 250 })
 }
 
 describe('read pool', () => {

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createPool } from '../../src/pool/index.js'
 import { withRetry } from '../../src/retry/index.js'
-import { clusterStatus, labFault, primaryOf, switchover, until, vmOf } from '../support/lab-cluster.js'
+import { waitFor } from '@pg-ha/deploy/cluster'
+import { clusterStatus, labFault, primaryOf, switchover, vmOf } from '../support/lab-cluster.js'
 
 const cluster = inject('labCluster')
 // query_timeout bounds a statement caught in flight on a primary that is cut off.
@@ -20,7 +21,7 @@ afterAll(async () => {
   await pool.end()
 })
 
-async function writeLoopAround(fault: () => Promise<void>, recover: () => Promise<void>, label: string) {
+async function writeLoopAround(fault: () => Promise<unknown>, recover: () => Promise<unknown>, label: string) {
   const acked: string[] = []
   const failures: unknown[] = []
   let stop = false
@@ -44,13 +45,13 @@ async function writeLoopAround(fault: () => Promise<void>, recover: () => Promis
       }
     }
   })()
-  await until(async () => acked.length >= 20, 30_000, 'writes before the fault')
+  await waitFor(async () => acked.length >= 20, { timeoutMs: 30_000, what: 'writes before the fault', intervalMs: 250 })
   await fault()
   // Counted once the fault is in place: writes acknowledged while it was being set up are not "after".
   const before = acked.length
-  await until(async () => acked.length >= before + 20, 120_000, 'writes after the fault')
+  await waitFor(async () => acked.length >= before + 20, { timeoutMs: 120_000, what: 'writes after the fault', intervalMs: 250 })
   await recover()
-  await until(async () => (await clusterStatus(cluster)).healthy, 120_000, 'a healthy cluster')
+  await waitFor(async () => (await clusterStatus(cluster)).healthy, { timeoutMs: 120_000, what: 'a healthy cluster', intervalMs: 250 })
   stop = true
   await loop
   return { acked, failures }

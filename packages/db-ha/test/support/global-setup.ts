@@ -11,13 +11,17 @@ declare module 'vitest' {
   }
 }
 
+// Every data node on 5432 (the monitor moves to 5431 on vm3): the suites name hosts as
+// address:5432.
+const SUITE_PORTS = { 'vm3-monitor': { pg_port: 5431 }, vm3: { pg_port: 5432 } }
+
 let cluster: LabCluster | undefined
 
 export async function setup(project: TestProject) {
-  cluster = await startLabCluster(LAB_NAME, LAB_SUBNET)
+  cluster = await startLabCluster({ name: LAB_NAME, subnet: LAB_SUBNET, hostVars: SUITE_PORTS })
   project.provide('labCluster', cluster)
 }
 
 export async function teardown() {
-  await stopLabCluster(cluster, LAB_NAME)
+  await stopLabCluster(cluster, { name: LAB_NAME, subnet: LAB_SUBNET })
 }

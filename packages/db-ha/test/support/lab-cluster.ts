@@ -1,14 +1,16 @@
-// The lab cluster helpers the TypeScript suites share (see deploy/test/support), plus what only
+// The lab cluster helpers every package's suites share (`@pg-ha/deploy/testing`), plus what only
 // this package's suites need.
+import { waitFor } from '@pg-ha/deploy/cluster'
+import { clusterStatus, labFault, type LabCluster } from '@pg-ha/deploy/testing'
 import { execFile } from 'node:child_process'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { clusterStatus, labFault, until, type LabCluster } from '../../../../deploy/test/support/lab-cluster-cli.js'
 
-export * from '../../../../deploy/test/support/lab-cluster-cli.js'
+export * from '@pg-ha/deploy/testing'
 
 const run = promisify(execFile)
-const deployScripts = path.resolve(import.meta.dirname, '../../../../deploy/scripts')
+const deployDir = path.dirname(createRequire(import.meta.url).resolve('@pg-ha/deploy/package.json'))
 
 /**
  * Rebuilds a node the monitor still counts as a healthy secondary although its Postgres is not
@@ -18,8 +20,8 @@ const deployScripts = path.resolve(import.meta.dirname, '../../../../deploy/scri
  */
 export async function rebuildNode(cluster: LabCluster, name: string, vm: string) {
   await labFault(cluster, 'power-off', vm)
-  await until(async () => (await clusterStatus(cluster)).nodes.find((n) => n.name === name)?.health !== 1, 60_000, `the monitor to see ${name} down`)
+  await waitFor(async () => (await clusterStatus(cluster)).nodes.find((n) => n.name === name)?.health !== 1, { timeoutMs: 60_000, what: `the monitor to see ${name} down` })
   await labFault(cluster, 'heal', vm)
-  await run(process.execPath, [path.join(deployScripts, 'rejoin.mjs'), '--inventory', cluster.inventoryFile, '--node', name, '--yes'], { maxBuffer: 16 << 20 })
-  await until(async () => (await clusterStatus(cluster)).healthy, 120_000, 'a healthy cluster')
+  await run(process.execPath, [path.join(deployDir, 'scripts/rejoin.mjs'), '--inventory', cluster.inventory.file, '--node', name, '--yes'], { maxBuffer: 16 << 20 })
+  await waitFor(async () => (await clusterStatus(cluster)).healthy, { timeoutMs: 120_000, what: 'a healthy cluster' })
 }

@@ -6,13 +6,9 @@
 // rejoins as a secondary.
 import { createPool } from '@pg-ha/db-ha'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { heal, isolate } from '../../lab/lab.mjs'
-import { fencingTerms } from '../../scripts/lib/failover-profiles.mjs'
-import { loadInventory } from '../../scripts/lib/inventory.mjs'
-import { waitFor } from '../../lib/wait-for.mjs'
-import { startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
-import { runScript } from '../support/run-script.mjs'
-import { overlapFrom, startWriteProbes } from '../support/write-probes.mjs'
+import { fencingTerms, loadInventory, waitFor } from '@pg-ha/deploy/cluster'
+import { injectFault } from '@pg-ha/deploy/lab'
+import { clusterStatus, overlapFrom, startLabCluster, startWriteProbes, stopLabCluster, vmOf } from '@pg-ha/deploy/testing'
 
 const LABS = [
   { name: 'pghff', subnet: '10.213.57.0/24', profile: 'fast' },
@@ -20,16 +16,16 @@ const LABS = [
 ]
 
 describe.each(LABS)('isolated primary, $profile profile', (LAB) => {
+  /** @type {import('@pg-ha/deploy/testing').LabCluster} */
   let cluster
   beforeAll(async () => {
     cluster = await startLabCluster(LAB)
   })
   afterAll(async () => {
-    await stopLabCluster(cluster)
+    await stopLabCluster(cluster, LAB)
   })
 
-  const status = async () => JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
-  const vmOf = (address) => cluster.lab.vms.find((vm) => vm.address === address).vm
+  const status = () => clusterStatus(cluster)
 
   it('is fenced before a new primary takes writes, and loses no acknowledged write', async () => {
     const terms = fencingTerms((await loadInventory(cluster.inventory.file)).failover)
@@ -40,7 +36,9 @@ describe.each(LABS)('isolated primary, $profile profile', (LAB) => {
     await pool.query('create table drill_writes(id bigserial primary key, logical_id text not null, at timestamptz not null default clock_timestamp())')
     const probes = await startWriteProbes({ databaseUrl: cluster.databaseUrl, addresses })
 
+    /** @type {{logicalId: string, at: number}[]} */
     const acknowledged = []
+    /** @type {string[]} */
     const failures = []
     let writing = true
     const writers = Array.from({ length: 4 }, async (_, writer) => {
@@ -50,7 +48,8 @@ describe.each(LABS)('isolated primary, $profile profile', (LAB) => {
           await pool.query('insert into drill_writes(logical_id) values ($1)', [logicalId])
           acknowledged.push({ logicalId, at: Date.now() })
         } catch (error) {
-          failures.push(error.code ?? error.message)
+          const { code, message } = /** @type {{code?: string, message: string}} */ (error)
+          failures.push(code ?? message)
           await new Promise((resolve) => setTimeout(resolve, 50))
         }
       }
@@ -58,8 +57,9 @@ describe.each(LABS)('isolated primary, $profile profile', (LAB) => {
 
     await new Promise((resolve) => setTimeout(resolve, 2000))
     const before = (await status()).nodes.find((n) => n.role === 'primary')
+    if (!before) throw new Error('no primary before the cut')
     const cutAt = Date.now()
-    await isolate(cluster.lab, vmOf(before.host))
+    await injectFault(cluster.lab, 'isolate', vmOf(cluster, before.host))
 
     // Held until another node took a probe write and the old one has refused them for 3 s.
     await waitFor(async () => {
@@ -68,7 +68,7 @@ describe.each(LABS)('isolated primary, $profile profile', (LAB) => {
     }, { timeoutMs: 150_000, intervalMs: 500, what: 'a new primary taking writes while the old one is isolated' })
     await new Promise((resolve) => setTimeout(resolve, 3000))
     const healedAt = Date.now()
-    await heal(cluster.lab, vmOf(before.host))
+    await injectFault(cluster.lab, 'heal', vmOf(cluster, before.host))
     await waitFor(async () => ((await status()).healthy ? true : null), { timeoutMs: 180_000, intervalMs: 1000, what: 'the cluster to be healthy again' })
     const rejoinMs = Date.now() - healedAt
 

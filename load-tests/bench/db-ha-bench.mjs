@@ -12,25 +12,28 @@
 //           failover, a new connection through db-ha (fresh pool, warm pool) vs libpq (psql)
 //        5. every acknowledged write is stored exactly once, or the run fails
 //        6. lab down (also on failure)
-// usage: node packages/db-ha/bench/db-ha-bench.mjs [--seconds 5] [--rounds 3]   (after building db-ha)
+// usage: npm run bench:db-ha -- [--seconds 5] [--rounds 3]   (builds db-ha first)
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { parseArgv } from 'zx'
-import { heal, labDown, partition, powerOff, restart } from '../../../deploy/lab/lab.mjs'
-import { resolveLabConfig } from '../../../deploy/lab/lab-config.mjs'
-import { loadClusterContext } from '../../../deploy/scripts/lib/cluster-context.mjs'
-import { assessCluster, roleOf } from '../../../deploy/scripts/lib/cluster-health.mjs'
-import { ensureRoot } from '../../../deploy/lib/ensure-packages.mjs'
-import { waitFor } from '../../../deploy/lib/wait-for.mjs'
-import { nodeDsn, nodePort, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../../../deploy/test/support/lab-cluster.mjs'
-import { createPool, withRetry } from '../dist/index.js'
+import { createPool, withRetry } from '@pg-ha/db-ha'
+import { assessCluster, ensureRoot, exitCodeFor, loadClusterContext, parseOptions, roleOf, waitFor } from '@pg-ha/deploy/cluster'
+import { injectFault } from '@pg-ha/deploy/lab'
+import { nodeDsn, nodePort, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '@pg-ha/deploy/testing'
 
 const LAB = { name: 'pghdbb', subnet: '10.213.47.0/24', profile: 'fast' }
-const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/results')
-const args = parseArgv(process.argv.slice(2), { string: ['seconds', 'rounds'] })
+const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
+const USAGE = 'usage: npm run bench:db-ha -- [--seconds 5] [--rounds 3]'
+/** @type {Record<string, any>} */
+let args = {}
+try {
+  args = parseOptions(process.argv.slice(2), { usage: USAGE, options: { seconds: { type: 'string' }, rounds: { type: 'string' } } }).values
+} catch (error) {
+  process.stderr.write(`db-ha-bench: ${error.message}\n`)
+  process.exit(exitCodeFor(error))
+}
 const seconds = Number(args.seconds ?? 5)
 const rounds = Number(args.rounds ?? 3)
 for (const [flag, value] of [['seconds', seconds], ['rounds', rounds]]) {
@@ -70,8 +73,7 @@ try {
   log(`failed: ${error.message}`)
   process.exitCode = 1
 } finally {
-  if (cluster) await stopLabCluster(cluster)
-  else await labDown(resolveLabConfig(LAB))
+  await stopLabCluster(cluster, LAB)
 }
 
 results.finished_at = new Date().toISOString()
@@ -212,10 +214,10 @@ async function promotionToFirstQuery(scenario) {
     const faultAt = performance.now()
     const vm = vmOf(primary.host)
     if (scenario === 'switchover') await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'switchover', '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
-    else await powerOff(cluster.lab, vm)
+    else await injectFault(cluster.lab, 'power-off', vm)
     const promoted = await probe
     const first = await waitFor(async () => acked.find((w) => w.at >= faultAt && w.via === promoted.host), { timeoutMs: 60_000, intervalMs: 20, what: 'a db-ha write on the new primary' })
-    if (scenario === 'power-off') await restart(cluster.lab, vm)
+    if (scenario === 'power-off') await injectFault(cluster.lab, 'restart', vm)
     await healthyNodes()
     stop.value = true
     await writer
@@ -256,7 +258,7 @@ async function deadHostFirst() {
   }
   const warm = createPool({ dsn: cluster.databaseUrl, pool: { max: 8 } })
   await warm.query('select 1')
-  await partition(cluster.lab, first.vm)
+  await injectFault(cluster.lab, 'partition', first.vm)
   let figures
   try {
     const newPrimary = await waitFor(async () => {
@@ -308,7 +310,7 @@ async function deadHostFirst() {
     }
   } finally {
     await warm.end()
-    await heal(cluster.lab, first.vm)
+    await injectFault(cluster.lab, 'heal', first.vm)
   }
   // Reported, not fatal: the figures above stand either way.
   const converged = await healthyNodes().then(() => true, (error) => `no: ${error.message}`)
