@@ -1,13 +1,14 @@
 #!/bin/sh
 # Installs what the project needs on a fresh Debian/Ubuntu machine, idempotently:
-#   1. Debian packages (Postgres 15, pg_auto_failover, iproute2, docker-compose) when missing  (needs root)
+#   1. Debian packages (Postgres 15, pg_auto_failover, iproute2, docker-compose, shellcheck) when missing  (needs root)
 #   2. npm dependencies when node_modules is missing or older than package-lock.json
 # Plain sh because it runs before the npm dependencies (zx) exist.
 set -eu
 cd "$(dirname "$0")/../.."
 
 # docker-compose (Debian's 1.29, no daemon needed): the tests render deploy/compose/ with `config`.
-packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps nftables docker-compose"
+# And deploy's lint checks the kit's shell scripts with shellcheck (npm run lint:sh).
+packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps nftables docker-compose shellcheck"
 missing=""
 for pkg in $packages; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
@@ -19,12 +20,16 @@ if [ -n "$missing" ]; then
   fi
   echo "bootstrap: installing Debian packages:$missing"
   export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086 # $missing is a list of package names, one word each
   apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || {
     apt-get update >/dev/null
+    # shellcheck disable=SC2086 # as above
     apt-get install -y --no-install-recommends $missing >/dev/null
   }
 fi
 
+# -nt is not POSIX, but dash's and busybox's test have it.
+# shellcheck disable=SC3013
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # `npm install` (locked versions from package-lock.json) rather than `npm ci`: the registry
   # reachable here lacks turbo's darwin/windows binaries, so the lockfile cannot list them and

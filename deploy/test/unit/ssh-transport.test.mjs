@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { shellQuote } from '../../lib/shell.mjs'
-import { remoteCommand, systemdUnit } from '../../scripts/lib/transports/ssh-transport.mjs'
+import { remoteCommand } from '../../scripts/lib/transports/ssh-transport.mjs'
+import { systemdUnit } from '../../scripts/lib/transports/systemd-unit.mjs'
 
 const NASTY = ['plain', '', 'two words', "it's", '"double"', '$HOME', '`id`', '$(id)', 'a\nb', 'back\\slash', '*', '~', '-n', 'x=y', '%s', ';&|<>']
 

@@ -9,12 +9,15 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $ } from 'zx'
-import { InputError } from '../../../lib/errors.mjs'
 import { shellQuote } from '../../../lib/shell.mjs'
+import { REACHABILITY_PROBE, checkLocalFiles, reachabilityProblem } from './ssh-diagnose.mjs'
+import { systemdUnit } from './systemd-unit.mjs'
 
 // Where supervisor-less services keep their pid files and logs (root-owned, 0700: a pid file
 // the service user could rewrite would let it have root signal any process).
 export const PLAIN_SERVICE_DIR = '/var/lib/postgresql/.pgha-services'
+// Service management on the host, as root (usage and why: its header).
+const SERVICE_SCRIPT = fs.readFileSync(new URL('./service.sh', import.meta.url), 'utf8')
 // Idle multiplexed connections linger this long (s) if the script dies without closing them.
 const CONTROL_PERSIST_S = 30
 
@@ -37,124 +40,6 @@ export function remoteCommand(argv, { user, env = {} }, sshUser) {
   }
   return `cd / && exec sudo -n -H -u ${shellQuote(user)} -- ${command}`
 }
-
-/**
- * systemd's quoting for a word of a unit setting: no specifier (%) expansion, and in ExecStart=
- * no variable ($) expansion either.
- */
-function unitQuote(word, { dollars = false } = {}) {
-  const escaped = word.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('%', '%%')
-  return `"${dollars ? escaped.replaceAll('$', '$$$$') : escaped}"`
-}
-
-/**
- * A unit like the one `pg_autoctl show systemd` prints, for any service spec.
- * @param {{name: string, user: string, argv: string[], env?: Record<string, string>}} spec
- */
-export function systemdUnit(spec) {
-  for (const word of [...spec.argv, ...Object.entries(spec.env ?? {}).flat()]) {
-    if (/[\n\r\0]/.test(word)) throw new Error(`service ${spec.name}: a line break cannot go into a systemd unit`)
-  }
-  const env = Object.entries(spec.env ?? {}).map(([k, v]) => `Environment=${unitQuote(`${k}=${v}`)}`)
-  return [
-    '# Written by pg-ha-kit (transport ssh), like `pg_autoctl show systemd` prints it.',
-    '[Unit]',
-    `Description=${spec.name} (pg-ha-kit)`,
-    'After=network-online.target',
-    'Wants=network-online.target',
-    'StartLimitIntervalSec=0',
-    '',
-    '[Service]',
-    `User=${spec.user}`,
-    'WorkingDirectory=~',
-    ...env,
-    // env resolves the program on the unit's PATH, as the lab and the plain services do.
-    `ExecStart=/usr/bin/env ${spec.argv.map((word) => unitQuote(word, { dollars: true })).join(' ')}`,
-    'ExecReload=/bin/kill -HUP $MAINPID',
-    'Restart=always',
-    'RestartSec=1',
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n')
-}
-
-// Service management on the host, as root. $1 action, $2 name, $3 user, then the command.
-// systemd when it runs there; else setsid + nohup, the pid file holding "pid starttime" so a
-// recycled pid is never mistaken for the service.
-const SERVICE_SCRIPT = String.raw`
-set -u
-action=$1 name=$2 user=$3
-shift 3
-dir=${PLAIN_SERVICE_DIR}
-pidfile=$dir/$name.pid
-unit=/etc/systemd/system/$name.service
-running() {
-  [ -r "$pidfile" ] || return 1
-  read -r pid start < "$pidfile" || return 1
-  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
-  set -- $(echo "$stat" | sed 's/.*) //')
-  [ "$1" != Z ] || return 1
-  shift 19
-  [ "$1" = "$start" ]
-}
-stop_plain() {
-  running || return 1
-  kill -s TERM "$pid" 2>/dev/null
-  i=0
-  while running && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
-  # Still there after 30 s: kill its whole session (setsid made the service its leader).
-  if running; then kill -s KILL -- "-$pid" 2>/dev/null || kill -s KILL "$pid"; fi
-  # Until init reaps it, a zombie keeps its pid, and a keeper started again at once would take
-  # its own old pid file for a live one.
-  i=0
-  while [ -e "/proc/$pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-  return 0
-}
-if [ -d /run/systemd/system ]; then
-  case $action in
-    ensure)
-      tmp=$(mktemp "$unit.XXXXXX") && cat > "$tmp" && chmod 644 "$tmp" || exit 1
-      changed=0
-      if cmp -s "$tmp" "$unit"; then rm -f "$tmp"; else mv "$tmp" "$unit" && systemctl daemon-reload && changed=1 || exit 1; fi
-      systemctl enable --quiet "$name.service" || exit 1
-      if systemctl is-active --quiet "$name.service"; then
-        [ $changed = 1 ] || { echo running; exit 0; }
-        systemctl restart "$name.service" && echo started
-      else
-        systemctl start "$name.service" && echo started
-      fi ;;
-    running) systemctl is-active --quiet "$name.service" && echo running || echo stopped ;;
-    stop) if systemctl is-active --quiet "$name.service"; then systemctl stop "$name.service" && echo stopped-now; else echo stopped; fi ;;
-    remove)
-      systemctl stop "$name.service" 2>/dev/null
-      systemctl disable --quiet "$name.service" 2>/dev/null
-      rm -f "$unit" && systemctl daemon-reload ;;
-  esac
-  exit
-fi
-umask 077
-case $action in
-  ensure)
-    cat > /dev/null
-    mkdir -p "$dir" && chown root:root "$dir" && chmod 700 "$dir" || exit 1
-    if running; then echo running; exit 0; fi
-    rm -f "$pidfile"
-    if [ "$user" != root ]; then set -- setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups --reset-env "$@"; fi
-    cd /
-    # The child records its own pid and start time, then becomes the service (exec all the way).
-    setsid sh -c 'echo "$$ $(cut -d" " -f22 /proc/$$/stat)" > "$1.new" && mv "$1.new" "$1"; umask 022; shift; exec nohup "$@"' \
-      pgha-service "$pidfile" "$@" < /dev/null >> "$dir/$name.log" 2>&1 &
-    i=0
-    while [ ! -s "$pidfile" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    [ -s "$pidfile" ] || { echo "$name did not start, see $dir/$name.log" >&2; exit 1; }
-    echo started ;;
-  running) running && echo running || echo stopped ;;
-  stop) stop_plain && echo stopped-now || echo stopped ;;
-  remove) stop_plain; rm -f "$pidfile" ;;
-esac
-`
 
 /**
  * @param {{file: string, ssh: {knownHostsFile: string, acceptNewHostKeys: boolean, connectTimeout: number},
@@ -208,7 +93,7 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
 
   /** Runs the service script as root (sudo when ssh logs in as someone else). */
   async function service(host, action, spec, input) {
-    const argv = ['sh', '-c', SERVICE_SCRIPT, 'pgha-service', action, spec.name, spec.user ?? 'root', ...(spec.command ?? [])]
+    const argv = ['sh', '-c', SERVICE_SCRIPT, 'pgha-service', action, PLAIN_SERVICE_DIR, spec.name, spec.user ?? 'root', ...(spec.command ?? [])]
     const out = await ssh(host, remoteCommand(argv, { user: 'root' }, host.ssh.user), input)
     if (out.exitCode !== 0) {
       throw new Error(`service ${spec.name} (${action}) on ${host.host} exited ${out.exitCode}: ${(out.stderr.trim() || out.stdout.trim()).split('\n').slice(-3).join(' | ')}`)
@@ -248,14 +133,9 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
         targets.set(id, [...(targets.get(id) ?? []), host])
       }
       const problems = await Promise.all([...targets.values()].map(async ([host, ...others]) => {
-        const probe = 'if [ "$(id -u)" = 0 ]; then command -v setpriv >/dev/null && echo pgha-ok || echo pgha-no-setpriv; elif sudo -n true 2>/dev/null; then echo pgha-ok; else echo pgha-no-sudo; fi'
-        const out = await ssh(host, probe)
+        const problem = reachabilityProblem(await ssh(host, REACHABILITY_PROBE), host, inventory.ssh)
         const names = [host, ...others].map((h) => h.host).join(', ')
-        const where = `${names} (${host.ssh.user}@${host.address}:${host.ssh.port})`
-        if (out.exitCode === 0 && out.stdout.includes('pgha-ok')) return null
-        if (out.stdout.includes('pgha-no-sudo')) return `${where}: logged in, but "sudo -n" fails for ${host.ssh.user}; allow it passwordless sudo, or log in as root (ansible_user)`
-        if (out.stdout.includes('pgha-no-setpriv')) return `${where}: setpriv (util-linux) is missing; install util-linux`
-        return `${where}: ${explainSshFailure(out, host, inventory.ssh)}`
+        return problem && `${names} (${host.ssh.user}@${host.address}:${host.ssh.port}): ${problem}`
       }))
       const failed = problems.filter(Boolean)
       if (failed.length > 0) {
@@ -290,54 +170,4 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
       closeSync()
     },
   }
-}
-
-/** A missing or group-readable key, or a missing known_hosts file, is bad input: exit 2. */
-function checkLocalFiles(inventory, { dryRun }) {
-  const { knownHostsFile, acceptNewHostKeys } = inventory.ssh
-  for (const host of [inventory.monitor, ...inventory.nodes]) {
-    const keyFile = host.ssh.keyFile
-    if (!keyFile) continue
-    const where = { file: inventory.file, key: `${host.key}.ansible_ssh_private_key_file` }
-    let stat
-    try {
-      stat = fs.statSync(keyFile)
-    } catch {
-      throw new InputError(`private key ${keyFile} not found`, where)
-    }
-    if (!stat.isFile()) throw new InputError(`private key ${keyFile} is not a file`, where)
-    if ((stat.mode & 0o077) !== 0) throw new InputError(`private key ${keyFile} is readable by others, which ssh refuses: chmod 600 it`, where)
-  }
-  if (fs.existsSync(knownHostsFile)) return
-  if (!acceptNewHostKeys) {
-    throw new InputError(`known_hosts file ${knownHostsFile} not found: add the hosts' keys to it (after checking their fingerprints), or set ssh_accept_new_host_keys: true to trust them on first use`,
-      { file: inventory.file, key: 'all.vars.ssh_known_hosts_file' })
-  }
-  if (!dryRun) fs.mkdirSync(path.dirname(knownHostsFile), { recursive: true, mode: 0o700 })
-}
-
-/** What went wrong, in the operator's terms, from ssh's exit code and stderr. */
-function explainSshFailure(out, host, { knownHostsFile }) {
-  const said = out.stderr.trim().split('\n').filter(Boolean)
-  const reason = said.at(-1) ?? `exit ${out.exitCode}`
-  const text = out.stderr
-  const { address, ssh: { port, user, keyFile } } = host
-  const known = port === 22 ? address : `[${address}]:${port}`
-  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(text)) {
-    return `its host key DIFFERS from the one in ${knownHostsFile}: someone may be intercepting the connection, or the host was reinstalled. ` +
-      `Check the new key out of band, then replace the old entry (ssh-keygen -R '${known}' -f ${knownHostsFile})`
-  }
-  if (/Host key verification failed|host key is known for|No .* host key is known/i.test(text)) {
-    return `its host key is unknown: ${knownHostsFile} has no entry for ${known} and unknown hosts are refused. ` +
-      `Add its key after comparing the fingerprint with the host's own (ssh-keyscan -p ${port} ${address}; on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), ` +
-      'or set ssh_accept_new_host_keys: true to trust it on first use'
-  }
-  if (/Permission denied|Too many authentication failures/i.test(text)) {
-    return `the host refused ${keyFile ? `the key ${keyFile}` : "this machine's default ssh keys"} for ${user} (${reason}). ` +
-      `Authorize its public key for ${user} on the host (~${user}/.ssh/authorized_keys), or set ansible_ssh_private_key_file / ansible_user`
-  }
-  if (/timed out|No route to host|Connection refused|Network is unreachable|Could not resolve|Connection closed|Connection reset|kex_exchange_identification/i.test(text)) {
-    return `unreachable (${reason}): check that the host is up, that ansible_host/ansible_port are right, and that sshd listens on port ${port} and no firewall blocks it`
-  }
-  return `ssh failed (exit ${out.exitCode}): ${reason}`
 }
