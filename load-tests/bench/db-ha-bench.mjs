@@ -23,20 +23,80 @@ import { assessCluster, ensureRoot, exitCodeFor, loadClusterContext, parseOption
 import { injectFault } from '@pg-ha/deploy/lab'
 import { nodeDsn, nodePort, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '@pg-ha/deploy/testing'
 
+/** @typedef {import('@pg-ha/deploy/testing').LabCluster} LabCluster */
+/** @typedef {Awaited<ReturnType<typeof loadClusterContext>>} ClusterContext */
+/**
+ * A node as the monitor reports it: the runtime's clusterNodes() (deploy declares it as any);
+ * the fields this benchmark and roleOf() read.
+ * @typedef {object} MonitorNode
+ * @property {string} name
+ * @property {string} host
+ * @property {number} port
+ * @property {string} reported_state
+ * @property {string} assigned_state
+ */
+/** @typedef {'switchover' | 'power-off'} Scenario */
+/** A write db-ha acknowledged: its logical id, when (performance.now()), the server that stored it. @typedef {{key: string, at: number, via: string | null}} Ack */
+/**
+ * @typedef {object} SteadyState
+ * @property {number} seconds_per_round
+ * @property {number} rounds
+ * @property {number} plain_pg_pool_qps
+ * @property {number} db_ha_qps
+ * @property {number} ratio
+ * @property {number} goal_ratio
+ */
+/**
+ * @typedef {object} PromotionFigures
+ * @property {Scenario} scenario
+ * @property {string} old_primary
+ * @property {string} new_primary
+ * @property {number} promotion_after_fault_ms
+ * @property {number} promotion_to_first_db_ha_write_ms
+ * @property {number} write_outage_ms
+ * @property {number} surfaced_errors
+ * @property {number} acknowledged
+ * @property {number} lost
+ * @property {number} duplicated
+ * @property {number} goal_ms
+ */
+/**
+ * @typedef {object} DeadHostFigures
+ * @property {string} dsn_first_host
+ * @property {number} connect_timeout_s
+ * @property {number[]} db_ha_fresh_pool_first_query_ms
+ * @property {number[]} db_ha_warm_pool_new_connection_ms
+ * @property {number[]} libpq_psql_new_connection_ms
+ * @property {number[]} libpq_psql_direct_to_primary_ms
+ * @property {true | string} cluster_healthy_after_heal true, or "no: <why>"
+ */
+/**
+ * What bench/results/db-ha-<timestamp>.json holds; a step's figures are absent when the run
+ * failed before it.
+ * @typedef {object} Results
+ * @property {string} started_at
+ * @property {{cpus: number}} host
+ * @property {string} profile
+ * @property {SteadyState} [steady_state]
+ * @property {PromotionFigures[]} [promotion_to_first_query]
+ * @property {DeadHostFigures} [dead_host_first]
+ * @property {string} [finished_at]
+ */
+
 const LAB = { name: 'pghdbb', subnet: '10.213.47.0/24', profile: 'fast' }
 const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
 const USAGE = 'usage: npm run bench:db-ha -- [--seconds 5] [--rounds 3]'
-/** @type {Record<string, any>} */
+/** @type {{seconds?: string, rounds?: string}} */
 let args = {}
 try {
   args = parseOptions(process.argv.slice(2), { usage: USAGE, options: { seconds: { type: 'string' }, rounds: { type: 'string' } } }).values
 } catch (error) {
-  process.stderr.write(`db-ha-bench: ${error.message}\n`)
+  process.stderr.write(`db-ha-bench: ${messageOf(error)}\n`)
   process.exit(exitCodeFor(error))
 }
 const seconds = Number(args.seconds ?? 5)
 const rounds = Number(args.rounds ?? 3)
-for (const [flag, value] of [['seconds', seconds], ['rounds', rounds]]) {
+for (const [flag, value] of /** @type {const} */ ([['seconds', seconds], ['rounds', rounds]])) {
   if (!Number.isInteger(value) || value < 1 || value > 600) {
     process.stderr.write(`db-ha-bench: --${flag} must be an integer from 1 to 600, got "${args[flag]}"\n`)
     process.exit(2)
@@ -44,16 +104,21 @@ for (const [flag, value] of [['seconds', seconds], ['rounds', rounds]]) {
 }
 ensureRoot('db-ha-bench')
 
+/** @param {string} line */
 const log = (line) => process.stderr.write(`db-ha-bench: ${line}\n`)
+/** @param {number} ms @returns {Promise<void>} */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+/** @type {Results} */
 const results = { started_at: new Date().toISOString(), host: { cpus: os.cpus().length }, profile: LAB.profile }
-let cluster
-let ctx
+/** @type {LabCluster | undefined} */
+let labCluster
+/** @type {ClusterContext | undefined} */
+let clusterContext
 
 try {
   log('lab up + bring-up')
-  cluster = await startLabCluster(LAB)
-  ctx = await loadClusterContext(cluster.inventory.file)
+  const cluster = labCluster = await startLabCluster(LAB)
+  clusterContext = await loadClusterContext(cluster.inventory.file)
   // The logical write id is in a column WITHOUT a unique constraint, so verify() can see a write
   // stored twice (a unique index would reject the second row and hide it). The plain index keeps
   // the reads by id and the writer's existence check cheap.
@@ -62,7 +127,7 @@ try {
   results.steady_state = await steadyState()
   log(`steady state: ${JSON.stringify(results.steady_state)}`)
   results.promotion_to_first_query = []
-  for (const scenario of ['switchover', 'power-off']) {
+  for (const scenario of /** @type {const} */ (['switchover', 'power-off'])) {
     const figures = await promotionToFirstQuery(scenario)
     results.promotion_to_first_query.push(figures)
     log(`${scenario}: ${JSON.stringify(figures)}`)
@@ -70,10 +135,10 @@ try {
   results.dead_host_first = await deadHostFirst()
   log(`dead host first: ${JSON.stringify(results.dead_host_first)}`)
 } catch (error) {
-  log(`failed: ${error.message}`)
+  log(`failed: ${messageOf(error)}`)
   process.exitCode = 1
 } finally {
-  await stopLabCluster(cluster, LAB)
+  await stopLabCluster(labCluster, LAB)
 }
 
 results.finished_at = new Date().toISOString()
@@ -83,26 +148,46 @@ await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
 report()
 process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`)
 
-async function clusterNodes() {
-  return ctx.runtime.clusterNodes()
+/** The lab cluster and its context: every step after lab up needs them. */
+function started() {
+  if (!labCluster || !clusterContext) throw new Error('the lab cluster is not up')
+  return { cluster: labCluster, ctx: clusterContext }
 }
 
+/** @returns {Promise<MonitorNode[]>} */
+async function clusterNodes() {
+  return started().ctx.runtime.clusterNodes()
+}
+
+/** @returns {Promise<MonitorNode[]>} */
 async function healthyNodes() {
+  const { ctx } = started()
   return waitFor(async () => {
     const nodes = await clusterNodes()
     return assessCluster(nodes, ctx.inventory.nodes.length).healthy ? nodes : null
   }, { timeoutMs: 180_000, what: 'a healthy cluster' })
 }
 
+/** @returns {Promise<MonitorNode>} */
 async function primaryNode() {
-  return (await healthyNodes()).find((n) => roleOf(n) === 'primary')
+  const primary = (await healthyNodes()).find((n) => roleOf(n) === 'primary')
+  if (!primary) throw new Error('a healthy cluster without a primary')
+  return primary
 }
 
+/** The lab VM of a node's address. @param {string} address */
 function vmOf(address) {
-  return cluster.lab.vms.find((v) => v.address === address).vm
+  const vm = started().cluster.lab.vms.find((v) => v.address === address)
+  if (!vm) throw new Error(`no lab VM has the address ${address}`)
+  return vm.vm
 }
 
-/** queries/s of `workers` loops doing an insert and a read by logical id, for `ms`. */
+/**
+ * queries/s of `workers` loops doing an insert and a read by logical id, for `ms`.
+ * @param {import('pg').Pool} pool a plain pg.Pool or db-ha's HaPool (a pg.Pool)
+ * @param {string} label @param {number} ms @param {number} [workers]
+ * @returns {Promise<number>}
+ */
 async function loopRate(pool, label, ms, workers = 4) {
   let done = 0
   const until = performance.now() + ms
@@ -117,7 +202,9 @@ async function loopRate(pool, label, ms, workers = 4) {
   return done / (ms / 1000)
 }
 
+/** @returns {Promise<SteadyState>} */
 async function steadyState() {
+  const { cluster } = started()
   const primary = await primaryNode()
   const { dbname, user, password } = parseDatabaseUrl(cluster.databaseUrl)
   const plain = new pg.Pool({ host: primary.host, port: primary.port, database: dbname, user, password, max: 4 })
@@ -144,10 +231,14 @@ async function steadyState() {
 /**
  * A direct probe per standby: one plain connection each, inserting every 2 ms until an insert
  * succeeds there (the moment that node accepts writes as primary).
+ * @param {MonitorNode[]} standbys @param {string} databaseUrl @param {{value: boolean}} stop
+ * @param {number} [timeoutMs]
+ * @returns {Promise<{node: string, host: string, at: number}>} the first node to accept a write
  */
 function probeStandbys(standbys, databaseUrl, stop, timeoutMs = 120_000) {
   const deadline = performance.now() + timeoutMs
   return Promise.any(standbys.map(async (node) => {
+    /** @type {unknown} */
     let lastError
     while (!stop.value && performance.now() < deadline) {
       const client = new pg.Client({ connectionString: nodeDsnUri(databaseUrl, node.host), connectionTimeoutMillis: 1000 })
@@ -159,7 +250,7 @@ function probeStandbys(standbys, databaseUrl, stop, timeoutMs = 120_000) {
             await client.query("insert into bench(logical_id, body) values ('probe-' || gen_random_uuid(), 'probe')")
             return { node: node.name, host: node.host, at: performance.now() }
           } catch (error) {
-            if (error.code !== '25006') throw error
+            if (codeOf(error) !== '25006') throw error
             if (performance.now() > deadline) break
             await sleep(2)
           }
@@ -171,21 +262,28 @@ function probeStandbys(standbys, databaseUrl, stop, timeoutMs = 120_000) {
         await client.end().catch(() => {})
       }
     }
-    throw new Error(`no write accepted on ${node.name}${lastError ? `: ${lastError.message}` : ''}`)
+    throw new Error(`no write accepted on ${node.name}${lastError ? `: ${messageOf(lastError)}` : ''}`)
   }))
 }
 
-/** The application's credentials, straight to one node (no target_session_attrs). */
+/**
+ * The application's credentials, straight to one node (no target_session_attrs).
+ * @param {string} databaseUrl @param {string} host
+ */
 function nodeDsnUri(databaseUrl, host) {
   const { user, password, dbname } = parseDatabaseUrl(databaseUrl)
   return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${nodePort(databaseUrl, host)}/${encodeURIComponent(dbname)}`
 }
 
+/** @param {Scenario} scenario @returns {Promise<PromotionFigures>} */
 async function promotionToFirstQuery(scenario) {
+  const { cluster, ctx } = started()
   const nodes = await healthyNodes()
   const primary = nodes.find((n) => roleOf(n) === 'primary')
+  if (!primary) throw new Error(`${scenario}: a healthy cluster without a primary`)
   const standbys = nodes.filter((n) => roleOf(n) === 'secondary')
   const pool = createPool({ dsn: cluster.databaseUrl, pool: { max: 4, query_timeout: 5000 } })
+  /** @type {Ack[]} */
   const acked = []
   const stop = { value: false }
   let failures = 0
@@ -223,7 +321,14 @@ async function promotionToFirstQuery(scenario) {
     await writer
     const { lost, duplicated } = await verify(acked.map((w) => w.key))
     if (lost || duplicated) throw new Error(`${scenario}: ${lost} acknowledged writes lost, ${duplicated} duplicated`)
-    const gaps = acked.slice(1).map((w, i) => w.at - acked[i].at)
+    /** @type {number[]} */
+    const gaps = []
+    /** @type {Ack | undefined} */
+    let previous
+    for (const w of acked) {
+      if (previous) gaps.push(w.at - previous.at)
+      previous = w
+    }
     return {
       scenario,
       old_primary: primary.name,
@@ -244,11 +349,15 @@ async function promotionToFirstQuery(scenario) {
   }
 }
 
+/** @returns {Promise<DeadHostFigures>} */
 async function deadHostFirst() {
+  const { cluster, ctx } = started()
   // The first host of the DSN must be the primary, then black-holed.
   const first = cluster.lab.vms[0]
+  if (!first) throw new Error('the lab has no VM')
   let nodes = await healthyNodes()
   const firstNode = nodes.find((n) => n.host === first.address)
+  if (!firstNode) throw new Error(`no node of the cluster is on ${first.vm} (${first.address})`)
   if (roleOf(firstNode) !== 'primary') {
     await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'promotion', '--name', firstNode.name, '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
     await waitFor(async () => {
@@ -313,18 +422,24 @@ async function deadHostFirst() {
     await injectFault(cluster.lab, 'heal', first.vm)
   }
   // Reported, not fatal: the figures above stand either way.
-  const converged = await healthyNodes().then(() => true, (error) => `no: ${error.message}`)
+  /** @type {true | string} */
+  const converged = await healthyNodes().then(() => true, (error) => `no: ${messageOf(error)}`)
   return { ...figures, cluster_healthy_after_heal: converged }
 }
 
-/** Rows per acknowledged logical id: lost = ids with no row, duplicated = rows beyond one per id. */
+/**
+ * Rows per acknowledged logical id: lost = ids with no row, duplicated = rows beyond one per id.
+ * @param {string[]} keys @returns {Promise<{lost: number, duplicated: number}>}
+ */
 async function verify(keys) {
-  const pool = createPool(cluster.databaseUrl)
+  const pool = createPool(started().cluster.databaseUrl)
   try {
-    const { rows } = await pool.query(
+    /** @type {import('pg').QueryResult<{lost: number, duplicated: number}>} */
+    const { rows: [counts] } = await pool.query(
       `select count(*) filter (where n = 0)::int as lost, coalesce(sum(n - 1) filter (where n > 1), 0)::int as duplicated
        from (select k.id, count(b.seq) as n from unnest($1::text[]) as k(id) left join bench b on b.logical_id = k.id group by k.id) per_id`, [keys])
-    return { lost: rows[0].lost, duplicated: rows[0].duplicated }
+    if (!counts) throw new Error('verify: the count query returned no row')
+    return { lost: counts.lost, duplicated: counts.duplicated }
   } finally {
     await pool.end()
   }
@@ -342,10 +457,22 @@ function report() {
   }
 }
 
+/** @param {number[]} values */
 function sum(values) {
   return values.reduce((a, b) => a + b, 0)
 }
 
+/** @param {number} value */
 function round3(value) {
   return Math.round(value * 1000) / 1000
+}
+
+/** @param {unknown} error */
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The `code` of an error (a SQLSTATE for Postgres errors), if it has one. @param {unknown} error */
+function codeOf(error) {
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined
 }
