@@ -1,11 +1,14 @@
+import type { DsnErrorCode } from '../errors/codes.js'
+import { DbHaError } from '../errors/db-ha-error.js'
+
 /**
  * A DSN or a connection setting is invalid, or valid for libpq but not something db-ha can honour
  * (DSN_UNSUPPORTED: refused rather than silently dropped). Messages follow libpq's and never carry
  * a password.
  */
-export class DsnError extends Error {
-  constructor(readonly code: 'DSN_SYNTAX' | 'DSN_INVALID_OPTION' | 'DSN_BAD_VALUE' | 'DSN_UNSUPPORTED', message: string, readonly keyword?: string) {
-    super(message)
+export class DsnError extends DbHaError<DsnErrorCode> {
+  constructor(code: DsnErrorCode, message: string, readonly keyword?: string) {
+    super(code, message)
     this.name = 'DsnError'
   }
 }

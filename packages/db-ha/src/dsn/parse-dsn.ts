@@ -4,6 +4,7 @@
 // purpose: errors never quote the DSN nor a token that may be part of a password (libpq's may); a NUL
 // is an error (libpq would silently stop reading there); percent-escapes must decode to UTF-8, since
 // a JS string (and so pg) can carry nothing else.
+import { DB_HA_ERROR_CODES } from '../errors/codes.js'
 import { DsnError } from './dsn-error.js'
 
 // libpq 15's keywords, plus load_balance_hosts (libpq 16), which db-ha implements itself.
@@ -20,7 +21,7 @@ const SECRET_KEYWORDS = new Set(['password', 'sslpassword'])
 const URI_PREFIX = /^postgres(?:ql)?:\/\//
 
 export function parseDsn(dsn: string): Record<string, string> {
-  if (dsn.includes('\0')) throw new DsnError('DSN_SYNTAX', 'connection info string contains a NUL character')
+  if (dsn.includes('\0')) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, 'connection info string contains a NUL character')
   return URI_PREFIX.test(dsn) ? parseUri(dsn) : parseKeywordValue(dsn)
 }
 
@@ -106,9 +107,9 @@ function parseKeywordValue(dsn: string): Record<string, string> {
   let afterSecret = false
   for (const { keyword, keywordAt, value } of keywordValuePairs(dsn)) {
     const name = tokenName(keyword, keywordAt, afterSecret)
-    if (!value) throw new DsnError('DSN_SYNTAX', `missing "=" after ${name.text} in connection info string`, name.keyword)
-    if (!value.closed) throw new DsnError('DSN_SYNTAX', 'unterminated quoted string in connection info string', name.keyword)
-    if (!store(out, keyword, value.text)) throw new DsnError('DSN_INVALID_OPTION', `invalid connection option ${name.text}`, name.keyword)
+    if (!value) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `missing "=" after ${name.text} in connection info string`, name.keyword)
+    if (!value.closed) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, 'unterminated quoted string in connection info string', name.keyword)
+    if (!store(out, keyword, value.text)) throw new DsnError(DB_HA_ERROR_CODES.DSN_INVALID_OPTION, `invalid connection option ${name.text}`, name.keyword)
     afterSecret = SECRET_KEYWORDS.has(keyword)
   }
   return out
@@ -142,9 +143,9 @@ function uriDecode(text: string, what: string, keyword?: string): string {
   for (let at = text.indexOf('%'); at >= 0; at = text.indexOf('%', i)) {
     const hex = text.slice(at + 1, at + 3)
     // Never quote the text: it may be a password.
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new DsnError('DSN_SYNTAX', `invalid percent-encoded token in the URI's ${what}`, keyword)
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `invalid percent-encoded token in the URI's ${what}`, keyword)
     const byte = Number.parseInt(hex, 16)
-    if (byte === 0) throw new DsnError('DSN_SYNTAX', `forbidden value %00 in percent-encoded ${what} in URI`, keyword)
+    if (byte === 0) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `forbidden value %00 in percent-encoded ${what} in URI`, keyword)
     chunks.push(Buffer.from(text.slice(i, at)), Buffer.of(byte))
     i = at + 3
   }
@@ -152,7 +153,7 @@ function uriDecode(text: string, what: string, keyword?: string): string {
   try {
     return utf8.decode(Buffer.concat(chunks))
   } catch {
-    throw new DsnError('DSN_BAD_VALUE', `percent-encoded ${what} in URI is not valid UTF-8`, keyword)
+    throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `percent-encoded ${what} in URI is not valid UTF-8`, keyword)
   }
 }
 
@@ -180,13 +181,13 @@ function parseUri(uri: string): Record<string, string> {
   for (;;) {
     if (uri[p] === '[') {
       const close = uri.indexOf(']', p + 1)
-      if (close < 0) throw new DsnError('DSN_SYNTAX', 'end of string reached when looking for matching "]" in IPv6 host address in URI', 'host')
-      if (close === p + 1) throw new DsnError('DSN_SYNTAX', 'IPv6 host address may not be empty in URI', 'host')
+      if (close < 0) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, 'end of string reached when looking for matching "]" in IPv6 host address in URI', 'host')
+      if (close === p + 1) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, 'IPv6 host address may not be empty in URI', 'host')
       hosts += uri.slice(p + 1, close)
       p = close + 1
       const next = uri[p]
       if (next !== undefined && !':/?,'.includes(next)) {
-        throw new DsnError('DSN_SYNTAX', `unexpected character "${next}" at position ${p + 1} in URI (expected ":" or "/")`, 'host')
+        throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `unexpected character "${next}" at position ${p + 1} in URI (expected ":" or "/")`, 'host')
       }
     } else {
       const end = scanTo(uri, p, ':/?,')
@@ -227,11 +228,11 @@ function parseUriQuery(uri: string, from: number, out: Record<string, string>) {
     const eq = param.indexOf('=')
     if (eq < 0) {
       const name = tokenName(param, p, afterSecret)
-      throw new DsnError('DSN_SYNTAX', `missing key/value separator "=" in URI query parameter: ${name.text}`, name.keyword)
+      throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `missing key/value separator "=" in URI query parameter: ${name.text}`, name.keyword)
     }
     if (param.includes('=', eq + 1)) {
       const name = tokenName(param.slice(0, eq), p, afterSecret)
-      throw new DsnError('DSN_SYNTAX', `extra key/value separator "=" in URI query parameter: ${name.text}`, name.keyword)
+      throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `extra key/value separator "=" in URI query parameter: ${name.text}`, name.keyword)
     }
     const keyword = uriDecode(param.slice(0, eq), 'query parameter name')
     const value = uriDecode(param.slice(eq + 1), 'query parameter value', DSN_KEYWORDS.has(keyword) ? keyword : undefined)
@@ -239,7 +240,7 @@ function parseUriQuery(uri: string, from: number, out: Record<string, string>) {
     const stored = keyword === 'ssl' && value === 'true' ? store(out, 'sslmode', 'require') : store(out, keyword, value)
     if (!stored) {
       const name = tokenName(keyword, p, afterSecret)
-      throw new DsnError('DSN_INVALID_OPTION', `invalid URI query parameter: ${name.text}`, name.keyword)
+      throw new DsnError(DB_HA_ERROR_CODES.DSN_INVALID_OPTION, `invalid URI query parameter: ${name.text}`, name.keyword)
     }
     afterSecret = SECRET_KEYWORDS.has(keyword)
     p = end + 1

@@ -1,6 +1,7 @@
 // Settings resolve in one order: explicit option > DSN > PG* environment > libpq defaults. Every
 // libpq setting given is honoured or refused (DSN_UNSUPPORTED, naming it and where it came from):
 // none is silently dropped.
+import { DB_HA_ERROR_CODES } from '../errors/codes.js'
 import { SSL_MODES, TARGET_SESSION_ATTRS, TLS_VERSIONS, type ConnectionSettings, type HostSpec } from '../settings/connection-settings.js'
 import { DsnError } from './dsn-error.js'
 import { parseDsn } from './parse-dsn.js'
@@ -100,7 +101,7 @@ function refuseWhatIsNotHonoured(values: Record<string, string>, source: Record<
     const why = fixed && !fixed.values.includes(value) ? `${fixed.why} (accepted: ${fixed.values.join(', ')})` : UNSUPPORTED[keyword]
     if (why === undefined) continue
     // Only keywords of FIXED_VALUES and UNSUPPORTED get here: none holds a secret.
-    throw new DsnError('DSN_UNSUPPORTED', `connection option "${keyword}" = "${value}" from ${source[keyword]} is not supported by db-ha: ${why}`, keyword)
+    throw new DsnError(DB_HA_ERROR_CODES.DSN_UNSUPPORTED, `connection option "${keyword}" = "${value}" from ${source[keyword]} is not supported by db-ha: ${why}`, keyword)
   }
 }
 
@@ -111,15 +112,15 @@ function hostList(values: Record<string, string>): HostSpec[] {
   const ports = split(values.port)
   const count = Math.max(hosts.length, addrs.length, 1)
   if (hosts.length > 0 && addrs.length > 0 && hosts.length !== addrs.length) {
-    throw new DsnError('DSN_BAD_VALUE', `could not match ${hosts.length} host names to ${addrs.length} hostaddr values`, 'hostaddr')
+    throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `could not match ${hosts.length} host names to ${addrs.length} hostaddr values`, 'hostaddr')
   }
   if (ports.length > 1 && ports.length !== count) {
-    throw new DsnError('DSN_BAD_VALUE', `could not match ${ports.length} port numbers to ${count} hosts`, 'port')
+    throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `could not match ${ports.length} port numbers to ${count} hosts`, 'port')
   }
   return Array.from({ length: count }, (_, i) => {
     const portText = (ports.length === 1 ? ports[0] : ports[i]) ?? ''
     const port = portText === '' ? DEFAULT_PORT : parseInteger(portText)
-    if (port === undefined || port < 1 || port > 65535) throw new DsnError('DSN_BAD_VALUE', `invalid port number: "${portText}"`, 'port')
+    if (port === undefined || port < 1 || port > 65535) throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `invalid port number: "${portText}"`, 'port')
     const hostaddr = addrs[i] || undefined
     const host = hosts[i] || hostaddr || DEFAULT_HOST
     return hostaddr ? { host, hostaddr, port } : { host, port }
@@ -137,7 +138,7 @@ function integer(values: Record<string, string>, keyword: string): number | unde
   const text = values[keyword]
   if (text === undefined) return undefined
   const value = parseInteger(text)
-  if (value === undefined) throw new DsnError('DSN_BAD_VALUE', `invalid integer value "${text}" for connection option "${keyword}"`, keyword)
+  if (value === undefined) throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `invalid integer value "${text}" for connection option "${keyword}"`, keyword)
   return value
 }
 
@@ -145,7 +146,7 @@ function oneOf<T extends string>(values: Record<string, string>, keyword: string
   const text = values[keyword]
   if (text === undefined) return fallback
   if (!(allowed as readonly string[]).includes(text)) {
-    throw new DsnError('DSN_BAD_VALUE', `invalid ${keyword} value: "${text}" (expected one of ${allowed.join(', ')})`, keyword)
+    throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `invalid ${keyword} value: "${text}" (expected one of ${allowed.join(', ')})`, keyword)
   }
   return text as T
 }

@@ -1,10 +1,8 @@
 // Decides whether an error means "the server went away or the role moved" (failover-class) and
 // whether we can prove the statement took no effect. Works on shapes, not classes, so it covers
 // pg, pg-pool, Node sockets, Prisma 7 (+ @prisma/adapter-pg) and our own errors without imports.
+import { DB_HA_ERROR_CODES } from './codes.js'
 import { errorChain, stringField } from './error-chain.js'
-import { NO_SUITABLE_HOST } from './no-suitable-host-error.js'
-import { OUTCOME_UNKNOWN } from './outcome-unknown-error.js'
-import { RETRY_BUDGET_EXHAUSTED } from './retry-budget-exhausted-error.js'
 
 export interface ErrorClassification {
   /** 'failover': the server went away or its role changed; the same call may succeed shortly. */
@@ -91,16 +89,16 @@ export function isFailoverError(err: unknown): boolean {
 
 function judge(link: object): Verdict | undefined {
   const code = stringField(link, 'code')
-  if (code === NO_SUITABLE_HOST) {
+  if (code === DB_HA_ERROR_CODES.DB_HA_NO_SUITABLE_HOST) {
     // Every host refusing our credentials is not a failover; anything else may be one in progress.
     const attempts = (link as { attempts?: { reason?: string }[] }).attempts ?? []
     const authOnly = attempts.length > 0 && attempts.every((a) => a.reason === 'auth-failed')
     return { kind: authOnly ? 'other' : 'failover', sent: 'no', reason: 'no suitable host', final: true }
   }
-  if (code === 'DB_HA_ROLE_CHANGED') return { kind: 'failover', sent: 'no', reason: 'host role changed' }
+  if (code === DB_HA_ERROR_CODES.DB_HA_ROLE_CHANGED) return { kind: 'failover', sent: 'no', reason: 'host role changed' }
   // withRetry (or the pool, for a commit not replicated) already decided about these; classifying
   // their cause again would retry twice, or retry a write that is already on the server.
-  if (code === OUTCOME_UNKNOWN || code === RETRY_BUDGET_EXHAUSTED) {
+  if (code === DB_HA_ERROR_CODES.DB_HA_OUTCOME_UNKNOWN || code === DB_HA_ERROR_CODES.DB_HA_RETRY_BUDGET_EXHAUSTED) {
     const why = stringField(link, 'reason')
     return { kind: 'other', sent: 'unknown', reason: why && why !== 'interrupted' ? `${code} ${why}` : code, final: true }
   }

@@ -1,6 +1,6 @@
 import type { TargetSessionAttrs } from '../settings/connection-settings.js'
-
-export const NO_SUITABLE_HOST = 'DB_HA_NO_SUITABLE_HOST'
+import { NO_SUITABLE_HOST } from './codes.js'
+import { DbHaError } from './db-ha-error.js'
 
 export type HostRejectReason = 'refused' | 'timeout' | 'read-only' | 'not-read-only' | 'auth-failed' | 'not-standby' | 'lagging' | 'error'
 
@@ -16,15 +16,14 @@ export interface HostRejection {
  * No host of the list matched target_session_attrs. Raised before any statement was sent, so a
  * retry is always safe. The message lists every host and why it was rejected, like libpq's.
  */
-export class NoSuitableHostError extends Error {
-  readonly code = NO_SUITABLE_HOST
+export class NoSuitableHostError extends DbHaError<typeof NO_SUITABLE_HOST> {
   readonly attempts: readonly HostRejection[]
 
   constructor(readonly targetSessionAttrs: TargetSessionAttrs, attempts: readonly HostRejection[]) {
     // Details often carry driver messages; scrub them before they reach the message or logs.
     const clean = attempts.map((a) => (a.detail === undefined ? { ...a } : { ...a, detail: redactSecrets(a.detail) }))
     const list = clean.length > 0 ? clean.map(describe).join('; ') : 'no hosts tried'
-    super(`no suitable host for target_session_attrs=${targetSessionAttrs}: ${list}`)
+    super(NO_SUITABLE_HOST, `no suitable host for target_session_attrs=${targetSessionAttrs}: ${list}`)
     this.name = 'NoSuitableHostError'
     this.attempts = clean
   }

@@ -1,6 +1,6 @@
 import type { ErrorClassification } from './classify-error.js'
-
-export const OUTCOME_UNKNOWN = 'DB_HA_OUTCOME_UNKNOWN'
+import { OUTCOME_UNKNOWN } from './codes.js'
+import { DbHaError } from './db-ha-error.js'
 
 /**
  * Why the outcome is unknown (stable strings, for code that must tell the cases apart):
@@ -18,9 +18,7 @@ export type OutcomeUnknownReason = 'interrupted' | 'commit-not-replicated'
  * withRetry never retries it, even for an idempotent call: a retry reaching the same server
  * would find the write already there and succeed without making it durable.
  */
-export class OutcomeUnknownError extends Error {
-  readonly code = OUTCOME_UNKNOWN
-
+export class OutcomeUnknownError extends DbHaError<typeof OUTCOME_UNKNOWN> {
   constructor(
     override readonly cause: unknown,
     /** withRetry's attempt that failed; 1 when raised by the pool for a single statement. */
@@ -30,7 +28,7 @@ export class OutcomeUnknownError extends Error {
     /** host:port of the server concerned, when known (for `commit-not-replicated`: where the commit is). */
     readonly host?: string,
   ) {
-    super(reason === 'commit-not-replicated'
+    super(OUTCOME_UNKNOWN, reason === 'commit-not-replicated'
       ? `outcome unknown: ${host ?? 'the server'} committed locally but the wait for synchronous replication was cancelled (${classification.reason}); the commit is lost if that server is rewound after a failover`
       : `outcome unknown after attempt ${attempts} (${classification.reason}); not retried because the call is not idempotent`, { cause })
     this.name = 'OutcomeUnknownError'

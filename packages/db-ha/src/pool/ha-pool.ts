@@ -6,7 +6,7 @@
 // pooled connections to any other host than the one rediscovered are then dropped on checkout.
 // A commit the server acknowledged only locally is turned into an error (commit-not-replicated.ts).
 import pg from 'pg'
-import { NoSuitableHostError, isFailoverError } from '../errors/index.js'
+import { NoSuitableHostError, RoleChangedError, isFailoverError } from '../errors/index.js'
 import type { ConnectionSettings, HostSpec } from '../settings/connection-settings.js'
 import { clientConfigFor, hostKey, sslOptions } from './client-config.js'
 import { commitNotReplicatedError, isSyncRepCancelled, type ServerNotice } from './commit-not-replicated.js'
@@ -15,7 +15,6 @@ import { HostState } from './host-state.js'
 import { comparesTimelines } from './newest-timeline.js'
 import { lagExceeded, measureReplayLag, type ReplayLagLimit } from './replay-lag.js'
 import { judgeRole, sessionRole, type ServerStatuses } from './session-role.js'
-import { RoleChangedError } from './role-changed-error.js'
 
 export interface HaPoolTuning {
   /**

@@ -1,6 +1,5 @@
 export { createPool, createReadPool, type CreatePoolOptions } from './create-pool.js'
 export { HaPool, type HaPoolConfig, type HaPoolTuning } from './ha-pool.js'
 export { type DbHaSnapshot, type DbHaEvents } from './host-state.js'
-export { RoleChangedError } from './role-changed-error.js'
 export { judgeRole, type SessionRole } from './session-role.js'
 export { type ReplayLag, type ReplayLagLimit } from './replay-lag.js'

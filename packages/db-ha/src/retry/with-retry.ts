@@ -2,6 +2,8 @@
 // have been applied is retried only when the caller declares it idempotent. `fn` is the unit of
 // retry: for a non-idempotent call it should be a single statement or a single transaction.
 import { classifyError, type ErrorClassification } from '../errors/classify-error.js'
+import { DB_HA_ERROR_CODES } from '../errors/codes.js'
+import { DbHaError } from '../errors/db-ha-error.js'
 import { OutcomeUnknownError } from '../errors/outcome-unknown-error.js'
 import { RetryBudgetExhaustedError } from '../errors/retry-budget-exhausted-error.js'
 import { backoffDelay } from './backoff.js'
@@ -73,9 +75,9 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
 }
 
 /** An attempt was still running when the retry budget ran out. */
-export class AttemptOutlastedBudgetError extends Error {
+export class AttemptOutlastedBudgetError extends DbHaError<typeof DB_HA_ERROR_CODES.DB_HA_ATTEMPT_OUTLASTED_BUDGET> {
   constructor(readonly budgetMs: number) {
-    super(`attempt still running when the retry budget of ${budgetMs} ms ran out`)
+    super(DB_HA_ERROR_CODES.DB_HA_ATTEMPT_OUTLASTED_BUDGET, `attempt still running when the retry budget of ${budgetMs} ms ran out`)
     this.name = 'AttemptOutlastedBudgetError'
   }
 }
