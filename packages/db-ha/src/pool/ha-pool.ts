@@ -7,6 +7,7 @@
 // A commit the server acknowledged only locally is turned into an error (commit-not-replicated.ts).
 import pg from 'pg'
 import { NoSuitableHostError, RoleChangedError, isFailoverError } from '../errors/index.js'
+import { backoffDelay } from '../retry/backoff.js'
 import type { ConnectionSettings, HostSpec } from '../settings/connection-settings.js'
 import { clientConfigFor, hostKey, sslOptions } from './client-config.js'
 import { commitNotReplicatedError, isSyncRepCancelled, type ServerNotice } from './commit-not-replicated.js'
@@ -15,6 +16,10 @@ import { HostState } from './host-state.js'
 import { comparesTimelines } from './newest-timeline.js'
 import { lagExceeded, measureReplayLag, type ReplayLagLimit } from './replay-lag.js'
 import { judgeRole, sessionRole, type ServerStatuses } from './session-role.js'
+
+// Checkouts retry rediscovery after 25, 50, 100 ms... (capped by rediscoverMaxDelayMs), with
+// equal jitter: mid-failover, the new primary should be found within ~100 ms of promotion.
+const REDISCOVER_BASE_DELAY_MS = 25
 
 export interface HaPoolTuning {
   /**
@@ -266,7 +271,7 @@ export class HaPool extends pg.Pool {
 
   async #checkout(): Promise<pg.PoolClient> {
     const deadline = Date.now() + this.#tuning.connectBudgetMs
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       try {
         const client = (await super.connect()) as unknown as pg.PoolClient & HaClientLike
         try {
@@ -281,8 +286,7 @@ export class HaPool extends pg.Pool {
       } catch (error) {
         // Nothing was sent on a connection that failed to check out: retrying is always safe.
         if (!isFailoverError(error) || Date.now() >= deadline) throw error
-        // Short pauses: mid-failover, the new primary should be found within ~100 ms of promotion.
-        const delay = Math.min(this.#tuning.rediscoverMaxDelayMs, 25 * 2 ** attempt) * (0.5 + Math.random() / 2)
+        const delay = backoffDelay(attempt, REDISCOVER_BASE_DELAY_MS, this.#tuning.rediscoverMaxDelayMs, Math.random, 'equal')
         await new Promise((resolve) => setTimeout(resolve, delay))
       }
     }

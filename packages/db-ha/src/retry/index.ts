@@ -1,2 +1,2 @@
 export { AttemptOutlastedBudgetError, withRetry, type RetryInfo, type RetryOptions } from './with-retry.js'
-export { backoffDelay } from './backoff.js'
+export { backoffDelay, type BackoffJitter } from './backoff.js'
