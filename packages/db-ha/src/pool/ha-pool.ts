@@ -6,16 +6,18 @@
 // pooled connections to any other host than the one rediscovered are then dropped on checkout.
 // A commit the server acknowledged only locally is turned into an error (commit-not-replicated.ts).
 import pg from 'pg'
-import { NoSuitableHostError, RoleChangedError, isFailoverError } from '../errors/index.js'
+import { isFailoverError } from '../errors/classify-error.js'
+import { NoSuitableHostError } from '../errors/no-suitable-host-error.js'
+import { RoleChangedError } from '../errors/role-changed-error.js'
 import { backoffDelay } from '../retry/backoff.js'
 import type { ConnectionSettings, HostSpec } from '../settings/connection-settings.js'
-import { clientConfigFor, hostKey, sslOptions } from './client-config.js'
-import { commitNotReplicatedError, isSyncRepCancelled, type ServerNotice } from './commit-not-replicated.js'
+import { hostKey, sslOptions } from './client-config.js'
 import { discoverHost } from './discover-host.js'
+import { haClientClass, type Discovered, type HaClientLike } from './ha-client.js'
 import { HostState } from './host-state.js'
 import { comparesTimelines } from './newest-timeline.js'
 import { lagExceeded, measureReplayLag, type ReplayLagLimit } from './replay-lag.js'
-import { judgeRole, sessionRole, type ServerStatuses } from './session-role.js'
+import { judgeRole, sessionRole } from './session-role.js'
 
 // Checkouts retry rediscovery after 25, 50, 100 ms... (capped by rediscoverMaxDelayMs), with
 // equal jitter: mid-failover, the new primary should be found within ~100 ms of promotion.
@@ -46,17 +48,6 @@ export interface HaPoolTuning {
 
 export type HaPoolConfig = Omit<pg.PoolConfig, 'host' | 'port' | 'user' | 'password' | 'database' | 'connectionString' | 'ssl' | 'Client'>
 
-interface HaClientLike extends pg.Client {
-  haHost?: HostSpec
-  verifiedAt: number
-  /** Connected by prefer-standby's second pass: any role will do for it. */
-  fallback: boolean
-  /** Set on connections to a standby when a lag limit applies. */
-  lagCheckedAt?: number
-  /** The last ReadyForQuery's: I idle, T in a transaction, E in a failed one ('?' before the first). */
-  transactionStatus: string
-}
-
 export class HaPool extends pg.Pool {
   readonly settings: ConnectionSettings
   readonly state: HostState
@@ -77,9 +68,8 @@ export class HaPool extends pg.Pool {
     const balanced = settings.loadBalanceHosts === 'random'
     const state = new HostState(resolvedTuning.suspectWindowMs, { remember: !balanced })
     const ssl = sslOptions(settings)
-    const maybeFirst = settings.hosts[0]
-    if (!maybeFirst) throw new TypeError('db-ha: settings.hosts is empty')
-    const first: HostSpec = maybeFirst
+    const firstHost = settings.hosts[0]
+    if (!firstHost) throw new TypeError('db-ha: settings.hosts is empty')
     let discovery: Promise<Discovered> | null = null
 
     const discoverOnce = async (): Promise<Discovered> => {
@@ -103,137 +93,8 @@ export class HaPool extends pg.Pool {
       return discovery
     }
 
-    class HaClient extends pg.Client implements HaClientLike {
-      haHost?: HostSpec
-      verifiedAt = 0
-      fallback = false
-      lagCheckedAt?: number
-      transactionStatus = '?'
-      readonly #statuses: ServerStatuses = {}
-      // A sync-rep cancel notice of the statement running now, then of the one just completed.
-      #unreplicated?: ServerNotice
-      #unreplicatedDone?: ServerNotice
-
-      constructor(config: pg.ClientConfig) {
-        super({ ...config, ...clientConfigFor(settings, state.current ?? first, ssl) })
-        this.connection.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
-          this.#statuses[msg.parameterName] = msg.parameterValue
-        })
-        this.connection.on('notice', (notice: ServerNotice) => {
-          if (!isSyncRepCancelled(notice)) return
-          this.#unreplicated = notice
-          // Its commits cannot reach a standby: another host on the same timeline is preferred.
-          if (this.haHost) state.suspect(this.haHost, notice.message ?? 'commit not replicated', { stuck: true })
-        })
-        // The notice arrives before its statement's ReadyForQuery, which completes the statement
-        // (pg calls its callback from its own readyForQuery listener, which runs after this one).
-        // Moving it here binds it to that statement, and to no later one.
-        this.connection.prependListener('readyForQuery', (msg: { status?: string }) => {
-          this.#unreplicatedDone = this.#unreplicated
-          this.#unreplicated = undefined
-          this.transactionStatus = msg.status ?? '?'
-        })
-        // pg-pool listens for errors only while a connection is idle. One the application holds
-        // between statements (a transaction, Prisma's included) whose server ends it (a
-        // switchover restarting the old primary, a crash) would emit 'error' with no listener,
-        // which ends the process. Observed here instead; pg fails the connection's next
-        // statement, and that failover-class error is what the caller's retry acts on.
-        this.on('error', (error: Error) => this.#observe(error))
-      }
-
-      // @ts-expect-error pg's overloads (callback | promise) are implemented by hand below.
-      override connect(callback?: (err: Error | null) => void): Promise<void> | undefined {
-        const connecting = this.#connectToMatchingHost()
-        if (!callback) return connecting
-        connecting.then(() => callback(null), (error: Error) => callback(error))
-        return undefined
-      }
-
-      async #connectToMatchingHost() {
-        const { host, fallback } = state.current ? { host: state.current, fallback: false } : await discover()
-        this.haHost = host
-        this.fallback = fallback
-        this.host = host.hostaddr ?? host.host
-        this.port = host.port
-        try {
-          await super.connect()
-        } catch (error) {
-          state.suspect(host, (error as Error).message)
-          throw error
-        }
-        const role = await sessionRole(this as unknown as pg.Client, this.#statuses)
-        const verdict = judgeRole(role, fallback ? 'any' : settings.targetSessionAttrs)
-        const behind = verdict.ok && role.inHotStandby && resolvedTuning.maxReplayLag
-          ? lagExceeded(await measureReplayLag(this as unknown as pg.Client), resolvedTuning.maxReplayLag)
-          : null
-        if (!verdict.ok || behind) {
-          const reason = verdict.ok ? `lagging: ${behind}` : verdict.reason
-          state.suspect(host, reason)
-          await this.end().catch(() => {})
-          throw new RoleChangedError(hostKey(host), reason, settings.targetSessionAttrs)
-        }
-        if (role.inHotStandby && resolvedTuning.maxReplayLag) this.lagCheckedAt = Date.now()
-        if (!fallback) state.matched(host)
-        state.opened(host)
-        this.verifiedAt = Date.now()
-        this.once('end', () => state.closed(host))
-      }
-
-      // Every form of pg's query() goes through a callback of ours (pg.Pool.query and
-      // @prisma/adapter-pg included), which watches for failover-class errors and fails a statement
-      // whose commit was not replicated. Submittables (cursors, streams) report through their own
-      // events: their errors are watched, their results left alone.
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      override query(...args: any[]): any {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        const query = super.query as (...a: any[]) => any
-        const [config, values, callback] = args
-        if (typeof callback === 'function') return query.call(this, config, values, this.#settle(callback))
-        if (typeof values === 'function') return query.call(this, config, this.#settle(values))
-        if (typeof config?.submit === 'function') {
-          const result = query.apply(this, args)
-          result?.on?.('error', (error: Error) => this.#observe(error))
-          return result
-        }
-        if (typeof config?.callback === 'function') return query.call(this, config, values, this.#settle(config.callback))
-        let settle!: Callback
-        const promise = new Promise((resolve, reject) => {
-          settle = (error, result) => (error ? reject(error) : resolve(result))
-        }).catch((error: unknown) => {
-          // As pg does: a stack leading back to the caller rather than to the socket.
-          if (error instanceof Error) Error.captureStackTrace(error)
-          throw error
-        })
-        // Synchronous throws (a null query) stay synchronous, as in pg.
-        query.call(this, config, values, this.#settle(settle))
-        return promise
-      }
-
-      #settle(callback: Callback): Callback {
-        return (error, result) => {
-          const unreplicated = this.#unreplicatedDone
-          this.#unreplicatedDone = undefined
-          if (error) {
-            this.#observe(error)
-            return callback(error, result)
-          }
-          // pg calls back on success from within ReadyForQuery's handling, right after the
-          // listener above: a notice here was sent while this statement ran.
-          if (unreplicated) return callback(commitNotReplicatedError(unreplicated, this.haHost ? hostKey(this.haHost) : `${this.host}:${this.port}`))
-          return callback(null, result)
-        }
-      }
-
-      #observe(error: Error) {
-        if (!this.haHost || !isFailoverError(error)) return
-        // pg leaves a timed-out query's connection open and busy: drop it so it is not reused.
-        const timedOut = error.message === 'Query read timeout'
-        if (timedOut) this.connection.stream.destroy()
-        state.suspect(this.haHost, error.message, { stuck: timedOut })
-      }
-    }
-
-    super({ ...poolConfig, Client: HaClient as unknown as typeof pg.Client })
+    const { maxReplayLag } = resolvedTuning
+    super({ ...poolConfig, Client: haClientClass({ settings, state, ssl, firstHost, discover, maxReplayLag }) })
     this.settings = settings
     this.state = state
     this.#tuning = resolvedTuning
@@ -354,10 +215,3 @@ function shuffle<T>(items: T[]): T[] {
   }
   return out
 }
-
-interface Discovered {
-  host: HostSpec
-  fallback: boolean
-}
-
-type Callback = (error: Error | null, result?: unknown) => unknown
