@@ -14,6 +14,7 @@ import type { ConnectionSettings, HostSpec } from '../settings/connection-settin
 import { hostKey, sslOptions } from './client-config.js'
 import { discoverHost } from './discover-host.js'
 import { haClientClass, type Discovered, type HaClientLike } from './ha-client.js'
+import { candidateHosts } from './host-order.js'
 import { HostState } from './host-state.js'
 import { comparesTimelines } from './newest-timeline.js'
 import { lagExceeded, measureReplayLag, type ReplayLagLimit } from './replay-lag.js'
@@ -74,7 +75,7 @@ export class HaPool extends pg.Pool {
 
     const discoverOnce = async (): Promise<Discovered> => {
       const started = performance.now()
-      const candidates = state.order(balanced ? shuffle(settings.hosts) : settings.hosts)
+      const candidates = candidateHosts(settings.hosts, state, settings.loadBalanceHosts)
       const { staggerMs, reprobeMs, maxReplayLag } = resolvedTuning
       const isStuck = (host: HostSpec) => state.isStuck(host)
       const { host, fallback, attempts } = await discoverHost(settings, candidates, { staggerMs, reprobeMs, ssl, maxReplayLag, isStuck })
@@ -207,11 +208,3 @@ function reusableAfter(err: Error, client: HaClientLike): boolean {
   return severity === 'ERROR' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !isFailoverError(err) && client.transactionStatus === 'I'
 }
 
-function shuffle<T>(items: T[]): T[] {
-  const out = [...items]
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    ;[out[i], out[j]] = [out[j] as T, out[i] as T]
-  }
-  return out
-}
