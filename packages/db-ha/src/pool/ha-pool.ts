@@ -17,6 +17,7 @@ import { haClientClass, type Discovered, type HaClientLike } from './ha-client.j
 import { candidateHosts } from './host-order.js'
 import { HostState } from './host-state.js'
 import { comparesTimelines } from './newest-timeline.js'
+import { pgPoolInternals, type PgPoolInternals } from './pg-pool-internals.js'
 import { lagExceeded, measureReplayLag, type ReplayLagLimit } from './replay-lag.js'
 import { judgeRole, sessionRole } from './session-role.js'
 
@@ -54,6 +55,7 @@ export class HaPool extends pg.Pool {
   readonly state: HostState
   readonly #tuning: Required<Omit<HaPoolTuning, 'onIdleError' | 'maxReplayLag'>> & Pick<HaPoolTuning, 'maxReplayLag'>
   readonly #discover: () => Promise<Discovered>
+  readonly #internals: PgPoolInternals<HaClientLike>
 
   constructor(settings: ConnectionSettings, poolConfig: HaPoolConfig = {}, tuning: HaPoolTuning = {}) {
     const resolvedTuning = {
@@ -96,6 +98,8 @@ export class HaPool extends pg.Pool {
 
     const { maxReplayLag } = resolvedTuning
     super({ ...poolConfig, Client: haClientClass({ settings, state, ssl, firstHost, discover, maxReplayLag }) })
+    // Before anything relies on them: a pool built is one that can evict a suspect's connections.
+    this.#internals = pgPoolInternals<HaClientLike>(this)
     this.settings = settings
     this.state = state
     this.#tuning = resolvedTuning
@@ -116,9 +120,8 @@ export class HaPool extends pg.Pool {
 
   #evictIdle(key: string) {
     // pg-pool keeps idle clients in `_idle`; `_remove` ends one and forgets it.
-    const internals = this as unknown as { _idle: { client: HaClientLike }[]; _remove(client: pg.Client): void }
-    for (const { client } of [...internals._idle]) {
-      if (client.haHost && hostKey(client.haHost) === key) internals._remove(client)
+    for (const { client } of [...this.#internals._idle]) {
+      if (client.haHost && hostKey(client.haHost) === key) this.#internals._remove(client)
     }
   }
 
