@@ -11,6 +11,7 @@ import { FAULTS, FAULT_NAMES, injectFault, isFaultName } from './faults.mjs'
 import { labDown, labStatus, labUp } from './lab.mjs'
 import { parseOptions, tcpPortOption } from '../lib/cli-options.mjs'
 import { ensureRoot } from '../lib/ensure-packages.mjs'
+import { exitOn } from '../lib/errors.mjs'
 
 const USAGE = `usage: lab <up|down|status> [--name N] [--subnet S] [--vms N] [--json] [--sshd]
        lab <fault> <vm> [--name N] [--subnet S] [--vms N]
@@ -107,6 +108,5 @@ try {
   }
 } catch (error) {
   if (error.code === 'LAB_CONFIG_INVALID') usageError(error.message)
-  process.stderr.write(`lab: ${command} failed: ${error.message}\n`)
-  process.exit(1)
+  exitOn(error, { name: `lab: ${command}` })
 }

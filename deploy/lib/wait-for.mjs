@@ -1,3 +1,5 @@
+import { KitError } from './errors.mjs'
+
 /**
  * Polls `check` until it returns a truthy value or `timeoutMs` passes; an aborted `signal` ends
  * the wait at the next poll (an error whose message starts with "interrupted").
@@ -10,7 +12,7 @@ export async function waitFor(check, { timeoutMs, intervalMs = 500, what, lastSe
   const deadline = Date.now() + timeoutMs
   let lastError
   for (;;) {
-    if (signal?.aborted) throw Object.assign(new Error(`interrupted while waiting for ${what}`), { code: 'ABORTED' })
+    if (signal?.aborted) throw new KitError(`interrupted while waiting for ${what}`, { code: 'ABORTED' })
     try {
       const value = await check()
       if (value) return value

@@ -16,7 +16,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { $ } from 'zx'
 import { parseOptions, tcpPortOption } from '../lib/cli-options.mjs'
-import { InputError, exitCodeFor } from '../lib/errors.mjs'
+import { InputError, exitOn } from '../lib/errors.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -102,7 +102,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       process.exitCode = pid ? 0 : 3
     }
   } catch (error) {
-    log(`${error.code === 'INPUT_INVALID' ? 'invalid input' : 'failed'}: ${error.message.split('\n')[0]}`)
-    process.exit(exitCodeFor(error))
+    exitOn(error, { name: 'api-service', firstLine: true })
   }
 }

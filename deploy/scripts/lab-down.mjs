@@ -15,7 +15,7 @@ import { labDown } from '../lab/lab.mjs'
 import { stopApi } from './api-service.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
 import { ensureRoot } from '../lib/ensure-packages.mjs'
-import { exitCodeFor } from '../lib/errors.mjs'
+import { exitOn } from '../lib/errors.mjs'
 import { loadInventory } from './lib/inventory.mjs'
 import { labOfInventory } from './lib/inventory-lab.mjs'
 import { labEnvFileVerdict } from './lib/lab-env-file.mjs'
@@ -57,6 +57,5 @@ try {
     }
   }
 } catch (error) {
-  log(`${error.code === 'INPUT_INVALID' ? 'invalid input' : 'failed'}: ${error.message.split('\n')[0]}`)
-  process.exit(error.exitCode ?? exitCodeFor(error))
+  exitOn(error, { name: 'lab-down', firstLine: true, subprocessExit: true })
 }

@@ -18,7 +18,7 @@ import { labUp } from '../lab/lab.mjs'
 import { startApi, stopApi } from './api-service.mjs'
 import { parseOptions, tcpPortOption } from '../lib/cli-options.mjs'
 import { ensureRoot } from '../lib/ensure-packages.mjs'
-import { InputError, exitCodeFor } from '../lib/errors.mjs'
+import { InputError, exitOn } from '../lib/errors.mjs'
 import { loadInventory } from './lib/inventory.mjs'
 import { labOfInventory } from './lib/inventory-lab.mjs'
 
@@ -58,6 +58,5 @@ try {
     log(`done: API at ${url} (stop it with: node deploy/scripts/api-service.mjs stop)`)
   }
 } catch (error) {
-  log(`${error.code === 'INPUT_INVALID' ? 'invalid input' : 'failed'}: ${error.message.split('\n')[0]}`)
-  process.exit(error.exitCode ?? exitCodeFor(error))
+  exitOn(error, { name: 'lab-up', firstLine: true, subprocessExit: true })
 }

@@ -1,6 +1,7 @@
 // One line per step with elapsed time; `--json` prints one JSON object per line instead.
 // `onEvent` sees every step as it starts and ends, with the line printed for it (the
 // ansible-runner artifacts are written from these).
+import { StepError } from '../../lib/errors.mjs'
 
 /**
  * @typedef {{event: 'start'|'step'|'info', step: string, host?: string, status?: string, detail?: string, duration_ms?: number, elapsed_ms: number}} ProgressRecord
@@ -29,7 +30,8 @@ export function createProgress({ json = false, out = process.stdout, onEvent, sc
   return {
     results,
     /**
-     * Runs one step. `fn` returns {changed, detail}; a thrown error is reported and rethrown.
+     * Runs one step. `fn` returns {changed, detail}; a thrown error is reported and rethrown as a
+     * StepError naming the step and host (one from a step inside this one as it is).
      * @param {string} step @param {string|undefined} host
      * @param {() => Promise<{changed: boolean, detail: string}>} fn
      */
@@ -46,9 +48,8 @@ export function createProgress({ json = false, out = process.stdout, onEvent, sc
         const record = { event: 'step', step, host, status: 'failed', detail: error.message, duration_ms: Date.now() - t0, elapsed_ms: Date.now() - startedAt }
         results.push(record)
         emit(record)
-        error.step ??= step
-        error.reported = true
-        throw error
+        if (error instanceof StepError) throw error
+        throw new StepError(String(error?.message ?? error), { step, host, cause: error })
       }
     },
     info(step, detail, extra = {}) {

@@ -3,7 +3,7 @@
 // printed or written, and one exit code rule (0 done, 1 failed, 2 bad input, 254 timeout/cancel).
 import path from 'node:path'
 import { loadClusterContext, redact } from './cluster-context.mjs'
-import { InputError, exitCodeFor } from '../../lib/errors.mjs'
+import { InputError, StepError, exitCodeFor, failureSummary } from '../../lib/errors.mjs'
 import { createProgress } from './progress.mjs'
 import { RC_INTERRUPTED, openArtifacts, readPrivateDataDir, writeTemporaryKey } from './runner-artifacts.mjs'
 import { parseScriptArgs } from './script-args.mjs'
@@ -87,10 +87,11 @@ export async function runClusterScript({ name, usage, string = [], boolean = [],
     finish(rc === 0 ? 'successful' : 'failed', rc)
   } catch (error) {
     const message = scrub(error.message)
-    const summary = `${name}: ${error.code === 'INPUT_INVALID' ? 'invalid input' : `failed${error.step ? ` at step "${error.step}"` : ''}`}: ${message}\n`
+    const summary = failureSummary(error, { name, scrub })
     if (args.json) process.stdout.write(JSON.stringify({ event: 'error', code: error.code ?? 'FAILED', step: error.step, message }) + '\n')
     process.stderr.write(summary)
-    if (!error.reported) artifacts?.failure(error.code === 'INPUT_INVALID' ? 'input' : (error.step ?? name), message, summary)
+    // A failed step is in the artifacts already (progress.step reported it).
+    if (!(error instanceof StepError)) artifacts?.failure(error.code === 'INPUT_INVALID' ? 'input' : name, message, summary)
     finish('failed', exitCodeFor(error))
   }
 }

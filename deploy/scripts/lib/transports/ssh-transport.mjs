@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { $ } from 'zx'
+import { KitError } from '../../../lib/errors.mjs'
 import { shellQuote } from '../../../lib/shell.mjs'
 import { REACHABILITY_PROBE, checkLocalFiles, reachabilityProblem } from './ssh-diagnose.mjs'
 import { systemdUnit } from './systemd-unit.mjs'
@@ -139,9 +140,7 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
       }))
       const failed = problems.filter(Boolean)
       if (failed.length > 0) {
-        const error = new Error(`cannot use ${failed.length === 1 ? 'a host' : `${failed.length} hosts`} over ssh, nothing was changed:\n  ${failed.join('\n  ')}`)
-        error.code = 'HOST_UNREACHABLE'
-        throw error
+        throw new KitError(`cannot use ${failed.length === 1 ? 'a host' : `${failed.length} hosts`} over ssh, nothing was changed:\n  ${failed.join('\n  ')}`, { code: 'HOST_UNREACHABLE' })
       }
     },
     /**
