@@ -12,6 +12,7 @@ import { deployDir, runScript } from '../support/run-script.mjs'
 const exampleInventory = path.join(deployDir, 'inventory/example.yml')
 const goldenDir = path.join(deployDir, 'test/golden')
 const repoRoot = path.resolve(deployDir, '..')
+/** @type {string} */
 let dir
 
 beforeAll(async () => {
@@ -23,7 +24,10 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true })
 })
 
-/** The example inventory pointed at real VMs over ssh, through ansible-runner's extravars. */
+/**
+ * The example inventory pointed at real VMs over ssh, through ansible-runner's extravars.
+ * @param {string} runtime
+ */
 async function privateDataDir(runtime) {
   const pdd = path.join(dir, runtime)
   await fs.mkdir(path.join(pdd, 'env'), { recursive: true })
@@ -37,7 +41,7 @@ async function privateDataDir(runtime) {
   return pdd
 }
 
-/** What varies between machines and runs: the checkout, the temporary directory, timings. */
+/** What varies between machines and runs: the checkout, the temporary directory, timings. @param {string} text */
 const normalize = (text) => text
   .replaceAll(dir, '<tmp>')
   .replaceAll(repoRoot, '<repo>')

@@ -2,6 +2,10 @@
 import { describe, expect, it } from 'vitest'
 import { STUCK_AFTER_S, assessCluster, roleOf, stuckCause, stuckNodes } from '../../scripts/lib/cluster-health.mjs'
 
+/**
+ * A node as the monitor reports it.
+ * @param {string} name @param {string} reported @param {string} [assigned] @param {Record<string, unknown>} [extra]
+ */
 const node = (name, reported, assigned = reported, extra = {}) => ({ name, reported_state: reported, assigned_state: assigned, health: 1, ...extra })
 
 describe('roleOf', () => {
@@ -38,6 +42,7 @@ describe('assessCluster', () => {
 
 describe('assessCluster with a node in planned maintenance', () => {
   // Postgres is stopped in maintenance: the monitor's health check of that node fails by design.
+  /** @param {string} name @param {string} [reported] @param {string} [assigned] */
   const inMaintenance = (name, reported = 'maintenance', assigned = 'maintenance') => node(name, reported, assigned, { health: 0 })
 
   it('is degraded, not unhealthy, when a standby is in maintenance and the rest is healthy', () => {
@@ -80,7 +85,7 @@ describe('stuckNodes', () => {
       node('slow', 'catchingup', 'catchingup', { seconds_since_assigned: 600 }),
       node('unknown', 'join_secondary', 'secondary'),
     ]
-    expect(stuckNodes(nodes).map((n) => n.name)).toEqual(['stuck', 'slow'])
+    expect(stuckNodes(nodes).map((/** @type {{name: string}} */ n) => n.name)).toEqual(['stuck', 'slow'])
     expect(stuckNodes(nodes, { afterS: 1000 })).toEqual([])
   })
 })

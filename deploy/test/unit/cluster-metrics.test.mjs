@@ -3,10 +3,15 @@
 import { describe, expect, it } from 'vitest'
 import { createClusterMetrics, lsnBytes } from '../../scripts/lib/cluster-metrics.mjs'
 
+/**
+ * A row of the monitor's view.
+ * @param {string} name @param {string} reported @param {string} assigned @param {string} lsn @param {Record<string, unknown>} [extra]
+ */
 const node = (name, reported, assigned, lsn, extra = {}) => ({
   name, host: `10.0.0.${name.at(-1)}`, port: 5432, reported_state: reported, assigned_state: assigned,
   health: 1, pg_running: true, tli: 2, lsn, seconds_since_report: 0.5, ...extra,
 })
+/** The value of one series in the exposition text. @param {string} text @param {string} series */
 const value = (text, series) => {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `) || l.startsWith(`${series.replace(/}$/, ',')}`))
   return line === undefined ? undefined : Number(line.split(' ').at(-1))

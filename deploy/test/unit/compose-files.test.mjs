@@ -18,7 +18,26 @@ const PINNED_IMAGE = 'citusdata/pg_auto_failover:v2.0-pg15'
 const secrets = { monitor_password: 'monitor-Secret-0123456789', replication_password: 'replication-Secret-9876543210', app_password: 'app-Secret-unused-000000' }
 const exampleFile = path.join(deployDir, 'inventory/example.yml')
 
+/**
+ * An inventory document as YAML parses it; the cases below change it freely, into invalid shapes too.
+ * @typedef {any} InventoryDoc
+ */
+/** @typedef {ReturnType<typeof composeFilesFor>[number]} ComposeEntry */
+/** @typedef {import('../../lib/errors.mjs').InputError} InputError */
+/**
+ * A service of `docker-compose config`'s output: the fields these tests read.
+ * @typedef {{image: string, container_name: string, user: string, network_mode: string, restart: string,
+ *   stop_grace_period: string, healthcheck: {test: string[]}, volumes: [string, ...string[]],
+ *   environment: Record<string, string> & {PGDATA: string}, command: string[]}} ComposeService
+ */
+/**
+ * `docker-compose config` of one project: a project holds one of the two services.
+ * @typedef {{services: {monitor?: ComposeService, node?: ComposeService}, volumes: {pgdata: {name: string}}}} ComposeConfig
+ */
+
+/** @type {string} */
 let dir
+/** @type {InventoryDoc} */
 let exampleDoc
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-compose-'))
@@ -28,14 +47,21 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true })
 })
 
-/** The example inventory, optionally changed; parsed as if it lived in the temp dir. */
+/**
+ * The example inventory, optionally changed; parsed as if it lived in the temp dir.
+ * @param {(doc: InventoryDoc) => void} [mutate]
+ */
 function inventoryWith(mutate = () => {}) {
   const doc = structuredClone(exampleDoc)
   mutate(doc)
   return parseInventory(doc, path.join(dir, 'inventory.yml'))
 }
 
-/** `docker-compose config` of one generated project, parsed; only the env file feeds it. */
+/**
+ * `docker-compose config` of one generated project, parsed; only the env file feeds it.
+ * @param {ComposeEntry} entry
+ * @returns {Promise<ComposeConfig>}
+ */
 async function render(entry) {
   const envFile = path.join(dir, `${entry.project}.env`)
   await fs.writeFile(envFile, entry.envText, { mode: 0o600 })
@@ -46,9 +72,18 @@ async function render(entry) {
   return YAML.parse(stdout)
 }
 
+/** The service of a rendered project, which must hold it. @param {ComposeConfig} config @param {'monitor' | 'node'} service */
+function serviceOf(config, service) {
+  const svc = config.services[service]
+  if (!svc) throw new Error(`the rendered project has no service ${service}`)
+  return svc
+}
+
+/** @param {string[]} argv @param {string} option */
 const after = (argv, option) => argv[argv.indexOf(option) + 1]
+/** @param {unknown} duration */
 const seconds = (duration) => [...String(duration).matchAll(/(\d+)(h|ms|m|s)/g)]
-  .reduce((sum, [, n, unit]) => sum + Number(n) * { h: 3600, m: 60, s: 1, ms: 0.001 }[unit], 0)
+  .reduce((sum, [, n, unit]) => sum + Number(n) * { h: 3600, m: 60, s: 1, ms: 0.001 }[/** @type {'h' | 'm' | 's' | 'ms'} */ (unit)], 0)
 
 describe('compose files', () => {
   it('has docker-compose installed (bootstrap.sh installs it)', async () => {
@@ -80,7 +115,7 @@ describe('compose files', () => {
 
       const config = await render(entry)
       expect(Object.keys(config.services)).toEqual([service])
-      const svc = config.services[service]
+      const svc = serviceOf(config, service)
       const what = `${host.host} (${entry.project})`
 
       expect(svc.image, what).toBe(PINNED_IMAGE)
@@ -154,9 +189,10 @@ describe('compose files', () => {
     await fs.writeFile(stub, '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 })
 
     for (const entry of entries) {
-      const { command, environment } = (await render(entry)).services[entry.service]
+      const { command, environment } = serviceOf(await render(entry), entry.service)
       // What the container runs: compose turns "$$" into "$".
       const [, , script, name, , ...args] = command.map((part) => part.replaceAll('$$', '$'))
+      if (script === undefined || name === undefined) throw new Error(`unexpected command ${JSON.stringify(command)}`)
       const passfile = path.join(dir, `${entry.project}.pgpass`)
       const { stdout } = await run('sh', ['-c', script, name, stub, ...args], {
         env: { PATH: process.env.PATH, PGPASSFILE: passfile, PGHA_MONITOR_PASSWORD: environment.PGHA_MONITOR_PASSWORD, PGHA_REPLICATION_PASSWORD: environment.PGHA_REPLICATION_PASSWORD },
@@ -177,8 +213,11 @@ describe('compose files', () => {
     }
 
     // Without a password the container stops before pg_autoctl starts.
-    const { command } = (await render(entries[1])).services.node
+    const firstNode = entries[1]
+    if (!firstNode) throw new Error('no project for the first data node')
+    const { command } = serviceOf(await render(firstNode), 'node')
     const [, , script, name, , ...args] = command.map((part) => part.replaceAll('$$', '$'))
+    if (script === undefined || name === undefined) throw new Error(`unexpected command ${JSON.stringify(command)}`)
     const failed = await run('sh', ['-c', script, name, stub, ...args], { env: { PATH: process.env.PATH, PGPASSFILE: path.join(dir, 'none.pgpass') } })
       .then(() => null, (error) => error)
     expect(failed?.code).not.toBe(0)
@@ -192,8 +231,9 @@ describe('compose files', () => {
     })
     const entries = composeFilesFor(inventory, secrets)
     const vm2 = entries.find((e) => e.host.host === 'vm2')
+    if (!vm2) throw new Error('no project for vm2')
     expect(vm2.env).toMatchObject({ PGHA_REPLICATION_QUORUM: 'false', PGHA_CANDIDATE_PRIORITY: '', PGHA_SSL: 'self-signed', PGHA_SSL_OPTION: '--ssl-self-signed', PGHA_FAILOVER_PROFILE: 'fast' })
-    const argv = (await render(vm2)).services.node.command
+    const argv = serviceOf(await render(vm2), 'node').command
     expect(argv).toContain('--replication-quorum=false')
     expect(argv).toContain('--ssl-self-signed')
     expect(argv).not.toContain('--no-ssl')
@@ -209,10 +249,11 @@ describe('compose files', () => {
     for (const entry of composeFilesFor(inventory, secrets)) {
       expect(entry.env.PGHA_IMAGE).toBe(image)
       expect(entry.remoteDir).toBe(`/srv/pgha/${entry.project}`)
-      expect((await render(entry)).services[entry.service].image).toBe(image)
+      expect(serviceOf(await render(entry), entry.service).image).toBe(image)
     }
   })
 
+  /** @type {Array<[name: string, mutate: (doc: InventoryDoc) => void, key: string, message: RegExp]>} */
   const rejected = [
     ['docker_image without a tag', (doc) => { doc.all.vars.docker_image = 'citusdata/pg_auto_failover' }, 'all.vars.docker_image', /must be an image reference with a tag or digest/],
     ['docker_image in upper case', (doc) => { doc.all.vars.docker_image = 'CitusData/pg_auto_failover:v2.0' }, 'all.vars.docker_image', /must be an image reference/],
@@ -229,28 +270,30 @@ describe('compose files', () => {
   ]
   for (const [name, mutate, key, message] of rejected) {
     it(`rejects ${name} with an InputError naming the key`, () => {
+      /** @type {InputError | undefined} */
       let error
       try {
         inventoryWith(mutate)
       } catch (caught) {
-        error = caught
+        error = /** @type {InputError} */ (caught)
       }
       expect(error?.name).toBe('InputError')
-      expect(error.code).toBe('INPUT_INVALID')
-      expect(error.key).toBe(key)
-      expect(error.message).toMatch(message)
-      expect(error.message).toContain(path.join(dir, 'inventory.yml'))
+      expect(error?.code).toBe('INPUT_INVALID')
+      expect(error?.key).toBe(key)
+      expect(error?.message).toMatch(message)
+      expect(error?.message).toContain(path.join(dir, 'inventory.yml'))
     })
   }
 
   it('renders env files that every parser reads alike, refusing values that would not be', () => {
     const [monitor] = composeFilesFor(inventoryWith(), secrets)
+    if (!monitor) throw new Error('no project for the monitor')
     const lines = monitor.envText.split('\n').filter((line) => line && !line.startsWith('#'))
     expect(Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]))).toEqual(monitor.env)
     expect(monitor.env).toMatchObject({ COMPOSE_PROJECT_NAME: 'pgha-monitor-5432', PGHA_HOSTNAME: '10.0.0.13', PGHA_PGPORT: '5432' })
     expect(monitor.env).not.toHaveProperty('PGHA_MONITOR_URI')
 
-    for (const [value, message] of [['a\nb', /newline/], ['a\rb', /newline/], ['it\'s', /must only contain/], ['$HOME', /must only contain/], ['a #b', /must only contain/]]) {
+    for (const [value, message] of /** @type {Array<[string, RegExp]>} */ ([['a\nb', /newline/], ['a\rb', /newline/], ['it\'s', /must only contain/], ['$HOME', /must only contain/], ['a #b', /must only contain/]])) {
       expect(() => renderEnvFile({ PGHA_X: value })).toThrow(expect.objectContaining({ name: 'InputError', key: 'PGHA_X', message: expect.stringMatching(message) }))
     }
     expect(() => renderEnvFile({ 'bad-key': 'x' })).toThrow(/not a valid environment variable name/)
@@ -258,7 +301,9 @@ describe('compose files', () => {
 
   it('refuses to render without the passwords, naming the secret', () => {
     const inventory = inventoryWith()
-    expect(() => composeFilesFor(inventory, { ...secrets, replication_password: undefined }))
+    // The secrets map with the password unset, which its type does not allow: what is tested here.
+    const withoutReplication = /** @type {Record<string, string>} */ (/** @type {unknown} */ ({ ...secrets, replication_password: undefined }))
+    expect(() => composeFilesFor(inventory, withoutReplication))
       .toThrow(expect.objectContaining({ name: 'InputError', key: 'replication_password' }))
   })
 })

@@ -8,6 +8,7 @@ import { parseExtraVars } from '../../lib/cli-options.mjs'
 import { deployDir, runScript } from '../support/run-script.mjs'
 
 const labInventory = path.join(deployDir, 'inventory/lab.yml')
+/** @type {string} */
 let dir
 
 beforeAll(async () => {
@@ -28,11 +29,12 @@ describe('parseExtraVars', () => {
 
   it('refuses what is not a variable, naming it when it can only be a name, never a value', () => {
     expect(() => parseExtraVars(['transport'])).toThrow(/-e "transport": expected key=value/)
-    for (const [item, shown] of [['hunter2!', /-e word: expected key=value/], ['=hunter2', /no variable name before "="/], ['{"app_password": "hunter2', /-e: not YAML or JSON \(line 1/]]) {
+    for (const [item, shown] of /** @type {Array<[string, RegExp]>} */ ([['hunter2!', /-e word: expected key=value/], ['=hunter2', /no variable name before "="/], ['{"app_password": "hunter2', /-e: not YAML or JSON \(line 1/]])) {
       let message = ''
       try {
         parseExtraVars([item])
       } catch (error) {
+        if (!(error instanceof Error)) throw error
         message = error.message
       }
       expect(message).toMatch(shown)

@@ -11,7 +11,10 @@ const stock = () => {
   return profile
 }
 
-/** The check this module replaces: primary_demote_timeout > network_partition_timeout, nothing else. */
+/**
+ * The check this module replaces: primary_demote_timeout > network_partition_timeout, nothing else.
+ * @param {ReturnType<typeof resolveProfile>} profile
+ */
 const oldCheck = (profile) => Number(profile.monitor['pgautofailover.primary_demote_timeout']) > Number(profile.keeper['timeout.network_partition_timeout']) * 1000
 
 describe('failover profiles', () => {
@@ -44,6 +47,7 @@ describe('failover profiles', () => {
   })
 
   it('sets the same keys in every profile', () => {
+    /** @param {typeof FAILOVER_PROFILES.default} profile */
     const keys = (profile) => Object.values(profile).map((section) => Object.keys(section).sort())
     expect(keys(FAILOVER_PROFILES.fast)).toEqual(keys(FAILOVER_PROFILES.default))
   })
@@ -83,6 +87,7 @@ describe('failover profiles', () => {
 })
 
 describe('failover_settings in the inventory', () => {
+  /** @param {Record<string, unknown>} vars */
   const inventory = (vars) => ({
     all: { vars: { network_cidr: '10.0.0.0/24', transport: 'ssh', ...vars } },
     monitor: { hosts: { m: { ansible_host: '10.0.0.13', pg_port: 5431 } } },

@@ -8,7 +8,14 @@ import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deployDir, runScript } from '../support/run-script.mjs'
 
+/**
+ * An inventory document as YAML parses it; the cases below change it freely, into invalid shapes too.
+ * @typedef {any} InventoryDoc
+ */
+
+/** @type {string} */
 let dir
+/** @type {InventoryDoc} */
 let base
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-inventory-'))
@@ -19,6 +26,7 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true })
 })
 
+/** @param {string} name @param {(doc: InventoryDoc) => void} mutate */
 async function writeInventory(name, mutate) {
   const doc = structuredClone(base)
   mutate(doc)
@@ -27,7 +35,9 @@ async function writeInventory(name, mutate) {
   return file
 }
 
+/** @param {InventoryDoc} doc */
 const groups = (doc) => doc.all.children
+/** @type {Array<[name: string, mutate: (doc: InventoryDoc) => void, message: RegExp]>} */
 const cases = [
   ['no monitor', (doc) => { delete groups(doc).monitor }, /monitor\.hosts.*missing or has no hosts/],
   ['two monitors', (doc) => { groups(doc).monitor.hosts.vm1m = { ansible_host: '10.0.0.11', pg_port: 5431, lab_vm: 'vm1' } }, /monitor\.hosts: group "monitor" must have exactly one host, has 2/],
@@ -58,6 +68,7 @@ const cases = [
   ['a missing known_hosts file', (doc) => { ssh(doc); doc.all.vars.ssh_known_hosts_file = 'no-known-hosts' }, /all\.vars\.ssh_known_hosts_file: known_hosts file \S*\/no-known-hosts not found: .*ssh_accept_new_host_keys/],
 ]
 
+/** @param {InventoryDoc} doc */
 function ssh(doc) {
   doc.all.vars.transport = 'ssh'
 }

@@ -13,6 +13,10 @@ const inventory = {
     { host: 'vm3', nodeName: 'node3', address: '10.0.0.13', port: 5433 },
   ],
 }
+/**
+ * A row of the monitor's view.
+ * @param {string} name @param {string} state @param {number} priority @param {Record<string, unknown>} [extra]
+ */
 const row = (name, state, priority, extra = {}) => ({ name, reported_state: state, assigned_state: state, health: 1, candidate_priority: priority, ...extra })
 
 describe('primaryMoveTarget', () => {

@@ -12,23 +12,44 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deployDir, runScript } from '../support/run-script.mjs'
 
 const STATUSES = ['successful', 'failed', 'timeout', 'canceled']
+
+/**
+ * What a job event's event_data holds, the fields these tests read (each on the events it is read from).
+ * @typedef {{step: string, host: string, task: string, res: {changed: boolean, msg: string},
+ *   failures: Record<string, number>, processed: Record<string, number>, changed: Record<string, number>}} EventData
+ */
+/**
+ * One file of artifacts/<ident>/job_events/, parsed.
+ * @typedef {{counter: number, uuid: string, runner_ident: string, created: string, event: string,
+ *   event_data: EventData, start_line: number, end_line: number, stdout?: string}} RunnerEvent
+ */
+
+/** @type {string} */
 let dir
+/** @type {import('node:net').Server} */
 let silent
+/** @type {number} */
 let silentPort
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-runner-'))
   // Accepts connections and never speaks: ssh waits for a banner that never comes.
   silent = net.createServer(() => {})
-  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
-  silentPort = silent.address().port
+  await new Promise((resolve) => silent.listen(0, '127.0.0.1', () => resolve(undefined)))
+  const address = silent.address()
+  if (!address || typeof address === 'string') throw new Error('the silent server has no TCP address')
+  silentPort = address.port
 })
 afterAll(async () => {
   silent?.close()
   if (dir) await fs.rm(dir, { recursive: true, force: true })
 })
 
-/** A private data directory for an inventory of loopback "VMs" over ssh on `sshPort`. */
+/**
+ * A private data directory for an inventory of loopback "VMs" over ssh on `sshPort`.
+ * @param {string} name
+ * @param {{sshPort?: number, env?: Record<string, string>, hosts?: boolean}} [options] env: files of env/, by name
+ */
 async function privateDataDir(name, { sshPort, env = {}, hosts = true } = {}) {
   const pdd = path.join(dir, name)
   await fs.mkdir(path.join(pdd, 'env'), { recursive: true })
@@ -49,23 +70,26 @@ async function privateDataDir(name, { sshPort, env = {}, hosts = true } = {}) {
   return pdd
 }
 
-/** Everything under artifacts/<ident>/, parsed. */
+/** Everything under artifacts/<ident>/, parsed. @param {string} pdd @param {string} ident */
 async function readArtifacts(pdd, ident) {
   const root = path.join(pdd, 'artifacts', ident)
   const names = await fs.readdir(path.join(root, 'job_events'))
-  const events = await Promise.all(names.map(async (name) => ({ name, event: JSON.parse(await fs.readFile(path.join(root, 'job_events', name), 'utf8')) })))
+  const events = await Promise.all(names.map(async (name) => ({ name, event: /** @type {RunnerEvent} */ (JSON.parse(await fs.readFile(path.join(root, 'job_events', name), 'utf8'))) })))
   events.sort((a, b) => a.event.counter - b.event.counter)
   return {
     root,
     status: await fs.readFile(path.join(root, 'status'), 'utf8'),
     rc: Number(await fs.readFile(path.join(root, 'rc'), 'utf8')),
     stdout: await fs.readFile(path.join(root, 'stdout'), 'utf8'),
-    command: JSON.parse(await fs.readFile(path.join(root, 'command'), 'utf8')),
+    command: /** @type {{command: string[], env: Record<string, string>}} */ (JSON.parse(await fs.readFile(path.join(root, 'command'), 'utf8'))),
     events,
   }
 }
 
-/** The layout and the event stream's invariants, whatever the outcome. */
+/**
+ * The layout and the event stream's invariants, whatever the outcome.
+ * @param {Awaited<ReturnType<typeof readArtifacts>>} artifacts @param {string} ident
+ */
 function expectRunnerLayout(artifacts, ident) {
   expect(STATUSES).toContain(artifacts.status)
   expect(artifacts.events.map((e) => e.event.counter)).toEqual(artifacts.events.map((_, i) => i + 1))
@@ -77,8 +101,8 @@ function expectRunnerLayout(artifacts, ident) {
     expect(typeof event.event_data).toBe('object')
     expect(event.end_line).toBeGreaterThanOrEqual(event.start_line)
   }
-  expect(artifacts.events[0].event.event).toBe('playbook_on_start')
-  expect(artifacts.events.at(-1).event.event).toBe('playbook_on_stats')
+  expect(artifacts.events[0]?.event.event).toBe('playbook_on_start')
+  expect(artifacts.events.at(-1)?.event.event).toBe('playbook_on_stats')
   // start_line/end_line index the stdout artifact, as in ansible-runner.
   const lines = artifacts.stdout.split('\n')
   for (const { event } of artifacts.events.filter((e) => e.event.stdout)) {
@@ -106,7 +130,9 @@ describe('a successful run', () => {
     expect(ok.map((d) => `${d.step}@${d.host}`)).toContain('n2: secondary@n2')
     const started = artifacts.events.filter((e) => e.event.event === 'runner_on_start')
     expect(started).toHaveLength(ok.length)
-    const stats = artifacts.events.at(-1).event.event_data
+    const last = artifacts.events.at(-1)
+    if (!last) throw new Error('no job event')
+    const stats = last.event.event_data
     expect(stats.failures).toEqual({})
     expect(Object.keys(stats.processed).sort()).toEqual(['localhost', 'mon', 'n1', 'n2'])
     expect(stats.changed.mon).toBe(ok.filter((d) => d.host === 'mon' && d.res.changed).length)
@@ -130,8 +156,8 @@ describe('failed runs', () => {
     expect(artifacts.rc).toBe(1)
     const failed = artifacts.events.filter((e) => e.event.event === 'runner_on_failed')
     expect(failed).toHaveLength(1)
-    expect(failed[0].event.event_data.res.msg).toMatch(/Connection refused/)
-    expect(artifacts.events.at(-1).event.event_data.failures).toEqual({ localhost: 1 })
+    expect(failed[0]?.event.event_data.res.msg).toMatch(/Connection refused/)
+    expect(artifacts.events.at(-1)?.event.event_data.failures).toEqual({ localhost: 1 })
 
     // None of them leaks into the artifacts, and status leaves the file as it was.
     expect(YAML.parse(await fs.readFile(secretsFile, 'utf8'))).toEqual(secrets)
@@ -223,12 +249,15 @@ describe('env/ssh_key', () => {
     expect(out.code, out.stderr).toBe(0)
     const used = [...new Set([...out.stdout.matchAll(/-i (\S+)/g)].map((m) => m[1]))]
     expect(used).toHaveLength(1)
-    expect(used[0]).toMatch(/\/pgha-runner-[^/]+\/ssh_key$/)
-    await expect(fs.access(used[0])).rejects.toThrow()
+    const [keyFile] = used
+    expect(keyFile).toMatch(/\/pgha-runner-[^/]+\/ssh_key$/)
+    if (keyFile === undefined) throw new Error('ssh was given no key file')
+    await expect(fs.access(keyFile)).rejects.toThrow()
     expect(await allFiles(path.join(pdd, 'artifacts'))).not.toContain('not a real key')
   })
 })
 
+/** The text of every file under root. @param {string} root */
 async function allFiles(root) {
   const entries = await fs.readdir(root, { recursive: true, withFileTypes: true })
   const texts = await Promise.all(entries.filter((e) => e.isFile()).map((e) => fs.readFile(path.join(e.parentPath, e.name), 'utf8')))

@@ -9,8 +9,11 @@ import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deployDir, runScript } from '../support/run-script.mjs'
 
+/** @type {string} */
 let dir
+/** @type {string} */
 let inventory
+/** @type {string} */
 let secretsFile
 
 beforeAll(async () => {
@@ -24,12 +27,14 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true })
 })
 
+/** @param {string} name @param {...string} args */
 const script = (name, ...args) => runScript(`scripts/${name}.mjs`, ['--inventory', inventory, ...args])
+/** @param {string} file */
 const exists = (file) => fs.access(file).then(() => true, () => false)
 
 describe('without a secrets file', () => {
   it('add-node and rejoin refuse with exit 2, naming the file, and create none', async () => {
-    for (const [name, args] of [['add-node', ['--node', 'vm1']], ['rejoin', ['--node', 'node2', '--yes']]]) {
+    for (const [name, args] of /** @type {Array<[string, string[]]>} */ ([['add-node', ['--node', 'vm1']], ['rejoin', ['--node', 'node2', '--yes']]])) {
       const out = await script(name, ...args, '--json')
       expect(out.code, name).toBe(2)
       expect(out.stderr, name).toContain(`${name}: invalid input: ${secretsFile}: monitor_password, replication_password, app_password missing`)
@@ -39,11 +44,11 @@ describe('without a secrets file', () => {
   })
 
   it('switchover, maintenance and teardown stopping on bad input create none', async () => {
-    for (const [name, args, message] of [
+    for (const [name, args, message] of /** @type {Array<[string, string[], string]>} */ ([
       ['switchover', ['--to', 'node9'], '--to "node9" is not a node of the inventory'],
       ['maintenance', ['--node', 'node9', '--enable'], '--node "node9" is not a node of the inventory'],
       ['teardown', [], 'add --yes to confirm'],
-    ]) {
+    ])) {
       const out = await script(name, ...args)
       expect(out.code, name).toBe(2)
       expect(out.stderr, name).toContain(message)

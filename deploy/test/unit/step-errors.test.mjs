@@ -29,7 +29,10 @@ describe('step errors', () => {
 
   it('passes a StepError from an inner step through an outer one unchanged', async () => {
     const progress = quietProgress()
-    const error = await progress.step('outer', undefined, () => progress.step('inner', 'vm2', async () => { throw new Error('x') })).catch((e) => e)
+    const error = await progress.step('outer', undefined, async () => {
+      await progress.step('inner', 'vm2', async () => { throw new Error('x') })
+      return { changed: false, detail: 'not reached: the inner step throws' }
+    }).catch((e) => e)
     expect(error).toMatchObject({ step: 'inner', host: 'vm2' })
     expect(progress.results.map((r) => `${r.step}:${r.status}`)).toEqual(['inner:failed', 'outer:failed'])
   })

@@ -6,7 +6,9 @@ import { createPgAutoctlCore } from '../../scripts/lib/runtimes/pg-autoctl-core.
 const inventory = { formation: 'default', monitor: { host: 'm', address: '10.0.0.13', port: 5431 } }
 
 function coreRecordingCalls() {
+  /** @type {Array<{host: string, argv: string[], input: string | undefined}>} */
   const calls = []
+  /** @type {import('../../scripts/lib/runtimes/pg-autoctl-core.mjs').Exec} */
   const exec = async (host, argv, { input } = {}) => {
     calls.push({ host: host.host, argv, input })
     return { exitCode: 0, stdout: '[{"names":"ANY 1 (pgautofailover_standby_2)"}]\n', stderr: '' }
@@ -27,7 +29,7 @@ describe('synchronousStandbyNames', () => {
       const { core, calls } = coreRecordingCalls()
       expect(await core.synchronousStandbyNames([{ assigned_state: goal }, { assigned_state: 'secondary' }])).toBe('ANY 1 (pgautofailover_standby_2)')
       expect(calls).toHaveLength(1)
-      expect(calls[0].input).toContain("pgautofailover.synchronous_standby_names('default', 0)")
+      expect(calls[0]?.input).toContain("pgautofailover.synchronous_standby_names('default', 0)")
     }
   })
 })
