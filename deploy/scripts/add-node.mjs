@@ -16,7 +16,8 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClusterSteps } from './lib/bringup-steps.mjs'
-import { describeNodes, healthyPrimary } from './lib/day2.mjs'
+import { describeNodes } from './lib/cluster-health.mjs'
+import { healthyPrimary } from './lib/day2.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 

@@ -11,14 +11,12 @@
 //        5. wait until the node is in maintenance (or a healthy secondary again) and the rest
 //           of the cluster is healthy: one primary, healthy secondaries
 // usage: maintenance.mjs --inventory <file> --node <node_name> --enable|--disable [--allow-failover] [--json] [--private-data-dir <dir> [--ident <id>]]
-import { describeNodes, nodeByName, problemsOfOthers, settledIn } from './lib/day2.mjs'
-import { roleOf } from './lib/cluster-health.mjs'
+import { describeNodes, inMaintenance, roleOf } from './lib/cluster-health.mjs'
+import { nodeByName, problemsOfOthers, settledIn } from './lib/day2.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
 
-// The states `enable maintenance` assigns on the way; anything else has no maintenance to disable.
-const MAINTENANCE_STATES = new Set(['wait_maintenance', 'prepare_maintenance', 'maintenance'])
 const USAGE = 'usage: maintenance.mjs --inventory <file> --node <node_name> --enable|--disable [--allow-failover]'
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
@@ -40,7 +38,8 @@ async function main({ args, progress, loadContext }) {
     progress.info('done', `no change: ${node.nodeName} is already ${target}`)
     return 0
   }
-  if (args.disable && !MAINTENANCE_STATES.has(self.assigned_state)) {
+  // Only a node assigned a maintenance state (cluster-health's inMaintenance) has one to disable.
+  if (args.disable && !inMaintenance(self)) {
     progress.info('done', `no change: ${node.nodeName} is not in maintenance (${self.reported_state}/${self.assigned_state})`)
     return 0
   }

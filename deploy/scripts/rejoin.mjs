@@ -21,8 +21,8 @@
 // Re-running after a failure resumes: every step checks before it acts.
 // usage: rejoin.mjs --inventory <file> --node <node_name> --yes [--json] [--private-data-dir <dir> [--ident <id>]]
 import { createClusterSteps } from './lib/bringup-steps.mjs'
-import { roleOf } from './lib/cluster-health.mjs'
-import { describeNodes, healthyPrimary, nodeByName, settledIn } from './lib/day2.mjs'
+import { describeNodes, roleOf } from './lib/cluster-health.mjs'
+import { healthyPrimary, nodeByName, settledIn } from './lib/day2.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 import { waitFor } from '../lib/wait-for.mjs'

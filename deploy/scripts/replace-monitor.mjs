@@ -52,9 +52,11 @@
 // inventory.
 // usage: replace-monitor.mjs --inventory <file> --yes [--skip-node <node_name>]... [--json] [--private-data-dir <dir> [--ident <id>]]
 import { createClusterSteps } from './lib/bringup-steps.mjs'
-import { roleOf } from './lib/cluster-health.mjs'
-import { describeNodes, nodesTable, settledIn } from './lib/day2.mjs'
+import { describeNodes, roleOf } from './lib/cluster-health.mjs'
+import { nodesTable, settledIn } from './lib/day2.mjs'
 import { InputError } from '../lib/errors.mjs'
+import { pgIsReadyArgv, pgIsReadyVerdict } from '../lib/port-check.mjs'
+import { monitorUri } from './lib/monitor-uri.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
 
@@ -180,7 +182,7 @@ async function main({ args, progress, loadContext }) {
       return { changed: true, detail: `no longer on ${monitorAddress(current)}` }
     })
   }
-  const uri = runtime.monitorUri()
+  const uri = monitorUri(inventory)
   for (const { node } of [primary, ...standbys]) {
     await progress.step(`${node.nodeName}: enable monitor`, node.host, async () => {
       const current = await keeperMonitor(node)
@@ -274,10 +276,10 @@ async function main({ args, progress, loadContext }) {
       const old = monitorAddress(monitorUri)
       let oldMonitorAnswers = false
       if (old && old !== newMonitor) {
-        // From the node, as its keeper would: 0 accepting, 1 starting up; 2 no answer.
+        // From the node, as its keeper would: accepting, or there but starting up.
         const [host, port] = [old.slice(0, old.lastIndexOf(':')), old.slice(old.lastIndexOf(':') + 1)]
-        const out = await runtime.pg(node, ['pg_isready', '-q', '-h', host, '-p', port, '-t', '3'], { allowFailure: true })
-        oldMonitorAnswers = out.exitCode === 0 || out.exitCode === 1
+        const out = await runtime.pg(node, pgIsReadyArgv(port, { host, timeoutS: 3 }), { allowFailure: true })
+        oldMonitorAnswers = pgIsReadyVerdict(out.exitCode).answers
       }
       return { ...survey, reachable: true, standby, monitorUri, oldMonitorAnswers }
     } catch (error) {

@@ -6,7 +6,7 @@
 // (createClusterSteps) so the day-2 scripts (add-node, rejoin, replace-monitor) run the very same ones.
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { assessCluster, roleOf } from './cluster-health.mjs'
+import { assessCluster, describeNodes, roleOf } from './cluster-health.mjs'
 import { applicationDsn } from './dsn.mjs'
 import { bringupEnvText } from './env-file.mjs'
 import { monitorUri } from './monitor-uri.mjs'
@@ -28,7 +28,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   const keeperWanted = { ...profile.keeper, 'pg_autoctl.monitor': monitorUri(inventory) }
   const passwords = { monitorPassword: secrets.monitor_password, replicationPassword: secrets.replication_password }
   let lastNodes = []
-  const describe = () => lastNodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}${n.health === 1 ? '' : ` health=${n.health}`}`).join(' ')
+  const describe = () => describeNodes(lastNodes)
   const nodesNow = async () => (lastNodes = await runtime.clusterNodes())
 
   async function reachableStep(hosts) {

@@ -21,6 +21,11 @@ export function roleOf(node) {
   return node.reported_state
 }
 
+/** The monitor's view on one line, for "last seen" in timeouts and for progress details. */
+export function describeNodes(nodes) {
+  return nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}${n.health === 1 ? '' : ` health=${n.health}`}`).join(' ')
+}
+
 /** A node the operator put into maintenance: the monitor assigned it a maintenance goal. */
 export const inMaintenance = (node) => MAINTENANCE_STATES.has(node.assigned_state)
 

@@ -11,11 +11,6 @@ export function nodeByName(inventory, name, usage) {
   return node
 }
 
-/** One line per node, for "last seen" in timeouts and for progress details. */
-export function describeNodes(nodes) {
-  return nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}${n.health === 1 ? '' : ` health=${n.health}`}`).join(' ')
-}
-
 /** A healthy node: settled in the state it was assigned and passing the monitor's checks. */
 export function settledIn(node, states) {
   return Boolean(node) && node.reported_state === node.assigned_state && states.includes(node.reported_state) && node.health === 1

@@ -1,6 +1,7 @@
 // What every runtime shares: once a command can run as the Postgres user next to the data
 // directory (`exec`: on the host for native, inside the node's container for docker), reading and
 // changing a node is the same pg_autoctl, psql and file work.
+import { pgIsReadyArgv, pgIsReadyVerdict } from '../../../lib/port-check.mjs'
 import { shellQuote as quote } from '../../../lib/shell.mjs'
 import { CAN_TAKE_WRITES } from '../cluster-health.mjs'
 import { monitorUri } from '../monitor-uri.mjs'
@@ -42,9 +43,10 @@ export function createPgAutoctlCore(inventory, { exec }) {
     await pg(host, ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-p', String(host.port), '-d', db, '-f', '-'], { input: script })
   }
 
+  /** Whether the host's Postgres accepts connections, through its socket directory. */
   async function acceptsSql(host) {
-    const out = await pg(host, ['pg_isready', '-q', '-p', String(host.port), '-h', '/var/run/postgresql'], { allowFailure: true })
-    return out.exitCode === 0
+    const out = await pg(host, pgIsReadyArgv(host.port), { allowFailure: true })
+    return pgIsReadyVerdict(out.exitCode).accepting
   }
 
   return {
@@ -52,7 +54,6 @@ export function createPgAutoctlCore(inventory, { exec }) {
     sqlJson,
     sqlExec,
     acceptsSql,
-    monitorUri: () => monitorUri(inventory),
 
     /** `pg_autoctl create monitor|postgres` for a host, without --run. */
     createArgv(host) {
