@@ -5,3 +5,4 @@ export { FAULTS, FAULT_NAMES, injectFault, isFaultName } from './faults.mjs'
 export { labSshPaths, startLabSshd } from './sshd.mjs'
 /** @typedef {import('./faults.mjs').FaultName} FaultName */
 /** @typedef {import('./lab.mjs').Lab} Lab */
+/** @typedef {import('./lab-config.mjs').LabVm} LabVm */

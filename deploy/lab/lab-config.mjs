@@ -8,6 +8,7 @@ export const DEFAULT_VM_COUNT = 3
 export const LAB_ROOT = '/var/lib/pgha-lab'
 
 export class LabConfigError extends Error {
+  /** @param {string} message @param {string} key the setting at fault: name, subnet, vms or vm */
   constructor(message, key) {
     super(message)
     this.name = 'LabConfigError'
@@ -17,8 +18,33 @@ export class LabConfigError extends Error {
 }
 
 /**
+ * @typedef {object} LabVm one VM of a lab
+ * @property {string} vm its name: vm1, vm2, ...
+ * @property {string} netns its network namespace
+ * @property {string} hostVeth the host end of its veth pair (on the lab's bridge)
+ * @property {string} address its IPv4 address on the lab's subnet
+ * @property {string} root the host directory holding the VM's own files
+ * @property {{'/var/lib/postgresql': string, '/var/run/postgresql': string, '/tmp': string}} mounts
+ *   the host directory bind-mounted over each shared path inside the VM
+ * @property {string} servicesDir its registered services (lab/services.mjs)
+ * @property {string} logDir its services' logs
+ */
+
+/**
+ * @typedef {object} Lab one bridge and its VMs (network namespaces), on one host
+ * @property {string} name
+ * @property {string} subnet an IPv4 /24, e.g. 10.213.37.0/24
+ * @property {string} prefix the subnet's first three octets, e.g. 10.213.37
+ * @property {string} dir the host directory holding the lab's files
+ * @property {string} bridge
+ * @property {string} gateway the bridge's address, the host as the VMs see it
+ * @property {LabVm[]} vms
+ */
+
+/**
  * @param {{name?: string, subnet?: string, vms?: number|string}} [options]
  * @param {NodeJS.ProcessEnv} [env]
+ * @returns {Lab}
  */
 export function resolveLabConfig(options = {}, env = process.env) {
   const name = options.name ?? env.PGHA_LAB_NAME ?? DEFAULT_LAB_NAME
@@ -68,7 +94,7 @@ export function resolveLabConfig(options = {}, env = process.env) {
   }
 }
 
-/** @param {ReturnType<typeof resolveLabConfig>} lab @param {string} vmName */
+/** @param {Lab} lab @param {string} vmName @returns {LabVm} */
 export function findVm(lab, vmName) {
   const vm = lab.vms.find((candidate) => candidate.vm === vmName)
   if (!vm) {

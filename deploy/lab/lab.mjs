@@ -10,7 +10,8 @@ import { ensureDebianPackages } from '../lib/ensure-packages.mjs'
 
 export const LAB_PACKAGES = ['postgresql-15', 'postgresql-15-auto-failover', 'pg-auto-failover-cli', 'iproute2', 'util-linux', 'procps', 'nftables']
 
-/** @typedef {ReturnType<typeof import('./lab-config.mjs').resolveLabConfig>} Lab */
+/** @typedef {import('./lab-config.mjs').Lab} Lab */
+/** @typedef {import('./lab-config.mjs').LabVm} LabVm */
 
 /**
  * Cleans leftovers of any earlier run, then builds the lab from nothing.
@@ -66,20 +67,21 @@ export async function labStatus(lab) {
   return { name: lab.name, subnet: lab.subnet, bridge: lab.bridge, vms }
 }
 
+/** @param {Lab} lab @param {string} vmName */
 async function requireVm(lab, vmName) {
   const vm = findVm(lab, vmName)
   if (!(await listNamespaces()).includes(vm.netns)) throw new Error(`${vm.vm} of lab ${lab.name} does not exist; run "lab up" first`)
   return vm
 }
 
-/** Link down and every process SIGKILLed, as if the power cord were pulled. */
+/** Link down and every process SIGKILLed, as if the power cord were pulled. @param {Lab} lab @param {string} vmName */
 export async function powerOff(lab, vmName) {
   const vm = await requireVm(lab, vmName)
   await setVmLink(vm.netns, 'down')
   await killNamespace(vm.netns)
 }
 
-/** Link down, processes keep running. */
+/** Link down, processes keep running. @param {Lab} lab @param {string} vmName */
 export async function partition(lab, vmName) {
   const vm = await requireVm(lab, vmName)
   await setVmLink(vm.netns, 'down')
@@ -88,20 +90,24 @@ export async function partition(lab, vmName) {
 /**
  * Cut off from the other VMs (packets dropped both ways) while the host still reaches it: the
  * isolated primary an application can still write to. Processes keep running.
+ * @param {Lab} lab @param {string} vmName
  */
 export async function isolate(lab, vmName) {
   const vm = await requireVm(lab, vmName)
   await isolateVm(vm.netns, lab)
 }
 
-/** Undoes partition and isolate. */
+/** Undoes partition and isolate. @param {Lab} lab @param {string} vmName */
 export async function heal(lab, vmName) {
   const vm = await requireVm(lab, vmName)
   await releaseVm(vm.netns)
   await setVmLink(vm.netns, 'up')
 }
 
-/** Power back on: link up and every registered service started again. @returns {Promise<string[]>} services started */
+/**
+ * Power back on: link up and every registered service started again.
+ * @param {Lab} lab @param {string} vmName @returns {Promise<string[]>} services started
+ */
 export async function restart(lab, vmName) {
   const vm = await requireVm(lab, vmName)
   await releaseVm(vm.netns)
@@ -115,6 +121,7 @@ export async function restart(lab, vmName) {
 
 /**
  * SIGKILL the postmaster listening on `port` (the keeper stays alive and restarts it).
+ * @param {Lab} lab @param {string} vmName @param {{port: number}} options
  * @returns {Promise<number>} the killed pid
  */
 export async function crashPostgres(lab, vmName, { port }) {
@@ -136,6 +143,7 @@ export async function crashPostgres(lab, vmName, { port }) {
   throw new Error(`no postmaster listening on port ${port} runs on ${vm.vm}`)
 }
 
+/** @param {LabVm} vm @param {string[]} argv the postmaster's @returns {Promise<number | undefined>} */
 async function postmasterPortFromPidFile(vm, argv) {
   const dataIndex = argv.indexOf('-D')
   const pgdata = dataIndex >= 0 ? argv[dataIndex + 1] : undefined

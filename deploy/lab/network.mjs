@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises'
 import { $ } from 'zx'
 
+/** The host's network namespaces, by name. @returns {Promise<string[]>} */
 export async function listNamespaces() {
   const out = await $`ip -j netns list`.nothrow()
   if (out.exitCode !== 0 || out.stdout.trim() === '') return []
@@ -20,8 +21,9 @@ export async function namespacePids(netns) {
   return out.stdout.split('\n').map((s) => s.trim()).filter(Boolean).map(Number)
 }
 
-/** SIGKILL every process in a namespace until none is left (processes may fork while we kill). */
+/** SIGKILL every process in a namespace until none is left (processes may fork while we kill). @param {string} netns */
 export async function killNamespace(netns) {
+  /** @type {Set<number>} */
   const killed = new Set()
   for (let round = 0; round < 50; round++) {
     const pids = await namespacePids(netns)
@@ -38,12 +40,13 @@ export async function killNamespace(netns) {
 // A killed process stays a zombie until its parent (init, for services) reaps it, which here
 // takes up to a second; meanwhile its pid still looks alive, and pg_autoctl started again at once
 // refuses to run over its own stale pidfile. A power-off is complete once they are reaped.
+/** @param {Iterable<number>} pids @param {number} [timeoutMs] */
 async function waitReaped(pids, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs
   let left = [...pids]
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50))
-    left = (await Promise.all(left.map(async (pid) => ((await fs.access(`/proc/${pid}`).then(() => true, () => false)) ? pid : null)))).filter(Boolean)
+    left = (await Promise.all(left.map(async (pid) => ((await fs.access(`/proc/${pid}`).then(() => true, () => false)) ? pid : null)))).filter((pid) => pid !== null)
   }
 }
 
@@ -62,7 +65,7 @@ export async function ensureSubnetFree(lab) {
   }
 }
 
-/** @param {ReturnType<typeof import('./lab-config.mjs').resolveLabConfig>} lab */
+/** @param {import('./lab-config.mjs').Lab} lab */
 export async function createNetwork(lab) {
   await $`ip link add ${lab.bridge} type bridge`
   await $`ip addr add ${lab.gateway}/24 dev ${lab.bridge}`
@@ -78,7 +81,7 @@ export async function createNetwork(lab) {
   }
 }
 
-/** Removes what `createNetwork` made, whatever state it is in. */
+/** Removes what `createNetwork` made, whatever state it is in. @param {import('./lab-config.mjs').Lab} lab */
 export async function destroyNetwork(lab) {
   // Also VMs an earlier run of the same lab had beyond today's count.
   const ours = new RegExp(`^${lab.name}-vm\\d$`)

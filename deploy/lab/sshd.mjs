@@ -13,7 +13,8 @@ import { waitFor } from '../lib/wait-for.mjs'
 export const SSHD_PACKAGES = ['openssh-server', 'openssh-client']
 const SSHD = '/usr/sbin/sshd'
 
-/** @typedef {ReturnType<typeof import('./lab-config.mjs').resolveLabConfig>} Lab */
+/** @typedef {import('./lab-config.mjs').Lab} Lab */
+/** @typedef {import('./lab-config.mjs').LabVm} LabVm */
 
 /** Where a lab keeps its ssh material. @param {Lab} lab */
 export function labSshPaths(lab) {
@@ -23,7 +24,7 @@ export function labSshPaths(lab) {
     privateKey: path.join(dir, 'id_ed25519'),
     knownHosts: path.join(dir, 'known_hosts'),
     authorizedKeys: path.join(dir, 'authorized_keys'),
-    /** @param {Lab['vms'][number]} vm */
+    /** @param {LabVm} vm */
     vm: (vm) => ({
       dir: path.join(vm.root, 'sshd'),
       hostKey: path.join(vm.root, 'sshd', 'ssh_host_ed25519_key'),
@@ -34,7 +35,8 @@ export function labSshPaths(lab) {
 
 /**
  * Keys, known_hosts and an sshd per VM on <address>:22, run as a lab service (so `restart`
- * brings it back). Keys already there are kept, so known_hosts stays valid. @param {Lab} lab
+ * brings it back). Keys already there are kept, so known_hosts stays valid.
+ * @param {Lab} lab @param {{log?: (line: string) => void}} [options]
  */
 export async function startLabSshd(lab, { log = () => {} } = {}) {
   // Only the VMs get an sshd: the package must not start one on this host.
@@ -73,6 +75,7 @@ export async function startLabSshd(lab, { log = () => {} } = {}) {
   return paths
 }
 
+/** @param {LabVm} vm @param {string} hostKey its file @param {string} authorizedKeys the file */
 function sshdConfig(vm, hostKey, authorizedKeys) {
   return [
     `# Written by deploy/lab for ${vm.vm}: key-only root login on the VM's own address.`,
@@ -103,16 +106,18 @@ function sshdConfig(vm, hostKey, authorizedKeys) {
   ].join('\n')
 }
 
+/** An ed25519 key pair at `file` (and `file`.pub), unless there is one. @param {string} file @param {string} comment */
 async function keygen(file, comment) {
   if (await fs.access(file).then(() => true, () => false)) return
   await $({ quiet: true })`ssh-keygen -q -t ed25519 -N ${''} -C ${comment} -f ${file}`
   await fs.chmod(file, 0o600)
 }
 
+/** @param {string} host @param {number} port @returns {Promise<boolean>} */
 function acceptsTcp(host, port) {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port, timeout: 1000 })
-    const done = (ok) => { socket.destroy(); resolve(ok) }
+    const done = (/** @type {boolean} */ ok) => { socket.destroy(); resolve(ok) }
     socket.once('connect', () => done(true))
     socket.once('timeout', () => done(false))
     socket.once('error', () => done(false))

@@ -6,7 +6,7 @@ import { shellQuote as quote } from '../lib/shell.mjs'
  * @param {{netns: string, mounts: Record<string, string>}} vm
  * @param {string[]} argv
  * @param {{user?: string, env?: Record<string, string>}} [options]
- * @returns {string[]}
+ * @returns {[string, ...string[]]} the program, then its arguments
  */
 export function vmCommand(vm, argv, { user, env = {} } = {}) {
   const binds = Object.entries(vm.mounts).map(([target, source]) => `mount --bind ${quote(source)} ${quote(target)}`)

@@ -5,7 +5,8 @@
 // naming what was wrong.
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
-import YAML from 'yaml'
+import YAML, { YAMLParseError } from 'yaml'
+import { errorCode, errorMessage } from './error-message.mjs'
 import { InputError } from './errors.mjs'
 
 /**
@@ -26,17 +27,19 @@ export function parseOptions(argv, { usage, options = {}, positionals = false, r
   try {
     parsed = parseArgs({ args: head, options, strict: true, allowPositionals: positionals })
   } catch (error) {
-    throw new InputError(`${describeParseError(/** @type {any} */ (error))}; ${usage}`)
+    throw new InputError(`${describeParseError(error)}; ${usage}`)
   }
   return { values: parsed.values, positionals: parsed.positionals, rest: rest && end >= 0 ? argv.slice(end + 1) : undefined }
 }
 
-/** parseArgs' complaint, short: "unknown option --nmae", "unexpected argument "x"", ... */
+/** parseArgs' complaint, short: "unknown option --nmae", "unexpected argument "x"", ... @param {unknown} error */
 function describeParseError(error) {
-  const quoted = /'([^']*)'/.exec(String(error.message))?.[1]
-  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) return `unknown option ${quoted}`
-  if (error.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted) return `unexpected argument "${quoted}"`
-  return String(error.message).split(/\.(\s|$)/)[0]
+  const message = errorMessage(error)
+  const code = errorCode(error)
+  const quoted = /'([^']*)'/.exec(message)?.[1]
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted) return `unknown option ${quoted}`
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted) return `unexpected argument "${quoted}"`
+  return message.split(/\.(\s|$)/)[0] ?? message
 }
 
 /** @param {string | undefined} value @param {string} flag @returns {number | undefined} */
@@ -64,7 +67,7 @@ export function parseExtraVars(items) {
       try {
         text = fs.readFileSync(file, 'utf8')
       } catch (error) {
-        throw new InputError(`-e @${file}: cannot read it (${/** @type {any} */ (error).code ?? error})`)
+        throw new InputError(`-e @${file}: cannot read it (${errorCode(error) ?? error})`)
       }
       Object.assign(vars, mapping(text, `-e @${file}`))
     } else if (/^\s*\{/.test(item)) {
@@ -84,14 +87,14 @@ export function parseExtraVars(items) {
   return vars
 }
 
-/** @param {string} text @param {string} what */
+/** @param {string} text @param {string} what @returns {Record<string, unknown>} */
 function mapping(text, what) {
   let doc
   try {
     doc = YAML.parse(text)
   } catch (error) {
     // yaml's message quotes the text, which may hold a password: its position only.
-    const at = /** @type {any} */ (error).linePos?.[0]
+    const at = error instanceof YAMLParseError ? error.linePos?.[0] : undefined
     throw new InputError(`${what.startsWith('-e @') ? what : '-e'}: not YAML or JSON${at ? ` (line ${at.line}, column ${at.col})` : ''}`)
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new InputError(`${what}: expected a mapping of variables`)

@@ -11,6 +11,7 @@ const POLICY_RC_D = '/usr/sbin/policy-rc.d'
  *   policy-rc.d answering "no" for the install), e.g. openssh-server, wanted only inside lab VMs
  */
 export async function ensureDebianPackages(packages, { log = () => {}, startServices = true } = {}) {
+  /** @type {string[]} */
   const missing = []
   for (const pkg of packages) {
     const out = await $`dpkg-query -W -f=${'${Status}'} ${pkg}`.quiet().nothrow()
@@ -27,6 +28,7 @@ export async function ensureDebianPackages(packages, { log = () => {}, startServ
   return missing
 }
 
+/** @param {string[]} missing */
 async function aptInstall(missing) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
   let install = await $({ env })`apt-get install -y --no-install-recommends ${missing}`.quiet().nothrow()
@@ -39,6 +41,7 @@ async function aptInstall(missing) {
   }
 }
 
+/** Exits 2 unless this process runs as root. @param {string} what who needs it, for the message */
 export function ensureRoot(what) {
   if (process.getuid?.() !== 0) {
     process.stderr.write(`${what} needs root (network namespaces, mounts, packages); run it as root or with sudo\n`)
