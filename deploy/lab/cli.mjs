@@ -11,6 +11,7 @@ import { FAULTS, FAULT_NAMES, injectFault, isFaultName } from './faults.mjs'
 import { labDown, labStatus, labUp } from './lab.mjs'
 import { parseOptions, tcpPortOption } from '../lib/cli-options.mjs'
 import { ensureRoot } from '../lib/ensure-packages.mjs'
+import { errorCode, errorMessage } from '../lib/error-message.mjs'
 import { exitOn } from '../lib/errors.mjs'
 
 const USAGE = `usage: lab <up|down|status> [--name N] [--subnet S] [--vms N] [--json] [--sshd]
@@ -22,6 +23,7 @@ ${Object.entries(FAULTS).map(([name, fault]) => `  ${name.padEnd(15)}${fault.sum
 const VM_COMMANDS = new Set([...FAULT_NAMES, 'exec'])
 const LAB_COMMANDS = new Set(['up', 'down', 'status'])
 
+/** @param {string} message @returns {never} */
 function usageError(message) {
   process.stderr.write(`lab: ${message}\n${USAGE}\n`)
   process.exit(2)
@@ -40,7 +42,7 @@ try {
     rest: true,
   })
 } catch (error) {
-  usageError(error.message.split(';')[0])
+  usageError(errorMessage(error).split(';')[0] ?? '')
 }
 const args = parsed.values
 const [command, vmName, ...extra] = parsed.positionals
@@ -62,18 +64,24 @@ let crashPort
 try {
   crashPort = tcpPortOption(args.port, '--port')
 } catch (error) {
-  usageError(error.message)
+  usageError(errorMessage(error))
 }
 
 let lab
 try {
   lab = resolveLabConfig({ name: args.name, subnet: args.subnet, vms: args.vms })
 } catch (error) {
-  usageError(error.message)
+  usageError(errorMessage(error))
 }
 ensureRoot('lab')
 
+/** @param {string} line */
 const log = (line) => process.stderr.write(`lab: ${line}\n`)
+/** The VM a VM command acts on: every VM command has one (checked above). */
+function requireVmName() {
+  if (!vmName) throw new Error(`"${command}" needs a VM name`)
+  return vmName
+}
 try {
   switch (command) {
     case 'up':
@@ -97,16 +105,16 @@ try {
       break
     }
     case 'exec': {
-      const vm = findVm(lab, vmName)
+      const vm = findVm(lab, requireVmName())
       const argv = vmCommand(vm, execArgv, { user: args.user })
       const result = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' })
       process.exitCode = result.status ?? 1
       break
     }
     default:
-      if (isFaultName(command)) log(await injectFault(lab, command, /** @type {string} */ (vmName), { port: crashPort }))
+      if (isFaultName(command)) log(await injectFault(lab, command, requireVmName(), { port: crashPort }))
   }
 } catch (error) {
-  if (error.code === 'LAB_CONFIG_INVALID') usageError(error.message)
+  if (errorCode(error) === 'LAB_CONFIG_INVALID') usageError(errorMessage(error))
   exitOn(error, { name: `lab: ${command}` })
 }

@@ -3,6 +3,8 @@
 // to exit 2, before any host has been touched. Messages never hold a secret: they are built
 // from names, paths and other errors' messages, and printed through the scripts' scrub.
 
+import { errorCode } from './error-message.mjs'
+
 /** An error with a stable `code`. */
 export class KitError extends Error {
   /** @param {string} message @param {{code: string, cause?: unknown}} options */
@@ -39,9 +41,9 @@ export class StepError extends KitError {
   }
 }
 
-/** The exit code a script uses for an error. */
+/** The exit code a script uses for an error. @param {unknown} error anything thrown */
 export function exitCodeFor(error) {
-  return error?.code === 'INPUT_INVALID' ? 2 : 1
+  return errorCode(error) === 'INPUT_INVALID' ? 2 : 1
 }
 
 /**

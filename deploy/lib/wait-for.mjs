@@ -1,3 +1,4 @@
+import { errorMessage } from './error-message.mjs'
 import { KitError } from './errors.mjs'
 
 /**
@@ -10,6 +11,7 @@ import { KitError } from './errors.mjs'
  */
 export async function waitFor(check, { timeoutMs, intervalMs = 500, what, lastSeen, signal }) {
   const deadline = Date.now() + timeoutMs
+  /** @type {unknown} */
   let lastError
   for (;;) {
     if (signal?.aborted) throw new KitError(`interrupted while waiting for ${what}`, { code: 'ABORTED' })
@@ -20,7 +22,7 @@ export async function waitFor(check, { timeoutMs, intervalMs = 500, what, lastSe
       lastError = error
     }
     if (Date.now() >= deadline) {
-      const seen = lastSeen?.() ?? lastError?.message
+      const seen = lastSeen?.() ?? (lastError === undefined ? undefined : errorMessage(lastError))
       throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${seen ? ` (last seen: ${seen})` : ''}`)
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
