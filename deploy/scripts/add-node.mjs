@@ -12,24 +12,24 @@
 //        7. verify: one primary, the rest secondaries, all healthy
 //        8. the application DSN, now listing the new node, in the env file (0600)
 // Idempotent: a node that already is a healthy secondary changes nothing ("no change").
-// usage: add-node.mjs --inventory <file> --node <inventory host name> [--env-output <path>] [--json] [--private-data-dir <dir> [--ident <id>]]
+// usage: add-node.mjs --inventory <file> --node <node_name> [--env-output <path>] [--json] [--private-data-dir <dir> [--ident <id>]]
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createClusterSteps } from './lib/bringup-steps.mjs'
 import { describeNodes } from './lib/cluster-health.mjs'
-import { healthyPrimary } from './lib/day2.mjs'
+import { healthyPrimary, nodeByName } from './lib/day2.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const USAGE = 'usage: add-node.mjs --inventory <file> --node <inventory host name> [--env-output <path>]'
+const USAGE = 'usage: add-node.mjs --inventory <file> --node <node_name> [--env-output <path>]'
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
   if (!args.node) throw new InputError(`--node is required; ${USAGE}`)
   const ctx = await loadContext({ secrets: 'require' })
   const { inventory } = ctx
-  const node = inventory.nodes.find((n) => n.host === args.node)
-  if (!node) throw new InputError(`--node "${args.node}" is not a host of the inventory's nodes group (${inventory.nodes.map((n) => n.host).join(', ')}); add it there first`)
+  // The node_name of a host added to the nodes group: the name every other script's --node takes.
+  const node = nodeByName(inventory, args.node, USAGE, { unknown: 'add its host to the nodes group first' })
   const envFile = path.resolve(args['env-output'] ?? path.join(repoRoot, '.env'))
   const steps = createClusterSteps({ ...ctx, progress })
   const existing = inventory.nodes.filter((n) => n !== node)

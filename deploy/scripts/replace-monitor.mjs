@@ -53,7 +53,7 @@
 // usage: replace-monitor.mjs --inventory <file> --yes [--skip-node <node_name>]... [--json] [--private-data-dir <dir> [--ident <id>]]
 import { createClusterSteps } from './lib/bringup-steps.mjs'
 import { describeNodes, roleOf } from './lib/cluster-health.mjs'
-import { nodesTable, settledIn } from './lib/day2.mjs'
+import { nodeNamed, nodesTable, settledIn } from './lib/day2.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { pgIsReadyArgv, pgIsReadyVerdict } from '../lib/port-check.mjs'
 import { monitorUri } from './lib/monitor-uri.mjs'
@@ -92,9 +92,7 @@ async function main({ args, progress, loadContext }) {
   const skipNames = [args['skip-node'] ?? []].flat().flatMap((value) => String(value).split(',')).map((name) => name.trim())
   for (const name of skipNames) {
     if (!name) throw new InputError(`--skip-node needs a node name; ${USAGE}`)
-    if (!inventory.nodes.some((n) => n.nodeName === name)) {
-      throw new InputError(`--skip-node "${name}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})`)
-    }
+    nodeNamed(inventory, name, '--skip-node')
   }
   if (!args.yes) {
     throw new InputError(`replace-monitor moves every data node to the monitor the inventory names (${monitor.host}, ${newMonitor}): it creates that monitor if needed, ` +

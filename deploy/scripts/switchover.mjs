@@ -8,7 +8,7 @@
 //        4. wait until healthy, with another primary (the --to node when given)
 // usage: switchover.mjs --inventory <file> [--to <node_name>] [--json] [--private-data-dir <dir> [--ident <id>]]
 import { assessCluster, roleOf } from './lib/cluster-health.mjs'
-import { InputError } from '../lib/errors.mjs'
+import { nodeNamed } from './lib/day2.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
 
@@ -16,9 +16,7 @@ const USAGE = 'usage: switchover.mjs --inventory <file> [--to <node_name>]'
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
   const { inventory, runtime, transport } = await loadContext()
-  if (args.to !== undefined && !inventory.nodes.some((n) => n.nodeName === args.to)) {
-    throw new InputError(`--to "${args.to}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})`)
-  }
+  if (args.to !== undefined) nodeNamed(inventory, args.to, '--to')
   await transport.ensureReachable([inventory.monitor])
   /** @type {string | undefined} the primary per the monitor, before the switchover */
   let oldPrimary

@@ -1,14 +1,29 @@
-// What the day-2 scripts (maintenance, rejoin, add-node, replace-monitor) share: picking the
+// What the day-2 scripts (maintenance, rejoin, add-node, replace-monitor, switchover) share: picking the
 // node an operator named, judging the rest of the cluster, showing the monitor's view.
 import { roleOf } from './cluster-health.mjs'
 import { InputError } from '../../lib/errors.mjs'
 
-/** @param {any} inventory @param {string|undefined} name a pg_auto_failover node name (node_name) */
-export function nodeByName(inventory, name, usage) {
-  if (!name) throw new InputError(`--node is required; ${usage}`)
+/**
+ * The data node an option names. Options name nodes by node_name (the name pg_auto_failover and
+ * the monitor's view use); an inventory host name there is refused, naming the node_name meant.
+ * @param {any} inventory @param {string} name @param {string} flag the option, for the message
+ * @param {{unknown?: string}} [options] unknown: what to do about a name the inventory lacks
+ */
+export function nodeNamed(inventory, name, flag, { unknown } = {}) {
   const node = inventory.nodes.find((n) => n.nodeName === name)
-  if (!node) throw new InputError(`--node "${name}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})`)
-  return node
+  if (node) return node
+  const byHost = inventory.nodes.find((n) => n.host === name)
+  if (byHost) throw new InputError(`${name} is an inventory host; ${flag} takes a node_name: ${byHost.nodeName}`)
+  throw new InputError(`${flag} "${name}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})${unknown ? `; ${unknown}` : ''}`)
+}
+
+/**
+ * --node, required. @param {any} inventory @param {string|undefined} name a node_name @param {string} usage
+ * @param {{unknown?: string}} [options] as nodeNamed's
+ */
+export function nodeByName(inventory, name, usage, options) {
+  if (!name) throw new InputError(`--node is required; ${usage}`)
+  return nodeNamed(inventory, name, '--node', options)
 }
 
 /** A healthy node: settled in the state it was assigned and passing the monitor's checks. */

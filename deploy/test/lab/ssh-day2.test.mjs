@@ -313,8 +313,8 @@ describe('day 2 over transport ssh', () => {
     expect(before.problems).toContain('the monitor knows 3 nodes, the inventory has 4')
 
     const startedAt = Date.now()
-    const out = await script('add-node', '--node', 'vm4', '--env-output', envFile(), '--json')
-    log(`add-node vm4: ${seconds(startedAt)}`)
+    const out = await script('add-node', '--node', 'node4', '--env-output', envFile(), '--json')
+    log(`add-node node4: ${seconds(startedAt)}`)
     expect(out.stderr).toBe('')
     expect(out.code).toBe(0)
     expect(changedSteps(out)).toEqual(expect.arrayContaining(['passfile', 'node4: create', 'node4: service', 'application DSN']))

@@ -34,7 +34,7 @@ const exists = (file) => fs.access(file).then(() => true, () => false)
 
 describe('without a secrets file', () => {
   it('add-node and rejoin refuse with exit 2, naming the file, and create none', async () => {
-    for (const [name, args] of /** @type {Array<[string, string[]]>} */ ([['add-node', ['--node', 'vm1']], ['rejoin', ['--node', 'node2', '--yes']]])) {
+    for (const [name, args] of /** @type {Array<[string, string[]]>} */ ([['add-node', ['--node', 'node1']], ['rejoin', ['--node', 'node2', '--yes']]])) {
       const out = await script(name, ...args, '--json')
       expect(out.code, name).toBe(2)
       expect(out.stderr, name).toContain(`${name}: invalid input: ${secretsFile}: monitor_password, replication_password, app_password missing`)
@@ -69,7 +69,7 @@ describe('with the secrets file bring-up wrote', () => {
     const secrets = { monitor_password: 'monitor-Secret-0123456789', replication_password: 'replication-Secret-0123456789', app_password: 'app-Secret-0123456789' }
     await fs.writeFile(secretsFile, YAML.stringify(secrets), { mode: 0o600 })
     // Past the secrets check, it stops at the first host it cannot reach.
-    const out = await script('add-node', '--node', 'vm1')
+    const out = await script('add-node', '--node', 'node1')
     expect(out.code).toBe(1)
     expect(out.stderr).toContain('lab example has no VM')
     expect(YAML.parse(await fs.readFile(secretsFile, 'utf8'))).toEqual(secrets)
