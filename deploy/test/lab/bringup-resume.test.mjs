@@ -10,6 +10,7 @@ import { deployDir, runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghtr', subnet: '10.213.45.0/24' }
 const lab = resolveLabConfig(LAB)
+/** @type {Awaited<ReturnType<typeof writeLabInventory>>} */
 let inventory
 
 beforeAll(async () => {
@@ -20,7 +21,11 @@ afterAll(async () => {
   await labDown(lab)
 })
 
-/** Runs bring-up and SIGKILLs it as soon as it reports `stopAfter`. */
+/**
+ * Runs bring-up and SIGKILLs it as soon as it reports `stopAfter`.
+ * @param {string} stopAfter
+ * @returns {Promise<{code: number | null, signal: NodeJS.Signals | null, records: import('../../scripts/lib/progress.mjs').ProgressRecord[]}>}
+ */
 function bringupKilledAfter(stopAfter) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(deployDir, 'scripts/bringup.mjs'), '--inventory', inventory.file, '--env-output', inventory.envFile, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -51,11 +56,13 @@ describe('bring-up resumed after an interruption', () => {
     expect(steps.get('node3: create@vm3')).toBe('changed')
     expect(steps.get('verify@undefined')).toBe('ok')
 
+    /** @type {{healthy: boolean, nodes: Array<{name: string, role: string}>}} status.mjs --json, the fields read here */
     const status = JSON.parse((await runScript('scripts/status.mjs', ['--inventory', inventory.file, '--json'])).stdout)
     expect(status.healthy).toBe(true)
     expect(status.nodes.map((n) => `${n.name}:${n.role}`)).toEqual(['node1:primary', 'node2:secondary', 'node3:secondary'])
     const env = (await import('node:fs')).readFileSync(inventory.envFile, 'utf8')
     const url = /^DATABASE_URL='(.*)'$/m.exec(env)?.[1]
+    if (!url) throw new Error(`no DATABASE_URL in ${inventory.envFile}`)
     expect((await psql(url, 'select pg_is_in_recovery()')).stdout).toBe('f')
   })
 })

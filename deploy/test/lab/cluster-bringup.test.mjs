@@ -9,7 +9,18 @@ import { waitFor } from '../../lib/wait-for.mjs'
 import { jsonLines, nodeDsn, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 
+/**
+ * status.mjs --json, the fields this suite reads.
+ * @typedef {{name: string, host: string, port: number, reported_state: string, assigned_state: string, role: string, health: number, tli: number}} StatusNode
+ * @typedef {{healthy: boolean, nodes: StatusNode[]}} StatusView
+ */
+/**
+ * A node as `pg_autoctl show state --json` on the monitor reports it, the fields compared here.
+ * @typedef {{nodename: string, nodehost: string, nodeport: number, current_group_state: string, assigned_group_state: string, health: number, reported_tli: number}} MonitorStateNode
+ */
+
 const LAB = { name: 'pghtb', subnet: '10.213.41.0/24' }
+/** @type {import('../support/lab-cluster.mjs').LabCluster} */
 let cluster
 
 beforeAll(async () => {
@@ -20,6 +31,7 @@ afterAll(async () => {
   await stopLabCluster(cluster)
 })
 
+/** @returns {Promise<{code: number | null, status: StatusView}>} */
 const statusJson = async () => {
   const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
   return { code: out.code, status: JSON.parse(out.stdout) }
@@ -58,6 +70,7 @@ describe('bring-up on a fresh lab', () => {
   it('lands libpq (psql with the DSN) on the primary', async () => {
     const { status } = await statusJson()
     const primary = status.nodes.find((n) => n.role === 'primary')
+    if (!primary) throw new Error('status reports no primary')
     const out = await psql(cluster.databaseUrl, 'select host(inet_server_addr()) || \' \' || pg_is_in_recovery()')
     expect(out.stdout).toBe(`${primary.host} false`)
   })
@@ -86,7 +99,9 @@ describe('bring-up on a fresh lab', () => {
     const argv = vmCommand(monitorVm, ['pg_autoctl', 'show', 'state', '--pgdata', '/var/lib/postgresql/pgaf/monitor', '--json'], {
       user: 'postgres', env: { PATH: '/usr/lib/postgresql/15/bin:/usr/bin:/bin' },
     })
+    /** @type {MonitorStateNode[]} */
     const fromMonitor = JSON.parse((await $({ quiet: true })`${argv}`).stdout)
+    /** @param {Array<Omit<StatusNode, 'role'>>} nodes */
     const project = (nodes) => nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, state: n.reported_state, assigned: n.assigned_state, health: n.health, tli: n.tli }))
     expect(project(status.nodes)).toEqual(project(fromMonitor.map((n) => ({
       name: n.nodename, host: n.nodehost, port: n.nodeport, reported_state: n.current_group_state,

@@ -11,7 +11,14 @@ import { waitFor } from '../../lib/wait-for.mjs'
 import { nodeDsn, psql, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
 import { deployDir, runScript } from '../support/run-script.mjs'
 
+/**
+ * status.mjs --json, the fields this suite reads.
+ * @typedef {{name: string, host: string, port: number, reported_state: string, role: string, health: number}} StatusNode
+ * @typedef {{healthy: boolean, nodes: StatusNode[]}} StatusView
+ */
+
 const LAB = { name: 'pghtf', subnet: '10.213.42.0/24', profile: 'fast', hostVars: { vm2: { candidate_priority: 0 } } }
+/** @type {import('../support/lab-cluster.mjs').LabCluster} */
 let cluster
 
 beforeAll(async () => {
@@ -21,16 +28,23 @@ afterAll(async () => {
   await stopLabCluster(cluster)
 })
 
+/** @returns {Promise<StatusView>} */
 async function status() {
   const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
   return JSON.parse(out.stdout)
 }
-const vmOf = (address) => cluster.lab.vms.find((vm) => vm.address === address).vm
+/** @param {string} address */
+const vmOf = (address) => {
+  const vm = cluster.lab.vms.find((candidate) => candidate.address === address)
+  if (!vm) throw new Error(`${address} is no VM of lab ${cluster.lab.name}`)
+  return vm.vm
+}
 
 describe('power-off of the primary', () => {
   it('moves writes to a new primary and the old one rejoins as secondary, losing nothing', async () => {
     const setup = await psql(cluster.databaseUrl, 'create table acked(id int primary key, via inet default inet_server_addr())')
     expect(setup.stderr).toBe('')
+    /** @type {number[]} */
     const acknowledged = []
     for (let id = 1; id <= 20; id++) {
       if ((await psql(cluster.databaseUrl, `insert into acked(id) values (${id})`)).ok) acknowledged.push(id)
@@ -38,6 +52,7 @@ describe('power-off of the primary', () => {
     expect(acknowledged).toHaveLength(20)
 
     const before = (await status()).nodes.find((n) => n.role === 'primary')
+    if (!before) throw new Error('status reports no primary')
     const poweredOffAt = Date.now()
     await powerOff(cluster.lab, vmOf(before.host))
 
@@ -51,7 +66,7 @@ describe('power-off of the primary', () => {
     }, { timeoutMs: 90_000, intervalMs: 200, what: 'a write through the DSN after the power-off' })
     const outageMs = Date.now() - poweredOffAt
     expect(before.name).toBe('node1')
-    expect(landed).toBe(cluster.lab.vms.find((vm) => vm.vm === 'vm3').address)
+    expect(landed).toBe(cluster.lab.vms.find((vm) => vm.vm === 'vm3')?.address)
     const after = await status()
     expect(after.nodes.find((n) => n.role === 'primary')?.host).toBe(landed)
 
@@ -63,7 +78,9 @@ describe('power-off of the primary', () => {
     expect(rejoined).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1 })
     // pg_autoctl rewinds an old primary and falls back to a full base backup only when that
     // fails; bring-up's pg_hba must let the rewind through.
-    const keeperLog = await fs.readFile(path.join(cluster.lab.vms.find((vm) => vm.address === before.host).logDir, `pgautofailover-node-${before.port}.log`), 'utf8')
+    const oldPrimaryVm = cluster.lab.vms.find((vm) => vm.address === before.host)
+    if (!oldPrimaryVm) throw new Error(`${before.host} is no VM of lab ${cluster.lab.name}`)
+    const keeperLog = await fs.readFile(path.join(oldPrimaryVm.logDir, `pgautofailover-node-${before.port}.log`), 'utf8')
     expect(keeperLog).toContain('Rewinding PostgreSQL to follow new primary')
     expect(keeperLog).not.toContain('Failed to rewind')
     process.stdout.write(`power-off of ${before.name} (${LAB.profile} profile): write outage ${(outageMs / 1000).toFixed(1)} s; rejoin as secondary ${(rejoinMs / 1000).toFixed(1)} s\n`)
@@ -82,6 +99,7 @@ describe('power-off of the primary', () => {
   it('survives a postmaster crash on a standby: the keeper restarts Postgres', async () => {
     const { nodes } = await status()
     const standby = nodes.find((n) => n.role === 'secondary')
+    if (!standby) throw new Error('status reports no secondary')
     // Its own port: on VM3 the monitor listens on 5432 and the node on 5433.
     const killed = await crashPostgres(cluster.lab, vmOf(standby.host), { port: standby.port })
     expect(killed).toBeGreaterThan(0)
@@ -99,6 +117,7 @@ describe('power-off of the primary', () => {
     exporter.stderr.on('data', (chunk) => { stderr += chunk })
     const exited = new Promise((resolve) => exporter.once('exit', (code) => resolve(code)))
     try {
+      /** @param {string} text @param {string} series */
       const valueIn = (text, series) => Number(text.split('\n').find((line) => line.startsWith(series))?.split(' ').at(-1))
       // The monitor's health checks may flap for a second after the crash above: a poll that
       // shows the cluster healthy, as status saw it, is what the rest is read from.
@@ -108,6 +127,7 @@ describe('power-off of the primary', () => {
         lastScrape = response?.ok ? await response.text() : ''
         return valueIn(lastScrape, 'pgha_cluster_healthy{') === 1 ? lastScrape : null
       }, { timeoutMs: 30_000, intervalMs: 500, what: 'the exporter to serve /metrics with the cluster healthy', lastSeen: () => `${stderr}\n${lastScrape}` })
+      /** @param {string} series */
       const value = (series) => valueIn(text, series)
       expect(value('pgha_monitor_up{')).toBe(1)
       expect(value('pgha_node_is_primary{node="node3"')).toBe(1)

@@ -30,7 +30,9 @@ describe('lab-up over a lab that exists', () => {
   // A lab directory that only looks like one (a marker file): nothing here may touch it.
   const lab = resolveLabConfig({ name: 'pghopt', subnet: '10.213.61.0/24', vms: 3 })
   const marker = path.join(lab.dir, 'marker')
+  /** @type {string} */
   let inventory
+  /** @type {string} */
   let inventoryDir
 
   beforeAll(async () => {

@@ -43,8 +43,11 @@ describe('labEnvFileVerdict', () => {
 describe('lab-down.mjs', () => {
   // A lab that is never brought up (name and subnet of this file's own): down is a no-op for it.
   const lab = resolveLabConfig({ name: 'pghld', subnet: '10.213.62.0/24', vms: 3 })
+  /** @type {string} */
   let dir
+  /** @type {string} */
   let inventory
+  /** @type {string} */
   let inventoryDir
 
   beforeAll(async () => {
@@ -58,6 +61,7 @@ describe('lab-down.mjs', () => {
     if (inventoryDir) await fs.rm(inventoryDir, { recursive: true, force: true })
   })
 
+  /** @param {string} envFile */
   const down = (envFile) => runScript('scripts/lab-down.mjs', ['--inventory', inventory, '--env-output', envFile, '--no-api'], { timeoutMs: 60_000 })
 
   it('removes the env file lab-up wrote for this lab', async () => {

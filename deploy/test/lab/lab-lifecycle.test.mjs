@@ -11,28 +11,36 @@ import { vmCommand } from '../../lab/vm-exec.mjs'
 import { waitFor } from '../../lib/wait-for.mjs'
 import { runScript } from '../support/run-script.mjs'
 
+/** `lab status --json`: the lab's labStatus as JSON. @typedef {Awaited<ReturnType<typeof import('../../lab/lab.mjs').labStatus>>} LabStatus */
+
 const NAME = 'pghtl'
 const SUBNET = '10.213.43.0/24'
 const lab = resolveLabConfig({ name: NAME, subnet: SUBNET })
+/** @param {...string} args */
 const labCli = (...args) => runScript('lab/cli.mjs', [...args, '--name', NAME, '--subnet', SUBNET])
+/** @param {string} vm @param {string[]} argv */
 const spawnInVm = (vm, argv) => {
   const command = vmCommand(findVm(lab, vm), argv)
   spawn(command[0], command.slice(1), { detached: true, stdio: 'ignore' }).unref()
 }
 // Killed children of this test process may linger as zombies until reaped: those count as gone.
+/** @param {number} pid */
 const isAlive = async (pid) => {
   const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null)
   return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
 }
+/** @param {string} vm @param {string[]} argv @param {Partial<import('zx').Options>} [options] */
 const inVm = (vm, argv, options) => $({ quiet: true, nothrow: true, ...options })`${vmCommand(findVm(lab, vm), argv)}`
 
 // A TCP echo-less listener on port 7000 inside vm2, run as a lab service like the keepers are.
 const LISTENER = ['node', '-e', "require('net').createServer((s) => s.end('ok')).listen(7000, '0.0.0.0')"]
 const CONNECT_PROBE = "const s=require('net').connect(7000,process.argv[1]);s.setTimeout(1500,()=>process.exit(3));s.on('data',()=>process.exit(0));s.on('error',()=>process.exit(4))"
+/** @param {string} fromVm @param {string} address */
 const canConnect = async (fromVm, address) => {
   return (await inVm(fromVm, ['node', '-e', CONNECT_PROBE, address])).exitCode === 0
 }
 
+/** @param {string} address */
 const canConnectFromHost = async (address) => {
   return (await $({ quiet: true, nothrow: true })`node -e ${CONNECT_PROBE} ${address}`).exitCode === 0
 }
@@ -41,7 +49,9 @@ beforeAll(async () => {
   const up = await labCli('up')
   expect(up.code, up.stderr).toBe(0)
   const vm2 = findVm(lab, 'vm2')
-  await registerService(vm2, { name: 'listener', user: 'root', argv: LISTENER, env: { PATH: process.env.PATH } })
+  const PATH = process.env.PATH
+  if (PATH === undefined) throw new Error('PATH is not set')
+  await registerService(vm2, { name: 'listener', user: 'root', argv: LISTENER, env: { PATH } })
   await startService(vm2, 'listener')
   await waitFor(() => canConnect('vm1', findVm(lab, 'vm2').address), { timeoutMs: 10_000, what: 'the listener in vm2' })
 })
@@ -81,11 +91,12 @@ describe('lab', () => {
   it('reports VMs and services in status --json', async () => {
     const out = await labCli('status', '--json')
     expect(out.code).toBe(0)
+    /** @type {LabStatus} */
     const status = JSON.parse(out.stdout)
     expect(status.vms.map((vm) => [vm.vm, vm.address, vm.link])).toEqual([
       ['vm1', '10.213.43.11', 'up'], ['vm2', '10.213.43.12', 'up'], ['vm3', '10.213.43.13', 'up'],
     ])
-    expect(status.vms[1].services).toEqual([{ name: 'listener', pid: expect.any(Number) }])
+    expect(status.vms[1]?.services).toEqual([{ name: 'listener', pid: expect.any(Number) }])
   })
 
   it('partition cuts a VM off while its processes keep running; heal reconnects it', async () => {
@@ -106,6 +117,7 @@ describe('lab', () => {
     expect(await canConnectFromHost(vm2.address)).toBe(true)
     // Its own address stays reachable from inside (a keeper and the monitor on one VM).
     expect(await canConnect('vm2', vm2.address)).toBe(true)
+    /** @type {LabStatus} */
     const status = JSON.parse((await labCli('status', '--json')).stdout)
     expect(status.vms.map((vm) => [vm.vm, vm.link, vm.isolated])).toEqual([['vm1', 'up', false], ['vm2', 'up', true], ['vm3', 'up', false]])
     expect((await labCli('heal', 'vm2')).code).toBe(0)
@@ -150,6 +162,7 @@ describe('lab', () => {
     expect(oldPids.length).toBeGreaterThan(0)
     expect((await labCli('up')).code).toBe(0)
     for (const pid of oldPids) expect(await isAlive(pid)).toBe(false)
+    /** @type {LabStatus} */
     const status = JSON.parse((await labCli('status', '--json')).stdout)
     expect(status.vms.every((vm) => vm.link === 'up' && vm.processes === 0 && vm.services.length === 0)).toBe(true)
   })
@@ -159,6 +172,7 @@ describe('lab', () => {
     spawnInVm('vm1', ['sleep', '600'])
     await waitFor(async () => (await namespacePids(vm1.netns)).length > 0, { timeoutMs: 5000, what: 'a process in vm1' })
     const orphan = (await namespacePids(vm1.netns))[0]
+    if (orphan === undefined) throw new Error('no process in vm1')
     for (let i = 0; i < 2; i++) {
       const down = await labCli('down')
       expect(down.code, down.stderr).toBe(0)

@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { jsonLines, startLabCluster, stopLabCluster } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 
+/**
+ * status.mjs --json, the fields this suite reads.
+ * @typedef {{name: string, reported_state: string, assigned_state: string, role: string, health: number}} StatusNode
+ * @typedef {{healthy: boolean, verdict: string, problems: string[], maintenance: string[], nodes: StatusNode[]}} StatusView
+ */
+
 const LAB = { name: 'pghtm', subnet: '10.213.53.0/24', profile: 'fast' }
+/** @type {import('../support/lab-cluster.mjs').LabCluster} */
 let cluster
 
 beforeAll(async () => {
@@ -14,14 +21,18 @@ afterAll(async () => {
   await stopLabCluster(cluster)
 })
 
+/** @param {...string} args */
 const maintenance = (...args) => runScript('scripts/maintenance.mjs', ['--inventory', cluster.inventory.file, ...args])
+/** @returns {Promise<StatusView>} */
 async function status() {
   const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
   return JSON.parse(out.stdout)
 }
 /** status.mjs as an operator or a monitoring probe runs it: its exit code and its text. */
 const statusText = () => runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file])
+/** @param {StatusView} view @param {string} name */
 const stateOf = (view, name) => view.nodes.find((n) => n.name === name)
+/** @param {StatusView} view */
 const snapshot = (view) => view.nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}`).sort()
 
 describe('maintenance.mjs', () => {
@@ -80,7 +91,9 @@ describe('maintenance.mjs', () => {
     expect(stateOf(view, 'node1')).toMatchObject({ reported_state: 'maintenance', assigned_state: 'maintenance' })
     const primaries = view.nodes.filter((n) => n.role === 'primary')
     expect(primaries).toHaveLength(1)
-    expect(primaries[0].name).not.toBe('node1')
+    const [newPrimary] = primaries
+    if (!newPrimary) throw new Error('status reports no primary')
+    expect(newPrimary.name).not.toBe('node1')
     expect(view).toMatchObject({ verdict: 'degraded', maintenance: ['node1'] })
     expect((await statusText()).code).toBe(3)
 

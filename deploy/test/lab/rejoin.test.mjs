@@ -12,6 +12,12 @@ import { runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghtj', subnet: '10.213.54.0/24', profile: 'fast' }
 const KEEPER = 'pgautofailover-node-5432'
+/**
+ * status.mjs --json, the fields this suite reads.
+ * @typedef {{node_id: number, name: string, host: string, reported_state: string, assigned_state: string, role: string, health: number}} StatusNode
+ * @typedef {{healthy: boolean, nodes: StatusNode[]}} StatusView
+ */
+/** @type {import('../support/lab-cluster.mjs').LabCluster} */
 let cluster
 
 beforeAll(async () => {
@@ -21,12 +27,16 @@ afterAll(async () => {
   await stopLabCluster(cluster)
 })
 
+/** @param {...string} args */
 const rejoin = (...args) => runScript('scripts/rejoin.mjs', ['--inventory', cluster.inventory.file, ...args])
+/** @returns {Promise<StatusView>} */
 async function status() {
   const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
   return JSON.parse(out.stdout)
 }
+/** @param {StatusView} view @param {string} name */
 const stateOf = (view, name) => view.nodes.find((n) => n.name === name)
+/** @param {StatusView} view */
 const snapshot = (view) => view.nodes.map((n) => `${n.node_id}:${n.name}=${n.reported_state}/${n.assigned_state}`).sort()
 
 describe('rejoin.mjs', () => {
@@ -61,12 +71,13 @@ describe('rejoin.mjs', () => {
     expect((await psql(cluster.databaseUrl, 'insert into kept select generate_series(1001, 2000)')).ok).toBe(true)
     const broken = await waitFor(async () => {
       const node2 = stateOf(await status(), 'node2')
+      if (!node2) throw new Error('status does not list node2')
       return node2.health === 0 ? node2 : null
     }, { timeoutMs: 60_000, what: 'the monitor to see node2 failing' })
     expect(broken.health).toBe(0)
     // It does not heal by itself.
     await new Promise((resolve) => setTimeout(resolve, 5000))
-    expect(stateOf(await status(), 'node2').health).toBe(0)
+    expect(stateOf(await status(), 'node2')?.health).toBe(0)
 
     const startedAt = Date.now()
     const out = await rejoin('--node', 'node2', '--yes', '--json')
@@ -79,7 +90,9 @@ describe('rejoin.mjs', () => {
     expect(view.healthy).toBe(true)
     expect(stateOf(view, 'node2')).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1 })
     expect(stateOf(view, 'node1')).toMatchObject({ role: 'primary' })
-    const rows = await psql(nodeDsn(cluster.databaseUrl, stateOf(view, 'node2').host), 'select count(*), pg_is_in_recovery() from kept')
+    const rebuilt = stateOf(view, 'node2')
+    if (!rebuilt) throw new Error('status does not list node2')
+    const rows = await psql(nodeDsn(cluster.databaseUrl, rebuilt.host), 'select count(*), pg_is_in_recovery() from kept')
     expect(rows.stdout).toBe('2000|t')
 
     const before = snapshot(view)

@@ -22,7 +22,15 @@ import { runScript } from '../support/run-script.mjs'
 const MONITOR_PORT = 5432
 const LAB = { name: 'pghrm', subnet: '10.213.59.0/24', profile: 'fast', vms: 4 }
 const NODE_PGDATA = '/var/lib/postgresql/pgaf/node'
+/**
+ * A data node as the monitor's node table has it (status.mjs --json adds its role), the fields this suite reads.
+ * @typedef {{node_id: number, name: string, host: string, reported_state: string, assigned_state: string, health: number}} MonitorNode
+ * @typedef {MonitorNode & {role: string}} StatusNode
+ * @typedef {{problems: string[], nodes: StatusNode[]}} StatusView status.mjs --json, the fields this suite reads
+ */
+/** @type {import('../support/lab-cluster.mjs').LabCluster} */
 let cluster
+/** @type {string} */
 let oldMonitorUri
 const savedVms = process.env.PGHA_LAB_VMS
 
@@ -38,14 +46,19 @@ afterAll(async () => {
   else process.env.PGHA_LAB_VMS = savedVms
 })
 
+/** @param {...string} args */
 const replaceMonitor = (...args) => runScript('scripts/replace-monitor.mjs', ['--inventory', cluster.inventory.file, ...args])
-/** status.mjs --json (exit 1 while node3 is in the inventory but not on the monitor: still JSON). */
+/**
+ * status.mjs --json (exit 1 while node3 is in the inventory but not on the monitor: still JSON).
+ * @returns {Promise<StatusView>}
+ */
 async function status() {
   const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
   return JSON.parse(out.stdout)
 }
+/** @param {StatusView} view */
 const snapshot = (view) => view.nodes.map((n) => `${n.node_id}:${n.name}=${n.reported_state}/${n.assigned_state}`).sort()
-/** What the keeper on a VM has as pg_autoctl.monitor, read on the VM itself. */
+/** What the keeper on a VM has as pg_autoctl.monitor, read on the VM itself. @param {string} vmName */
 async function keeperMonitor(vmName) {
   const command = vmCommand(findVm(cluster.lab, vmName), ['pg_autoctl', 'config', 'get', '--pgdata', NODE_PGDATA, 'pg_autoctl.monitor'],
     { user: 'postgres', env: { PATH: '/usr/lib/postgresql/15/bin:/usr/bin:/bin' } })
@@ -60,9 +73,11 @@ async function newMonitorNodes() {
   const query = "select coalesce(json_agg(t order by t.node_id), '[]') from (select nodeid as node_id, nodename as name, nodehost as host, " +
     'reportedstate::text as reported_state, goalstate::text as assigned_state, health from pgautofailover.node) t'
   const command = vmCommand(findVm(cluster.lab, 'vm4'), ['psql', '-X', '-At', '-h', '/var/run/postgresql', '-p', String(MONITOR_PORT), '-d', 'pg_auto_failover', '-c', query], { user: 'postgres' })
-  return JSON.parse((await $({ quiet: true })`${command}`).stdout).map((n) => ({ ...n, role: roleOf(n) }))
+  /** @type {MonitorNode[]} */
+  const nodes = JSON.parse((await $({ quiet: true })`${command}`).stdout)
+  return nodes.map((n) => ({ ...n, role: roleOf(n) }))
 }
-/** Lines of a node's Postgres log refusing the new monitor's health checks. */
+/** Lines of a node's Postgres log refusing the new monitor's health checks. @param {string} vmName */
 async function rejectedHealthChecks(vmName) {
   const dir = path.join(findVm(cluster.lab, vmName).mounts['/var/lib/postgresql'], 'pgaf/node/log')
   const files = await fs.readdir(dir)
@@ -147,7 +162,7 @@ describe('replace-monitor.mjs', () => {
     expect(changed.filter((step) => /: (disable|enable) monitor$/.test(step)))
       .toEqual(['node2: disable monitor', 'node1: disable monitor', 'node1: enable monitor', 'node2: enable monitor'])
     expect(events.find((e) => e.step === 'skipped')?.detail).toMatch(/^node3 on vm3 .* is not registered with 10\.213\.59\.14:5432.*rejoin\.mjs .* --node node3 --yes/)
-    expect(events.find((e) => e.step === 'status')?.nodes.map((n) => `${n.name}=${n.role}`)).toEqual(['node1=primary', 'node2=secondary'])
+    expect(events.find((e) => e.step === 'status')?.nodes.map((/** @type {StatusNode} */ n) => `${n.name}=${n.role}`)).toEqual(['node1=primary', 'node2=secondary'])
     process.stdout.write(`replace-monitor (new monitor on vm4, node1 and node2 re-registered): ${replaceS.toFixed(1)} s\n`)
 
     // The new monitor (status.mjs reads the inventory's) sees node1 and node2, healthy, one primary.
@@ -179,7 +194,9 @@ describe('replace-monitor.mjs', () => {
     const primary = view.nodes.find((n) => n.role === 'primary')
     const standby = view.nodes.find((n) => n.role === 'secondary')
     expect(primary && standby).toBeTruthy()
-    const primaryVm = cluster.lab.vms.find((vm) => vm.address === primary.host).vm
+    if (!primary || !standby) throw new Error('status reports no primary or no secondary')
+    const primaryVm = cluster.lab.vms.find((vm) => vm.address === primary.host)?.vm
+    if (!primaryVm) throw new Error(`${primary.host} is no VM of lab ${cluster.lab.name}`)
 
     const cutAt = Date.now()
     await powerOff(cluster.lab, primaryVm)
@@ -206,7 +223,10 @@ describe('replace-monitor.mjs', () => {
 
   it('refuses (exit 2) when no data node can be reached', async () => {
     const survivor = (await newMonitorNodes()).find((n) => n.role === 'primary')
-    await powerOff(cluster.lab, cluster.lab.vms.find((vm) => vm.address === survivor.host).vm)
+    if (!survivor) throw new Error('the new monitor reports no primary')
+    const survivorVm = cluster.lab.vms.find((vm) => vm.address === survivor.host)?.vm
+    if (!survivorVm) throw new Error(`${survivor.host} is no VM of lab ${cluster.lab.name}`)
+    await powerOff(cluster.lab, survivorVm)
     const out = await replaceMonitor('--yes', '--skip-node', 'node3')
     expect(out.code).toBe(2)
     expect(out.stderr).toMatch(/no data node can be reached, so none can be re-registered: node1 on vm1 .*node2 on vm2 .*node3 on vm3/)

@@ -17,6 +17,12 @@ import { runScript } from '../support/run-script.mjs'
 // node3 a lower (non-zero) priority so the first election goes to node2 (VM3 holds the monitor
 // and cannot be powered off here).
 const LAB = { name: 'pghfr', subnet: '10.213.60.0/24', profile: 'fast', hostVars: { vm3: { candidate_priority: 10 } } }
+/**
+ * status.mjs --json, the fields this suite reads.
+ * @typedef {{name: string, reported_state: string, assigned_state: string, tli: number, lsn: string, health: number}} StatusNode
+ * @typedef {{healthy: boolean, nodes: StatusNode[]}} StatusView
+ */
+/** @type {import('../support/lab-cluster.mjs').LabCluster} */
 let cluster
 
 beforeAll(async () => {
@@ -27,13 +33,21 @@ afterAll(async () => {
 })
 
 let lastView = ''
+/** @returns {Promise<StatusView>} */
 const status = async () => {
+  /** @type {StatusView} */
   const view = JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
   lastView = view.nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state} tli ${n.tli} lsn ${n.lsn} health ${n.health}`).join('; ')
   return view
 }
+/** @param {StatusView} view @param {string} name */
 const nodeNamed = (view, name) => view.nodes.find((n) => n.name === name)
-const address = (vm) => cluster.lab.vms.find((v) => v.vm === vm).address
+/** @param {string} vm */
+const address = (vm) => {
+  const found = cluster.lab.vms.find((v) => v.vm === vm)
+  if (!found) throw new Error(`${vm} is no VM of lab ${cluster.lab.name}`)
+  return found.address
+}
 
 describe('a former primary back during another failover', () => {
   it('never wins the election, and no acknowledged write is lost', async () => {
@@ -52,6 +66,7 @@ describe('a former primary back during another failover', () => {
       const view = await status()
       return nodeNamed(view, 'node2')?.reported_state === 'primary' && nodeNamed(view, 'node3')?.reported_state === 'secondary' ? view : null
     }, { timeoutMs: 120_000, intervalMs: 500, what: 'node2 primary with node3 as its standby' })
+    /** @type {number[]} */
     const acknowledged = []
     for (let id = 1; id <= 20; id++) {
       if ((await psql(cluster.databaseUrl, `insert into acked values (${id})`, { timeoutMs: 10_000 })).ok) acknowledged.push(id)
@@ -78,8 +93,12 @@ describe('a former primary back during another failover', () => {
     // a rewind, is rewound by the kit's keeper guard (keeper-guard.sh). No operator step.
     await restart(cluster.lab, 'vm2')
     const backAt = Date.now()
-    const guardLog = async () => (await readFile(path.join(cluster.lab.vms.find((v) => v.vm === 'vm1').logDir, 'pgautofailover-node-5432.log'), 'utf8'))
-      .split('\n').filter((line) => line.includes('keeper-guard:')).join('\n')
+    const guardLog = async () => {
+      const vm1 = cluster.lab.vms.find((v) => v.vm === 'vm1')
+      if (!vm1) throw new Error(`vm1 is no VM of lab ${cluster.lab.name}`)
+      return (await readFile(path.join(vm1.logDir, 'pgautofailover-node-5432.log'), 'utf8'))
+        .split('\n').filter((line) => line.includes('keeper-guard:')).join('\n')
+    }
     let guardSeen = ''
     await waitFor(async () => {
       guardSeen = await guardLog()

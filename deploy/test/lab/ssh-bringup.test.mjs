@@ -18,11 +18,19 @@ import { runScript } from '../support/run-script.mjs'
 import { sshLabVars } from '../support/ssh-lab-inventory.mjs'
 
 // 10.213.45.0/24 is bringup-resume's: every suite keeps a subnet of its own.
+/**
+ * status.mjs --json, the fields this suite reads.
+ * @typedef {{healthy: boolean, nodes: Array<{name: string, role: string, health: number}>}} StatusView
+ */
+/** `lab status --json`: the lab's labStatus as JSON. @typedef {Awaited<ReturnType<typeof import('../../lab/lab.mjs').labStatus>>} LabStatus */
+
 const LAB = { name: 'pghts', subnet: '10.213.52.0/24' }
 const lab = resolveLabConfig(LAB)
 const keys = labSshPaths(lab)
 const prefix = LAB.subnet.split('.').slice(0, 3).join('.')
+/** @param {...string} args */
 const labCli = (...args) => runScript('lab/cli.mjs', [...args, '--name', LAB.name, '--subnet', LAB.subnet])
+/** @type {string} */
 let dir
 
 beforeAll(async () => {
@@ -35,7 +43,10 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true })
 })
 
-/** An inventory for the lab's VMs over ssh: addresses, the lab's key and known_hosts, nothing else. */
+/**
+ * An inventory for the lab's VMs over ssh: addresses, the lab's key and known_hosts, nothing else.
+ * @param {string} name @param {{vars?: Record<string, unknown>, monitorAddress?: string}} [options]
+ */
 async function writeInventory(name, { vars = {}, monitorAddress = `${prefix}.13` } = {}) {
   const doc = {
     all: {
@@ -57,13 +68,16 @@ async function writeInventory(name, { vars = {}, monitorAddress = `${prefix}.13`
   return file
 }
 
+/** @param {string} file */
 const bringup = (file) => runScript('scripts/bringup.mjs', ['--inventory', file, '--env-output', path.join(dir, 'app.env'), '--json'])
+/** @param {string} file @returns {Promise<{code: number | null, stderr: string, status: StatusView | null}>} */
 const statusJson = async (file) => {
   const out = await runScript('scripts/status.mjs', ['--inventory', file, '--json'])
   return { code: out.code, stderr: out.stderr, status: out.stdout ? JSON.parse(out.stdout) : null }
 }
-/** A path inside a VM's private /var/lib/postgresql, seen from this host. */
+/** A path inside a VM's private /var/lib/postgresql, seen from this host. @param {string} vm @param {string} relative */
 const inVmHome = (vm, relative) => path.join(findVm(lab, vm).mounts['/var/lib/postgresql'], relative)
+/** @param {string} file */
 const exists = (file) => fs.access(file).then(() => true, () => false)
 
 /** A key pair the VMs know nothing about. */
@@ -134,7 +148,9 @@ describe('transport ssh refuses bad connections before anything changes', () => 
 })
 
 describe('bring-up over ssh', () => {
+  /** @type {string} */
   let inventory
+  /** @type {Awaited<ReturnType<typeof bringup>>} */
   let first
 
   it('ends with one primary and two secondaries, all healthy', async () => {
@@ -150,8 +166,8 @@ describe('bring-up over ssh', () => {
     expect(jsonLines(first.stdout).find((r) => r.step === 'hosts reachable')?.detail).toBe('4 hosts over ssh')
     const { code, status } = await statusJson(inventory)
     expect(code).toBe(0)
-    expect(status.healthy).toBe(true)
-    expect(status.nodes.map((n) => `${n.name}:${n.role}:${n.health}`)).toEqual(['node1:primary:1', 'node2:secondary:1', 'node3:secondary:1'])
+    expect(status?.healthy).toBe(true)
+    expect(status?.nodes.map((n) => `${n.name}:${n.role}:${n.health}`)).toEqual(['node1:primary:1', 'node2:secondary:1', 'node3:secondary:1'])
     // The multiplexed connections ended with the script.
     expect((await sshControlDirs()).filter((d) => !tmpBefore.includes(d))).toEqual([])
     expect(await processesMatching('pgha-ssh-')).toEqual([])
@@ -162,7 +178,7 @@ describe('bring-up over ssh', () => {
       const log = await fs.readFile(path.join(vm.logDir, 'sshd.log'), 'utf8')
       expect(log, vm.vm).toMatch(new RegExp(`Accepted publickey for root from ${lab.gateway.replaceAll('.', '\\.')} port \\d+ ssh2: ED25519`))
     }
-    for (const [vm, name] of [['vm1', 'pgautofailover-node-5432'], ['vm2', 'pgautofailover-node-5432'], ['vm3', 'pgautofailover-node-5432'], ['vm3', 'pgautofailover-monitor-5431']]) {
+    for (const [vm, name] of /** @type {Array<[string, string]>} */ ([['vm1', 'pgautofailover-node-5432'], ['vm2', 'pgautofailover-node-5432'], ['vm3', 'pgautofailover-node-5432'], ['vm3', 'pgautofailover-monitor-5431']])) {
       const [pid] = (await fs.readFile(inVmHome(vm, `.pgha-services/${name}.pid`), 'utf8')).trim().split(' ').map(Number)
       const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ')
       // A data node's keeper runs under the keeper guard (keeper-guard.sh); the monitor's as it is.
@@ -172,6 +188,7 @@ describe('bring-up over ssh', () => {
       expect(uid).toBe((await $({ quiet: true })`id -u postgres`).stdout.trim())
     }
     // The lab itself supervises sshd only: the keepers came over ssh, not through the lab.
+    /** @type {LabStatus} */
     const status = JSON.parse((await labCli('status', '--json')).stdout)
     expect(status.vms.map((vm) => vm.services.map((s) => s.name))).toEqual([['sshd'], ['sshd'], ['sshd']])
   })
@@ -195,8 +212,8 @@ describe('bring-up over ssh', () => {
     const changed = jsonLines(again.stdout).filter((r) => r.event === 'step' && r.status === 'changed')
     expect(changed.map((r) => `${r.step}@${r.host}: ${r.detail}`)).toEqual(['node2: service@vm2: started pgautofailover-node-5432'])
     const { status } = await statusJson(inventory)
-    expect(status.healthy).toBe(true)
-    expect(status.nodes.find((n) => n.name === 'node2')?.role).toBe('secondary')
+    expect(status?.healthy).toBe(true)
+    expect(status?.nodes.find((n) => n.name === 'node2')?.role).toBe('secondary')
   })
 
   it('accepts and records a new host key when ssh_accept_new_host_keys is set', async () => {
@@ -206,7 +223,7 @@ describe('bring-up over ssh', () => {
     const { code, status, stderr } = await statusJson(file)
     expect(stderr).toBe('')
     expect(code).toBe(0)
-    expect(status.healthy).toBe(true)
+    expect(status?.healthy).toBe(true)
     // status talks to the monitor only: one key learnt, checked against the VM's own.
     const learnt = (await $({ quiet: true })`ssh-keygen -F ${`${prefix}.13`} -f ${knownHosts}`).stdout
     const hostKey = (await fs.readFile(`${keys.vm(findVm(lab, 'vm3')).hostKey}.pub`, 'utf8')).split(' ')[1]
@@ -214,8 +231,9 @@ describe('bring-up over ssh', () => {
   })
 
   it('tears the cluster down over ssh: keepers stopped, data gone, sshd left alone', async () => {
+    /** @type {number[]} */
     const pids = []
-    for (const [vm, name] of [['vm1', 'node-5432'], ['vm2', 'node-5432'], ['vm3', 'node-5432'], ['vm3', 'monitor-5431']]) {
+    for (const [vm, name] of /** @type {Array<[string, string]>} */ ([['vm1', 'node-5432'], ['vm2', 'node-5432'], ['vm3', 'node-5432'], ['vm3', 'monitor-5431']])) {
       pids.push(Number((await fs.readFile(inVmHome(vm, `.pgha-services/pgautofailover-${name}.pid`), 'utf8')).split(' ')[0]))
     }
     const out = await runScript('scripts/teardown.mjs', ['--inventory', inventory, '--yes'])
@@ -227,6 +245,7 @@ describe('bring-up over ssh', () => {
       expect(await exists(inVmHome(vm, '.pgpass')), vm).toBe(false)
       expect((await fs.readdir(inVmHome(vm, '.pgha-services'))).filter((f) => f.endsWith('.pid')), vm).toEqual([])
     }
+    /** @type {LabStatus} */
     const status = JSON.parse((await labCli('status', '--json')).stdout)
     expect(status.vms.map((vm) => `${vm.services[0]?.name}:${Boolean(vm.services[0]?.pid)}`)).toEqual(['sshd:true', 'sshd:true', 'sshd:true'])
   })
@@ -248,8 +267,9 @@ async function sshControlDirs() {
   return (await fs.readdir(os.tmpdir())).filter((name) => name.startsWith('pgha-ssh-'))
 }
 
-/** Pids of processes whose command line contains `text`. */
+/** Pids of processes whose command line contains `text`. @param {string} text */
 async function processesMatching(text) {
+  /** @type {number[]} */
   const found = []
   for (const pid of (await fs.readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
     const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')

@@ -18,6 +18,14 @@ import { runScript } from '../support/run-script.mjs'
 import { sshLabVars } from '../support/ssh-lab-inventory.mjs'
 
 // 10.213.37-55 belong to other suites: every suite keeps a subnet (and a lab name) of its own.
+/**
+ * status.mjs --json, the fields this suite reads.
+ * @typedef {{node_id: number, name: string, host: string, port: number, role: string, health: number, pg_running: boolean,
+ *   reported_state: string, assigned_state: string, tli: number}} StatusNode
+ * @typedef {{formation: string, healthy: boolean, verdict: string, problems: string[], maintenance: string[], nodes: StatusNode[]}} StatusView
+ */
+/** `lab status --json`: the lab's labStatus as JSON. @typedef {Awaited<ReturnType<typeof import('../../lab/lab.mjs').labStatus>>} LabStatus */
+
 const LAB = { name: 'pghtx', subnet: '10.213.56.0/24', vms: 4 }
 const lab = resolveLabConfig(LAB)
 const keys = labSshPaths(lab)
@@ -25,10 +33,15 @@ const prefix = LAB.subnet.split('.').slice(0, 3).join('.')
 const PG_BIN = '/usr/lib/postgresql/15/bin'
 const NODE_PGDATA = '/var/lib/postgresql/pgaf/node'
 // Options first: everything after `lab exec <vm> --` is the command.
+/** @param {...string} args */
 const labCli = (...args) => runScript('lab/cli.mjs', ['--name', LAB.name, '--subnet', LAB.subnet, '--vms', String(LAB.vms), ...args])
+/** @type {Record<string, string>} */
 const vmOf = { node1: 'vm1', node2: 'vm2', node3: 'vm3', node4: 'vm4' }
+/** @type {string} */
 let dir
+/** @type {string} */
 let inventory
+/** @type {string} the application DSN, from the env file bring-up (then add-node) wrote */
 let databaseUrl
 
 beforeAll(async () => {
@@ -62,26 +75,44 @@ async function writeInventory({ withVm4 = false } = {}) {
   await fs.writeFile(inventory, YAML.stringify(doc))
 }
 
+/** @param {string} name @param {...string} args */
 const script = (name, ...args) => runScript(`scripts/${name}.mjs`, ['--inventory', inventory, ...args])
 const envFile = () => path.join(dir, 'app.env')
 
-/** The monitor's view, as status.mjs --json prints it (exit 0 healthy, 1 not). */
+/**
+ * The monitor's view, as status.mjs --json prints it (exit 0 healthy, 1 not).
+ * @returns {Promise<{code: number | null, stderr: string, view: StatusView}>}
+ */
 async function status() {
   const out = await script('status', '--json')
+  /** @type {StatusView | null} */
   const view = out.stdout.trim() ? JSON.parse(out.stdout) : null
-  if (!Array.isArray(view?.nodes)) throw new Error(`status.mjs printed no view of the nodes (exit ${out.code}): ${out.stderr}`)
+  if (!view || !Array.isArray(view.nodes)) throw new Error(`status.mjs printed no view of the nodes (exit ${out.code}): ${out.stderr}`)
   return { code: out.code, stderr: out.stderr, view }
 }
-const stateOf = (view, name) => view.nodes.find((n) => n.name === name)
+/** A node of the view, which must list it. @param {StatusView} view @param {string} name */
+const stateOf = (view, name) => {
+  const node = view.nodes.find((n) => n.name === name)
+  if (!node) throw new Error(`status does not list ${name}`)
+  return node
+}
+/** @param {StatusView} view */
 const roles = (view) => view.nodes.map((n) => `${n.name}:${n.role}:${n.health}`).sort()
+/** @param {StatusView} view */
 const primaryOf = (view) => {
   const primaries = view.nodes.filter((n) => n.role === 'primary')
   expect(primaries.map((n) => n.name), 'exactly one primary').toHaveLength(1)
-  return primaries[0].name
+  const [primary] = primaries
+  if (!primary) throw new Error('status reports no primary')
+  return primary.name
 }
+/** @param {StatusView} view */
 const snapshot = (view) => view.nodes.map((n) => `${n.node_id}:${n.name}=${n.reported_state}/${n.assigned_state}`).sort()
 
-/** Checks the cluster is healthy with `expected` nodes, one primary and the rest secondaries; returns the view. */
+/**
+ * Checks the cluster is healthy with `expected` nodes, one primary and the rest secondaries; returns the view.
+ * @param {string[]} expected
+ */
 async function expectHealthy(expected) {
   const { code, stderr, view } = await status()
   expect(view.problems, stderr).toEqual([])
@@ -95,15 +126,26 @@ async function expectHealthy(expected) {
 }
 
 /** A day-2 script's --json records that changed something, as "step" strings. */
+/** @param {{stdout: string}} out */
 const changedSteps = (out) => jsonLines(out.stdout).filter((r) => r.status === 'changed').map((r) => r.step)
-const nodeAddress = (name) => findVm(lab, vmOf[name]).address
+/** @param {string} name */
+const nodeAddress = (name) => {
+  const vm = vmOf[name]
+  if (!vm) throw new Error(`${name} is no node of this suite`)
+  return findVm(lab, vm).address
+}
+/** @param {string} vm @param {string} relative */
 const inVmHome = (vm, relative) => path.join(findVm(lab, vm).mounts['/var/lib/postgresql'], relative)
+/** @param {string} file */
 const exists = (file) => fs.access(file).then(() => true, () => false)
+/** @param {number} since */
 const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`
+/** @param {string} line */
 const log = (line) => process.stdout.write(`ssh-day2: ${line}\n`)
 
-/** Postgres and pg_autoctl processes running in a VM (its network namespace), as "pid cmdline". */
+/** Postgres and pg_autoctl processes running in a VM (its network namespace), as "pid cmdline". @param {string} vm */
 async function pgProcesses(vm) {
+  /** @type {string[]} */
   const found = []
   for (const pid of await namespacePids(findVm(lab, vm).netns)) {
     const exe = await fs.readlink(`/proc/${pid}/exe`).catch(() => '')
@@ -113,13 +155,17 @@ async function pgProcesses(vm) {
   return found
 }
 
-/** SQL as postgres on a VM through its local socket (psql inside the VM, via `lab exec`). */
+/**
+ * SQL as postgres on a VM through its local socket (psql inside the VM, via `lab exec`).
+ * @param {string} vm @param {string} dbname @param {...string} statements
+ */
 async function localSql(vm, dbname, ...statements) {
   const out = await labCli('exec', vm, '--user', 'postgres', '--', `${PG_BIN}/psql`, '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
     '-h', '/var/run/postgresql', '-p', '5432', '-d', dbname, ...statements.flatMap((s) => ['-c', s]))
   expect(out.code, `${vm}: ${statements.join('; ')}: ${out.stderr}`).toBe(0)
   return out.stdout.trim()
 }
+/** @param {string} vm @param {...string} args */
 async function pgCtl(vm, ...args) {
   const out = await labCli('exec', vm, '--user', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', NODE_PGDATA, ...args)
   expect(out.code, `${vm}: pg_ctl ${args.join(' ')}: ${out.stderr}`).toBe(0)
@@ -136,14 +182,17 @@ describe('day 2 over transport ssh', () => {
     expect(out.stderr).toBe('')
     expect(out.code).toBe(0)
     expect(jsonLines(out.stdout).find((r) => r.step === 'hosts reachable')?.detail).toBe('4 hosts over ssh')
-    databaseUrl = /^DATABASE_URL='(.*)'$/m.exec(await fs.readFile(envFile(), 'utf8'))?.[1]
-    expect(databaseUrl).toMatch(/^postgresql:\/\//)
+    const writtenUrl = /^DATABASE_URL='(.*)'$/m.exec(await fs.readFile(envFile(), 'utf8'))?.[1]
+    expect(writtenUrl).toMatch(/^postgresql:\/\//)
+    if (!writtenUrl) throw new Error('no DATABASE_URL in the env file')
+    databaseUrl = writtenUrl
 
     const view = await expectHealthy(['node1', 'node2', 'node3'])
     expect(roles(view)).toEqual(['node1:primary:1', 'node2:secondary:1', 'node3:secondary:1'])
     expect(view.formation).toBe('default')
     expect(stateOf(view, 'node3')).toMatchObject({ host: `${prefix}.13`, port: 5432 })
     // Nothing went through the lab's own service supervisor: it runs sshd only.
+    /** @type {LabStatus} */
     const labStatus = JSON.parse((await labCli('status', '--json')).stdout)
     expect(labStatus.vms.map((vm) => vm.services.map((s) => s.name))).toEqual([['sshd'], ['sshd'], ['sshd'], ['sshd']])
     for (const vm of ['vm1', 'vm2', 'vm3']) expect(await pgProcesses(vm), vm).not.toEqual([])
@@ -165,6 +214,7 @@ describe('day 2 over transport ssh', () => {
     // A node that is neither the first nor the current primary, and not on the monitor's VM (vm3),
     // so the power-off of the rejoin step below never takes the monitor with it.
     const target = ['node2', 'node1'].find((n) => n !== after)
+    if (!target) throw new Error('no node to switch over to')
     startedAt = Date.now()
     // As ansible-runner would run it: inventory/hosts, the key in env/ssh_key (it wins over the
     // inventory's key file), artifacts under artifacts/<ident>/.
@@ -237,6 +287,7 @@ describe('day 2 over transport ssh', () => {
     const old = primaryOf(before)
     const oldVm = vmOf[old]
     expect(['vm1', 'vm2'], 'the old primary is not on the monitor\'s VM').toContain(oldVm)
+    if (!oldVm) throw new Error(`${old} is no node of this suite`)
     expect((await psql(databaseUrl, 'create table ledger(id int primary key, note text not null)')).stderr).toBe('')
     expect((await psql(databaseUrl, "insert into ledger select g, 'before' from generate_series(1, 100) g")).stderr).toBe('')
 
@@ -247,7 +298,7 @@ describe('day 2 over transport ssh', () => {
       const { view } = await status()
       const primaries = view.nodes.filter((n) => n.role === 'primary')
       const others = view.nodes.filter((n) => n.name !== old)
-      return primaries.length === 1 && primaries[0].name !== old && others.every((n) => n.health === 1 && n.reported_state === n.assigned_state) ? view : null
+      return primaries.length === 1 && primaries[0]?.name !== old && others.every((n) => n.health === 1 && n.reported_state === n.assigned_state) ? view : null
     }, { timeoutMs: 90_000, intervalMs: 1000, what: `a failover away from ${old}` })
     log(`failover after power-off of ${oldVm}: ${seconds(startedAt)}`)
     const primary = primaryOf(failedOver)
@@ -321,8 +372,10 @@ describe('day 2 over transport ssh', () => {
 
     const view = await expectHealthy(['node1', 'node2', 'node3', 'node4'])
     expect(stateOf(view, 'node4')).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1, host: `${prefix}.14`, port: 5432 })
-    databaseUrl = /^DATABASE_URL='(.*)'$/m.exec(await fs.readFile(envFile(), 'utf8'))?.[1]
-    expect(databaseUrl).toContain(`${prefix}.14:5432`)
+    const rewrittenUrl = /^DATABASE_URL='(.*)'$/m.exec(await fs.readFile(envFile(), 'utf8'))?.[1]
+    expect(rewrittenUrl).toContain(`${prefix}.14:5432`)
+    if (!rewrittenUrl) throw new Error('no DATABASE_URL in the env file')
+    databaseUrl = rewrittenUrl
     expect((await psql(nodeDsn(databaseUrl, `${prefix}.14`), 'select count(*), pg_is_in_recovery() from ledger')).stdout).toBe('201|t')
     expect(await pgProcesses('vm4')).not.toEqual([])
   })
@@ -353,6 +406,7 @@ describe('day 2 over transport ssh', () => {
     }
     expect(await exists(inVmHome('vm3', 'pgaf/monitor')), 'monitor data').toBe(false)
     // The VMs stay up, sshd and all.
+    /** @type {LabStatus} */
     const labStatus = JSON.parse((await labCli('status', '--json')).stdout)
     expect(labStatus.vms.map((vm) => `${vm.link}:${vm.services.map((s) => `${s.name}:${Boolean(s.pid)}`).join(',')}`))
       .toEqual(['up:sshd:true', 'up:sshd:true', 'up:sshd:true', 'up:sshd:true'])
