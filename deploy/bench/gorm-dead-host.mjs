@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { $ } from 'zx'
 import { injectFault } from '../lab/faults.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
+import { errorMessage } from '../lib/error-message.mjs'
 import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
 import { roleOf } from '../scripts/lib/cluster-health.mjs'
 import { ensureRoot } from '../lib/ensure-packages.mjs'
@@ -27,11 +28,22 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const resultsDir = path.resolve(here, '../../bench/results')
 const USAGE = 'usage: gorm-dead-host.mjs [--writes <n>]'
 
+/** @typedef {import('../test/support/lab-cluster.mjs').LabCluster} LabCluster */
+/**
+ * A node as the monitor reports it: the runtime's clusterNodes() (scripts/lib declares no type for
+ * it yet); the fields this benchmark and roleOf() read.
+ * @typedef {object} MonitorNode
+ * @property {string} name
+ * @property {string} host
+ * @property {string} reported_state
+ * @property {string} assigned_state
+ */
+
 let args
 try {
   args = parseOptions(process.argv.slice(2), { usage: USAGE, options: { writes: { type: 'string' } } }).values
 } catch (error) {
-  process.stderr.write(`gorm-dead-host: ${error.message}\n`)
+  process.stderr.write(`gorm-dead-host: ${errorMessage(error)}\n`)
   process.exit(2)
 }
 const writes = Number(args.writes ?? 5)
@@ -45,8 +57,10 @@ if ((await $({ nothrow: true, quiet: true })`go version`).exitCode !== 0) {
 }
 ensureRoot('gorm-dead-host')
 
+/** @param {string} line */
 const log = (line) => process.stderr.write(`gorm-dead-host: ${line}\n`)
 const probe = path.join(await fs.mkdtemp('/tmp/gorm-probe-'), 'gorm-probe')
+/** @type {LabCluster | undefined} */
 let cluster
 try {
   log('building gorm-probe')
@@ -54,15 +68,20 @@ try {
   log('lab up + bring-up')
   cluster = await startLabCluster(LAB)
   await psql(cluster.databaseUrl, 'create table gorm_probe(id bigserial primary key, at timestamptz default clock_timestamp())')
-  const run = async () => (await $({ quiet: true })`${probe} -dsn ${cluster.databaseUrl} -writes ${writes}`).stdout.trim().split('\n').map((line) => JSON.parse(line))
+  const { databaseUrl } = cluster
+  const run = async () => (await $({ quiet: true })`${probe} -dsn ${databaseUrl} -writes ${writes}`).stdout.trim().split('\n').map((line) => JSON.parse(line))
   const baseline = await run()
   const ctx = await loadClusterContext(cluster.inventory.file)
   const first = cluster.lab.vms[0]
-  const before = (await ctx.runtime.clusterNodes()).find((n) => roleOf(n) === 'primary')
+  if (!first) throw new Error(`lab ${cluster.lab.name} has no VM`)
+  /** @type {MonitorNode[]} */
+  const nodesBefore = await ctx.runtime.clusterNodes()
+  const before = nodesBefore.find((n) => roleOf(n) === 'primary')
   if (before?.host !== first.address) throw new Error(`expected the first host of the DSN (${first.address}) to be the primary, found ${before?.host}`)
   log(`baseline: ${baseline.map((r) => r.ms.toFixed(0)).join('/')} ms`)
   await injectFault(cluster.lab, 'partition', first.vm)
   const after = await waitFor(async () => {
+    /** @type {MonitorNode[]} */
     const nodes = await ctx.runtime.clusterNodes().catch(() => [])
     const primary = nodes.find((n) => roleOf(n) === 'primary' && n.host !== first.address)
     return primary ?? null
@@ -82,7 +101,7 @@ try {
   await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
   process.stdout.write(`${JSON.stringify(results)}\nwritten: ${path.relative(process.cwd(), file)}\n`)
 } catch (error) {
-  log(`failed: ${error.message}`)
+  log(`failed: ${errorMessage(error)}`)
   process.exitCode = 1
 } finally {
   await stopLabCluster(cluster).catch((error) => log(`lab down failed: ${error.message}`))

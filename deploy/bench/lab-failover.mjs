@@ -20,28 +20,61 @@ import { fileURLToPath } from 'node:url'
 import { FAULTS, injectFault } from '../lab/faults.mjs'
 import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
+import { errorMessage } from '../lib/error-message.mjs'
 import { assessCluster, roleOf } from '../scripts/lib/cluster-health.mjs'
 import { ensureRoot } from '../lib/ensure-packages.mjs'
 import { PROFILE_NAMES } from '../scripts/lib/failover-profiles.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
-import { psql, startLabCluster, stopLabCluster } from '../test/support/lab-cluster.mjs'
+import { psql, startLabCluster, stopLabCluster, vmOf } from '../test/support/lab-cluster.mjs'
 import { overlapFrom, startWriteProbes } from '../test/support/write-probes.mjs'
 
 const SCENARIOS = ['switchover', 'power-off', 'partition', 'isolate']
 const LAB = { name: 'pghbench', subnet: '10.213.44.0/24' }
 const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
 
+/** @typedef {import('../test/support/lab-cluster.mjs').LabCluster} LabCluster */
+/**
+ * A node as the monitor reports it: the runtime's clusterNodes() (scripts/lib declares no type for
+ * it yet); the fields this benchmark, roleOf() and assessCluster() read.
+ * @typedef {object} MonitorNode
+ * @property {string} name
+ * @property {string} host
+ * @property {string} reported_state
+ * @property {string} assigned_state
+ * @property {number} health
+ */
+/** An acknowledged write: its logical id, when (ms since epoch), how long it took. @typedef {{id: number, at: number, ms: number}} Ack */
+/**
+ * @typedef {object} ScenarioFigures one scenario's figures (seconds, milliseconds, counts of writes)
+ * @property {string} scenario
+ * @property {string} old_primary
+ * @property {string | undefined} new_primary
+ * @property {number} write_outage_s
+ * @property {number | null} write_ms_p50_before
+ * @property {number | null} write_ms_p50_degraded
+ * @property {number | null} rejoin_s
+ * @property {number | null} old_primary_last_write_s
+ * @property {number | null} new_primary_first_write_s
+ * @property {number | null} overlap_s
+ * @property {number} acknowledged
+ * @property {number} lost
+ * @property {number} duplicated
+ */
+/** @typedef {{profile: string, bringup_s: number, scenarios: ScenarioFigures[]}} ProfileRun */
+
 const USAGE = `usage: lab-failover.mjs [--profiles ${PROFILE_NAMES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]`
 let args
 try {
   args = parseOptions(process.argv.slice(2), { usage: USAGE, options: { profiles: { type: 'string' }, scenarios: { type: 'string' } } }).values
 } catch (error) {
-  process.stderr.write(`lab-failover: ${error.message}\n`)
+  process.stderr.write(`lab-failover: ${errorMessage(error)}\n`)
   process.exit(2)
 }
 const profiles = (args.profiles ?? PROFILE_NAMES.join(',')).split(',')
 const scenarios = (args.scenarios ?? SCENARIOS.join(',')).split(',')
-for (const [list, known, flag] of [[profiles, PROFILE_NAMES, 'profiles'], [scenarios, SCENARIOS, 'scenarios']]) {
+/** @type {Array<[string[], string[], string]>} */
+const lists = [[profiles, PROFILE_NAMES, 'profiles'], [scenarios, SCENARIOS, 'scenarios']]
+for (const [list, known, flag] of lists) {
   const bad = list.find((item) => !known.includes(item))
   if (bad) {
     process.stderr.write(`lab-failover: --${flag}: unknown "${bad}" (known: ${known.join(', ')})\n`)
@@ -50,8 +83,11 @@ for (const [list, known, flag] of [[profiles, PROFILE_NAMES, 'profiles'], [scena
 }
 ensureRoot('lab-failover')
 
+/** @param {string} line */
 const log = (line) => process.stderr.write(`lab-failover: ${line}\n`)
+/** @type {{started_at: string, host: {cpus: number}, runs: ProfileRun[], finished_at?: string}} */
 const results = { started_at: new Date().toISOString(), host: { cpus: (await import('node:os')).cpus().length }, runs: [] }
+/** @type {LabCluster | undefined} */
 let cluster
 // Set on failure so a running writer loop stops and the process can exit.
 let aborted = false
@@ -61,22 +97,27 @@ try {
     log(`profile ${profile}: lab up + bring-up`)
     cluster = await startLabCluster({ ...LAB, profile })
     const ctx = await loadClusterContext(cluster.inventory.file)
+    /** @type {ProfileRun} */
     const run = { profile, bringup_s: round(cluster.bringupMs / 1000), scenarios: [] }
     results.runs.push(run)
     // logical_id without a unique index: a write stored twice is two rows.
     await psql(cluster.databaseUrl, 'create table bench_writes(seq bigserial primary key, logical_id bigint not null, at timestamptz default clock_timestamp())')
     let nextId = 0
     for (const scenario of scenarios) {
+      /** @type {MonitorNode[]} */
       const nodes = await ctx.runtime.clusterNodes()
       const primary = nodes.find((n) => roleOf(n) === 'primary')
-      const vm = cluster.lab.vms.find((v) => v.address === primary.host).vm
+      if (!primary) throw new Error(`${scenario}: the monitor reports no primary before the fault`)
+      const vm = vmOf(cluster, primary.host)
+      const { databaseUrl } = cluster
+      /** @type {Ack[]} */
       const acked = []
       let stop = false
       const writer = (async () => {
         while (!stop && !aborted) {
           const id = ++nextId
           const t0 = Date.now()
-          const out = await psql(cluster.databaseUrl, `insert into bench_writes(logical_id) values (${id})`, { timeoutMs: 15_000 })
+          const out = await psql(databaseUrl, `insert into bench_writes(logical_id) values (${id})`, { timeoutMs: 15_000 })
           if (out.ok) acked.push({ id, at: Date.now(), ms: Date.now() - t0 })
           else await new Promise((resolve) => setTimeout(resolve, 50))
         }
@@ -99,6 +140,7 @@ try {
       const undo = scenario === 'switchover' ? undefined : FAULTS[/** @type {'power-off' | 'partition' | 'isolate'} */ (scenario)].undo
       if (undo) await injectFault(cluster.lab, undo, vm)
       const settled = await waitFor(async () => {
+        /** @type {MonitorNode[]} */
         const now = await ctx.runtime.clusterNodes()
         return assessCluster(now, ctx.inventory.nodes.length).healthy ? now : null
       }, { timeoutMs: 240_000, what: 'the cluster to be healthy again' })
@@ -109,8 +151,14 @@ try {
 
       const stored = await psql(cluster.databaseUrl, `select count(*) || ' ' || count(distinct logical_id) from bench_writes where logical_id = any('{${acked.map((w) => w.id).join(',')}}'::bigint[])`)
       const [found, distinct] = stored.stdout.split(' ').map(Number)
-      const gaps = acked.slice(1).map((w, i) => ({ gap: w.at - acked[i].at, after: acked[i].at }))
+      if (found === undefined || distinct === undefined) throw new Error(`${scenario}: counting the stored writes failed: ${stored.stderr || stored.stdout}`)
+      // Each acknowledged write and the next one.
+      const gaps = acked.flatMap((w, i) => {
+        const next = acked[i + 1]
+        return next ? [{ gap: next.at - w.at, after: w.at }] : []
+      })
       const outage = gaps.filter((g) => g.after >= faultAt - 5000).reduce((max, g) => Math.max(max, g.gap), 0)
+      /** @type {ScenarioFigures} */
       const figures = {
         scenario,
         old_primary: primary.name,
@@ -138,7 +186,7 @@ try {
   }
 } catch (error) {
   aborted = true
-  log(`failed: ${error.message}`)
+  log(`failed: ${errorMessage(error)}`)
   process.exitCode = 1
 } finally {
   await stopLabCluster(cluster, LAB)
@@ -156,11 +204,13 @@ for (const run of results.runs) {
 }
 process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`)
 
+/** @param {number[]} values @returns {number | null} null when there are none */
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : null
+  return sorted[Math.floor(sorted.length / 2)] ?? null
 }
 
+/** To one decimal. @param {number} value */
 function round(value) {
   return Math.round(value * 10) / 10
 }

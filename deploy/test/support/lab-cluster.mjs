@@ -177,7 +177,8 @@ export function nodePort(databaseUrl, address) {
 export function parseDatabaseUrl(databaseUrl) {
   const match = /^postgresql:\/\/([^:@]+):([^@]+)@([^/]+)\/([^?]+)\?(.*)$/.exec(databaseUrl)
   if (!match) throw new Error('DATABASE_URL is not a postgresql:// URI with user, password, hosts and parameters')
-  const [, user, password, hosts, dbname, query] = match
+  // Every group of the pattern is required, so a match has them all: the defaults never apply.
+  const [, user = '', password = '', hosts = '', dbname = '', query = ''] = match
   return {
     user: decodeURIComponent(user),
     password: decodeURIComponent(password),

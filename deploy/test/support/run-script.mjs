@@ -12,9 +12,11 @@ export const deployDir = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * @returns {Promise<{code: number|null, stdout: string, stderr: string}>}
  */
 export function runScript(script, args, { timeoutMs = 180_000, prefix = [] } = {}) {
-  const argv = [...prefix, process.execPath, path.join(deployDir, script), ...args]
+  const [program, ...programArgs] = [...prefix, process.execPath, path.join(deployDir, script), ...args]
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+    // At least process.execPath: never undefined, though a spread hides that from the checker.
+    if (program === undefined) throw new Error('runScript: empty command line')
+    const child = spawn(program, programArgs, { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => { stdout += chunk })

@@ -50,7 +50,10 @@ export async function startWriteProbes({ databaseUrl, addresses, intervalMs = 10
   }
 }
 
-/** On the node that is primary now, so standbys have the table before any cut. */
+/**
+ * On the node that is primary now, so standbys have the table before any cut.
+ * @param {{databaseUrl: string, addresses: string[], user: string, password: string, dbname: string}} options
+ */
 async function createTable({ databaseUrl, addresses, user, password, dbname }) {
   for (const address of addresses) {
     const client = new pg.Client({ host: address, port: nodePort(databaseUrl, address), user, password, database: dbname, connectionTimeoutMillis: 3000 })
