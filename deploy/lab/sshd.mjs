@@ -2,12 +2,12 @@
 // one client key pair and one known_hosts file for the lab, key-only login for root. Everything
 // lives under the lab's directory and the VMs' namespaces, so `lab down` removes it all.
 import fs from 'node:fs/promises'
-import net from 'node:net'
 import path from 'node:path'
 import { $ } from 'zx'
 import { registerService, startService } from './services.mjs'
 import { vmCommand } from './vm-exec.mjs'
 import { ensureDebianPackages } from '../lib/ensure-packages.mjs'
+import { acceptsTcp } from '../lib/port-check.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
 
 export const SSHD_PACKAGES = ['openssh-server', 'openssh-client']
@@ -111,15 +111,4 @@ async function keygen(file, comment) {
   if (await fs.access(file).then(() => true, () => false)) return
   await $({ quiet: true })`ssh-keygen -q -t ed25519 -N ${''} -C ${comment} -f ${file}`
   await fs.chmod(file, 0o600)
-}
-
-/** @param {string} host @param {number} port @returns {Promise<boolean>} */
-function acceptsTcp(host, port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 1000 })
-    const done = (/** @type {boolean} */ ok) => { socket.destroy(); resolve(ok) }
-    socket.once('connect', () => done(true))
-    socket.once('timeout', () => done(false))
-    socket.once('error', () => done(false))
-  })
 }
