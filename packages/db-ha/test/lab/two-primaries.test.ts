@@ -59,6 +59,11 @@ describe('two read-write primaries', () => {
     const promoting = performance.now()
     expect(await superuserSql(cluster, 'vm2', 'select pg_promote()')).toBe('t')
     promoted = true
+    // node2 keeps the synchronous_standby_names it had when an earlier file made it primary (a
+    // standby ignores it): promoted by hand with no standby of its own, its commits would wait for
+    // one forever. The split brain under test is two primaries that both commit.
+    await superuserSql(cluster, 'vm2', "alter system set synchronous_standby_names to ''")
+    await superuserSql(cluster, 'vm2', 'select pg_reload_conf()')
     const timelines = [Number(await superuserSql(cluster, 'vm1', TIMELINE)), Number(await superuserSql(cluster, 'vm2', TIMELINE))]
     process.stdout.write(`promoted node2 in ${ms(performance.now() - promoting)}; timelines node1 ${timelines[0]}, node2 ${timelines[1]}\n`)
     expect(timelines[1]).toBeGreaterThan(timelines[0] as number)
