@@ -16,9 +16,22 @@ import { assumeFreshCluster, createRecordingTransport } from './dry-run.mjs'
  */
 
 /**
+ * What loadClusterContext resolves to.
+ * @typedef {object} ClusterContext
+ * @property {import('./inventory.mjs').Inventory} inventory validated, with the overrides applied
+ * @property {Record<string, string>} secrets the secrets file's map (monitor_password, replication_password, app_password)
+ * @property {string[]} secretsCreated the secrets generated now (written only when the script creates the file)
+ * @property {string} secretsFile `<inventory>.secrets.yml`
+ * @property {import('./transports/transport.mjs').Transport} transport the inventory's, or with dryRun the recorder in front of it
+ * @property {import('./runtimes/runtime.mjs').Runtime} runtime the inventory's, on that transport
+ * @property {boolean} dryRun
+ */
+
+/**
  * @param {string} inventoryFile
  * @param {{ssl?: string, extraVars?: Record<string, unknown>, dryRun?: boolean, secrets?: SecretsUse}} [overrides] explicit
  *   options win over the inventory; dryRun: record commands instead of running them (see dry-run.mjs), write no file
+ * @returns {Promise<ClusterContext>}
  */
 export async function loadClusterContext(inventoryFile, { ssl, extraVars, dryRun = false, secrets: secretsUse = 'optional' } = {}) {
   const inventory = await loadInventory(inventoryFile, { extraVars })
@@ -34,7 +47,10 @@ export async function loadClusterContext(inventoryFile, { ssl, extraVars, dryRun
   return { inventory, secrets, secretsCreated: created, secretsFile, transport, runtime: dryRun ? assumeFreshCluster(runtime) : runtime, dryRun }
 }
 
-/** Replaces every secret value in a text, so errors and logs can never show one. */
+/**
+ * Replaces every secret value in a text, so errors and logs can never show one.
+ * @param {unknown} text @param {Record<string, unknown> | undefined} secrets
+ */
 export function redact(text, secrets) {
   let out = String(text)
   for (const value of Object.values(secrets ?? {})) {

@@ -8,12 +8,23 @@
 //              wait_primary. Planned and intended, but fewer standbys than usual;
 //   unhealthy: anything else (including a node on its way back after maintenance --disable).
 
+/**
+ * @typedef {import('./runtimes/pg-autoctl-core.mjs').MonitorNode} MonitorNode
+ * @typedef {Pick<MonitorNode, 'reported_state' | 'assigned_state'>} NodeStates what roleOf reads
+ * @typedef {Pick<MonitorNode, 'name' | 'reported_state' | 'assigned_state' | 'health'>} NodeSummary what a verdict reads
+ */
+
 const WRITABLE = new Set(['single', 'wait_primary', 'primary'])
 /** The states in which the monitor lets a node take writes: CanTakeWritesInState, pg_auto_failover 2.0's src/monitor/node_metadata.c. */
 export const CAN_TAKE_WRITES = new Set(['single', 'primary', 'wait_primary', 'join_primary', 'apply_settings'])
 /** The goals `pg_autoctl enable maintenance` assigns: the operator's choice, not a fault. */
 export const MAINTENANCE_STATES = new Set(['wait_maintenance', 'prepare_maintenance', 'maintenance'])
 
+/**
+ * The node's role as the monitor sees it: primary, secondary or the state it is in.
+ * @param {NodeStates} node
+ * @returns {string}
+ */
 export function roleOf(node) {
   // A powered-off primary keeps its last reported state; the monitor's assignment says it is out.
   if (WRITABLE.has(node.reported_state)) return WRITABLE.has(node.assigned_state) ? 'primary' : node.assigned_state
@@ -21,21 +32,22 @@ export function roleOf(node) {
   return node.reported_state
 }
 
-/** The monitor's view on one line, for "last seen" in timeouts and for progress details. */
+/** The monitor's view on one line, for "last seen" in timeouts and for progress details. @param {NodeSummary[]} nodes */
 export function describeNodes(nodes) {
   return nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state}${n.health === 1 ? '' : ` health=${n.health}`}`).join(' ')
 }
 
-/** A node the operator put into maintenance: the monitor assigned it a maintenance goal. */
+/** A node the operator put into maintenance: the monitor assigned it a maintenance goal. @param {Pick<MonitorNode, 'assigned_state'>} node */
 export const inMaintenance = (node) => MAINTENANCE_STATES.has(node.assigned_state)
 
 /**
- * @param {any[]} nodes @param {number} expectedNodes
+ * @param {NodeSummary[]} nodes the monitor's view (clusterNodes) @param {number} expectedNodes
  * @returns {{healthy: boolean, verdict: 'healthy'|'degraded'|'unhealthy', problems: string[], maintenance: string[]}}
  *   healthy: verdict === 'healthy'; problems: what makes it unhealthy (empty unless unhealthy);
  *   maintenance: the names of the nodes in planned maintenance
  */
 export function assessCluster(nodes, expectedNodes) {
+  /** @type {string[]} */
   const problems = []
   const maintenance = nodes.filter(inMaintenance).map((n) => n.name)
   if (nodes.length !== expectedNodes) problems.push(`the monitor knows ${nodes.length} nodes, the inventory has ${expectedNodes}`)
@@ -61,7 +73,12 @@ export function assessCluster(nodes, expectedNodes) {
 const JOINING = new Set(['wait_standby', 'join_secondary', 'catchingup'])
 export const STUCK_AFTER_S = 120
 
-/** Joining nodes whose goal was assigned more than `afterS` seconds ago (rejoin.mjs rebuilds them). */
+/**
+ * Joining nodes whose goal was assigned more than `afterS` seconds ago (rejoin.mjs rebuilds them).
+ * @template {Pick<MonitorNode, 'reported_state'> & Partial<Pick<MonitorNode, 'seconds_since_assigned'>>} N
+ * @param {N[]} nodes the monitor's view (clusterNodes) @param {{afterS?: number}} [options]
+ * @returns {N[]}
+ */
 export function stuckNodes(nodes, { afterS = STUCK_AFTER_S } = {}) {
   return nodes.filter((n) => JOINING.has(n.reported_state) && Number(n.seconds_since_assigned) > afterS)
 }
@@ -71,6 +88,8 @@ export function stuckNodes(nodes, { afterS = STUCK_AFTER_S } = {}) {
  * than the primary that is not rewinding (only demoted -> catchingup rewinds in pg_auto_failover
  * 2.0; a former primary pulled into report_lsn follows the new primary without pg_rewind and asks
  * for WAL it has past the fork, for good; fixed upstream after 2.2, hapostgres/pg_auto_failover#1161).
+ * @param {NodeStates & Partial<Pick<MonitorNode, 'tli'>>} node
+ * @param {Array<NodeStates & Pick<MonitorNode, 'name'> & Partial<Pick<MonitorNode, 'tli'>>>} nodes the monitor's view (clusterNodes)
  * @returns {string | undefined}
  */
 export function stuckCause(node, nodes) {

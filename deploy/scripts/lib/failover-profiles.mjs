@@ -95,6 +95,9 @@ export const FAILOVER_PROFILES = {
   },
 }
 
+/** A resolved profile: its monitor GUCs, keeper settings, Postgres settings and monitor URI options. @typedef {typeof FAILOVER_PROFILES.default} FailoverProfile */
+/** @typedef {keyof FailoverProfile} ProfileSection */
+
 export const PROFILE_NAMES = /** @type {[string, ...string[]]} */ (Object.keys(FAILOVER_PROFILES))
 const SECTIONS = /** @type {const} */ (['monitor', 'keeper', 'postgres', 'monitorConnection'])
 
@@ -107,9 +110,10 @@ export const SETTING_KEYS = new Map(SECTIONS.flatMap((section) => Object.keys(FA
  * @param {string} name @param {Record<string, string|number>} [settings]
  */
 export function resolveProfile(name, settings = {}) {
-  const base = FAILOVER_PROFILES[name]
+  const base = Object.hasOwn(FAILOVER_PROFILES, name) ? FAILOVER_PROFILES[/** @type {keyof typeof FAILOVER_PROFILES} */ (name)] : undefined
   if (!base) throw new ProfileError(`unknown failover profile "${name}": use one of ${PROFILE_NAMES.join(', ')}`, 'failover_profile')
-  const profile = Object.fromEntries(SECTIONS.map((section) => [section, { ...base[section] }]))
+  /** @type {Record<ProfileSection, Record<string, string>>} */
+  const profile = { monitor: { ...base.monitor }, keeper: { ...base.keeper }, postgres: { ...base.postgres }, monitorConnection: { ...base.monitorConnection } }
   for (const [key, value] of Object.entries(settings)) {
     const section = SETTING_KEYS.get(key)
     if (!section) throw new ProfileError(`unknown setting "${key}": use one of ${[...SETTING_KEYS.keys()].join(', ')}`, `failover_settings.${key}`)
@@ -117,13 +121,17 @@ export function resolveProfile(name, settings = {}) {
     if (!/^\d+$/.test(text)) throw new ProfileError(`must be a non-negative integer (got ${JSON.stringify(value)})`, `failover_settings.${key}`)
     profile[section][key] = text
   }
-  return /** @type {typeof FAILOVER_PROFILES.default} */ (profile)
+  return /** @type {FailoverProfile} */ (profile)
 }
 
-/** The condition's terms for a profile, in seconds. @param {typeof FAILOVER_PROFILES.default} profile */
+/** The condition's terms for a profile, in seconds. @param {FailoverProfile} profile */
 export function fencingTerms(profile) {
-  const ms = (section, key) => Number(profile[section][key]) / 1000
-  const s = (section, key) => Number(profile[section][key])
+  /** A setting's value. @param {ProfileSection} section @param {string} key */
+  const setting = (section, key) => /** @type {Record<string, string>} */ (profile[section])[key]
+  /** @param {ProfileSection} section @param {string} key */
+  const ms = (section, key) => Number(setting(section, key)) / 1000
+  /** @param {ProfileSection} section @param {string} key */
+  const s = (section, key) => Number(setting(section, key))
   const { keeperSleepS, keeperConnectTimeoutS, reportAgeS, stopPostgresS, localWorkS } = PG_AUTOCTL_CONSTANTS
   const mc = profile.monitorConnection
   const userTimeout = Number(mc.tcp_user_timeout) / 1000
@@ -160,6 +168,7 @@ export function fencingTerms(profile) {
  */
 export function fencingViolations(profile) {
   const t = fencingTerms(profile)
+  /** @param {number} x */
   const f = (x) => (Number.isFinite(x) ? `${Math.round(x * 10) / 10} s` : 'unbounded')
   const problems = []
   if (!(t.firstCheckMax < t.walsenderLingerMin)) {
@@ -185,7 +194,7 @@ export class ProfileError extends Error {
   }
 }
 
-/** The monitor URI a keeper uses: TLS as the inventory says, plus the profile's TCP timeouts. */
+/** The monitor URI a keeper uses: TLS as the inventory says, plus the profile's TCP timeouts. @param {FailoverProfile} profile */
 export function monitorUriParams(profile) {
   return Object.entries(profile.monitorConnection).map(([key, value]) => `${key}=${value}`).join('&')
 }
@@ -199,7 +208,7 @@ export const PROMOTION_JITTER_S = 10
  * A client retry budget that outlasts a failover under this profile, so that a client retrying
  * with it sees latency, not errors, for any single-VM fault: promote_min + PROMOTION_JITTER_S +
  * one connect_timeout per host the client may try before it reaches the new primary.
- * @param {any} profile a resolved profile
+ * @param {FailoverProfile} profile a resolved profile
  * @param {{connectTimeoutS: number, hosts: number}} client
  * @returns {number} milliseconds, a whole number of seconds
  */

@@ -7,8 +7,9 @@ import path from 'node:path'
 import YAML from 'yaml'
 import { z } from 'zod'
 import { DEFAULT_DOCKER_DIR, DEFAULT_DOCKER_IMAGE, IMAGE } from './compose-env.mjs'
+import { errorCode, errorMessage } from '../../lib/error-message.mjs'
 import { InputError } from '../../lib/errors.mjs'
-import { PROFILE_NAMES, fencingViolations, resolveProfile } from './failover-profiles.mjs'
+import { PROFILE_NAMES, ProfileError, fencingViolations, resolveProfile } from './failover-profiles.mjs'
 import { RUNTIMES } from './runtimes/index.mjs'
 import { TRANSPORTS } from './transports/index.mjs'
 
@@ -82,21 +83,31 @@ const hostVars = z.object({
 })
 
 /**
+ * A validated inventory: the cluster model the steps use (what parseInventory and loadInventory return).
+ * @typedef {ReturnType<typeof parseInventory>} Inventory
+ */
+/**
+ * One host of an inventory: its monitor or one of its data nodes.
+ * @typedef {Inventory['monitor']} InventoryHost
+ */
+
+/**
  * @param {string} file
  * @param {{extraVars?: Record<string, unknown>}} [options] extraVars: above every inventory variable, as Ansible's -e
+ * @returns {Promise<Inventory>}
  */
 export async function loadInventory(file, { extraVars = {} } = {}) {
   let text
   try {
     text = await fs.readFile(file, 'utf8')
   } catch (error) {
-    throw new InputError(error.code === 'ENOENT' ? 'inventory file not found' : `cannot read inventory: ${error.message}`, { file })
+    throw new InputError(errorCode(error) === 'ENOENT' ? 'inventory file not found' : `cannot read inventory: ${errorMessage(error)}`, { file })
   }
   let doc
   try {
     doc = YAML.parse(text)
   } catch (error) {
-    throw new InputError(`not valid YAML: ${error.message.split('\n')[0]}`, { file })
+    throw new InputError(`not valid YAML: ${errorMessage(error).split('\n')[0]}`, { file })
   }
   return parseInventory(doc, file, { extraVars })
 }
@@ -107,6 +118,7 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
   const groups = collectGroups(doc, file)
   const allVars = groups.get('all')?.vars ?? {}
 
+  /** @param {string} group */
   const hostsOf = (group) => {
     const entry = groups.get(group)
     if (!entry || Object.keys(entry.hosts).length === 0) {
@@ -130,7 +142,7 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
   try {
     failover = resolveProfile(vars.failover_profile, vars.failover_settings)
   } catch (error) {
-    if (error.code !== 'PROFILE_INVALID') throw error
+    if (!(error instanceof ProfileError)) throw error
     throw new InputError(error.message, { file, key: `all.vars.${error.key}` })
   }
   const violations = fencingViolations(failover)
@@ -139,6 +151,7 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     throw new InputError(`failover profile "${vars.failover_profile}" with these settings is not fencing-safe: ${violations.join('; ')}`, { file, key })
   }
 
+  /** @param {{name: string, key: string, vars: Record<string, unknown>}} entry @param {'monitor' | 'node'} role */
   const toHost = (entry, role) => {
     const hv = validate(hostVars, entry.vars, file, `${entry.key}`)
     if (vars.transport === 'netns' && !hv.lab_vm) throw new InputError('transport "netns" needs lab_vm on every host', { file, key: `${entry.key}.lab_vm` })
@@ -167,7 +180,9 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
       },
     }
   }
-  const monitor = toHost(monitors[0], 'monitor')
+  const [monitorEntry] = monitors
+  if (!monitorEntry) throw new InputError('group "monitor" has no host', { file, key: 'monitor.hosts' })
+  const monitor = toHost(monitorEntry, 'monitor')
   const nodes = nodeHosts.map((entry) => toHost(entry, 'node'))
 
   const seen = new Map()
@@ -213,9 +228,20 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
   }
 }
 
-/** Groups at the top level or under all.children, each with its YAML key path. */
+/**
+ * @typedef {{key: string, hosts: Record<string, Record<string, unknown> | null>, vars: Record<string, unknown>}} InventoryGroup
+ *   hosts: each host's variables (null: none)
+ */
+
+/**
+ * Groups at the top level or under all.children, each with its YAML key path.
+ * @param {Record<string, unknown>} doc @param {string} file
+ * @returns {Map<string, InventoryGroup>}
+ */
 function collectGroups(doc, file) {
+  /** @type {Map<string, InventoryGroup>} */
   const groups = new Map()
+  /** @param {string} name @param {unknown} body @param {string} key */
   const visit = (name, body, key) => {
     if (body === null || body === undefined) body = {}
     if (!isObject(body)) throw new InputError('a group must be a mapping with hosts, vars or children', { file, key })
@@ -227,7 +253,8 @@ function collectGroups(doc, file) {
     for (const [host, hv] of Object.entries(hosts)) {
       if (hv !== null && !isObject(hv)) throw new InputError('host variables must be a mapping', { file, key: `${key}.hosts.${host}` })
     }
-    groups.set(name, { key, hosts, vars })
+    // Each host's variables were checked just above: a mapping or null.
+    groups.set(name, { key, hosts: /** @type {InventoryGroup['hosts']} */ (hosts), vars })
     const children = body.children ?? {}
     if (!isObject(children)) throw new InputError('children must be a mapping of groups', { file, key: `${key}.children` })
     for (const [child, childBody] of Object.entries(children)) visit(child, childBody, `${key}.children.${child}`)
@@ -236,28 +263,41 @@ function collectGroups(doc, file) {
   return groups
 }
 
+/**
+ * The schema's output for `value`, or an InputError naming the first offending key.
+ * @template {z.ZodType} S
+ * @param {S} schema @param {Record<string, unknown>} value @param {string} file @param {string} key
+ * @returns {z.output<S>}
+ */
 function validate(schema, value, file, key) {
   const result = schema.safeParse(value)
   if (result.success) return result.data
   const issue = result.error.issues[0]
   const field = issue?.path.join('.')
-  const got = field ? value?.[issue.path[0]] : undefined
+  const first = issue?.path[0]
+  const got = field && first !== undefined && typeof first !== 'symbol' ? value?.[first] : undefined
   const message = got === undefined ? 'is required' : `${issue?.message ?? 'invalid'} (got ${JSON.stringify(got)})`
   throw new InputError(message, { file, key: field ? `${key}.${field}` : key })
 }
 
-/** `~/x` is in the home directory; a relative path is relative to the inventory, not the cwd. */
+/**
+ * `~/x` is in the home directory; a relative path is relative to the inventory, not the cwd.
+ * @param {string} value @param {string} file
+ */
 function localPath(value, file) {
   if (value === '~' || value.startsWith('~/')) return path.join(os.homedir(), value.slice(1))
   return path.resolve(path.dirname(path.resolve(file)), value)
 }
 
+/** @param {unknown} value @returns {value is Record<string, unknown>} */
 function isObject(value) {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** @param {string} address @param {string} range an IPv4 CIDR */
 function inCidr(address, range) {
-  const [base, bits] = range.split('/')
+  const [base = '', bits] = range.split('/')
+  /** @param {string} ip */
   const toInt = (ip) => ip.split('.').reduce((acc, octet) => (acc << 8) + Number(octet), 0) >>> 0
   const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0
   return (toInt(address) & mask) === (toInt(base) & mask)

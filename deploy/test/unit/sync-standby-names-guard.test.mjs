@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest'
 import { createPgAutoctlCore } from '../../scripts/lib/runtimes/pg-autoctl-core.mjs'
 
-const inventory = { formation: 'default', monitor: { host: 'm', address: '10.0.0.13', port: 5431 } }
+// Only what synchronousStandbyNames reads of an inventory.
+const inventory = /** @type {import('../../scripts/lib/inventory.mjs').Inventory} */ (/** @type {unknown} */ ({ formation: 'default', monitor: { host: 'm', address: '10.0.0.13', port: 5431 } }))
 
 function coreRecordingCalls() {
   /** @type {Array<{host: string, argv: string[], input: string | undefined}>} */

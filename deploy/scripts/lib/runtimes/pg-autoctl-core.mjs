@@ -11,16 +11,44 @@ const REWIND_RULE_MARK = '# pg-ha-kit: pg_rewind source'
 const MONITOR_RULE_MARK = '# pg-ha-kit: monitor health checks'
 
 /**
+ * @typedef {import('../transports/transport.mjs').Host} Host
+ * @typedef {import('../inventory.mjs').Inventory} Inventory
  * @typedef {{exitCode: number, stdout: string, stderr: string}} ExecResult
- * @typedef {(host: any, argv: string[], options: {input?: string, inputLabel?: string}) => Promise<ExecResult>} Exec
+ * @typedef {(host: Host, argv: string[], options: {input?: string, inputLabel?: string}) => Promise<ExecResult>} Exec
+ * @typedef {{input?: string, inputLabel?: string, allowFailure?: boolean}} PgOptions
+ *   allowFailure: return a failed command's result instead of throwing
  */
 
 /**
- * @param {any} inventory
+ * One node of the formation as the monitor reports it: a row of clusterNodes() (pgautofailover.node).
+ * @typedef {object} MonitorNode
+ * @property {number} node_id
+ * @property {string} name the node_name
+ * @property {string} host the address the node registered with
+ * @property {number} port
+ * @property {string} reported_state the state the node's keeper last reported
+ * @property {string} assigned_state the goal state the monitor assigned
+ * @property {number} health the monitor's health check: 1 good, 0 bad, -1 unknown
+ * @property {boolean} pg_running whether the keeper last reported Postgres running
+ * @property {number} tli the reported timeline
+ * @property {string} lsn the reported WAL position (pg_lsn text, "16/B374D848")
+ * @property {number} candidate_priority
+ * @property {boolean} replication_quorum
+ * @property {string} replication_state the reported replication state (sync, async, quorum, ...)
+ * @property {number} seconds_since_report since the keeper's last report
+ * @property {number} seconds_since_assigned since the monitor assigned the current goal
+ */
+
+/**
+ * @param {Inventory} inventory
  * @param {{exec: Exec}} options
  */
 export function createPgAutoctlCore(inventory, { exec }) {
-  /** Runs a command as the Postgres user; throws with the command's own error when it fails. */
+  /**
+   * Runs a command as the Postgres user; throws with the command's own error when it fails.
+   * @param {Host} host @param {string[]} argv @param {PgOptions} [options]
+   * @returns {Promise<ExecResult>}
+   */
   async function pg(host, argv, { input, inputLabel, allowFailure = false } = {}) {
     const out = await exec(host, argv, { input, inputLabel })
     if (out.exitCode !== 0 && !allowFailure) {
@@ -30,7 +58,11 @@ export function createPgAutoctlCore(inventory, { exec }) {
     return out
   }
 
-  /** Runs SQL through the local socket; `query` must return one json column per row. */
+  /**
+   * Runs SQL through the local socket; `query` must return one json column per row.
+   * @param {Host} host @param {string} query @param {{db?: string}} [options]
+   * @returns {Promise<any[]>} the rows as JSON.parse gives them (the caller knows their shape)
+   */
   async function sqlJson(host, query, { db = 'postgres' } = {}) {
     const out = await pg(host, ['psql', '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-p', String(host.port), '-d', db, '-f', '-'], {
       input: `select coalesce(json_agg(t), '[]'::json) from (${query}) t;\n`,
@@ -38,12 +70,15 @@ export function createPgAutoctlCore(inventory, { exec }) {
     return JSON.parse(out.stdout.trim() || '[]')
   }
 
-  /** Runs SQL given on stdin (so secrets in it never reach a command line). */
+  /**
+   * Runs SQL given on stdin (so secrets in it never reach a command line).
+   * @param {Host} host @param {string} script @param {{db?: string}} [options]
+   */
   async function sqlExec(host, script, { db = 'postgres' } = {}) {
     await pg(host, ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-p', String(host.port), '-d', db, '-f', '-'], { input: script })
   }
 
-  /** Whether the host's Postgres accepts connections, through its socket directory. */
+  /** Whether the host's Postgres accepts connections, through its socket directory. @param {Host} host */
   async function acceptsSql(host) {
     const out = await pg(host, pgIsReadyArgv(host.port), { allowFailure: true })
     return pgIsReadyVerdict(out.exitCode).accepting
@@ -55,7 +90,7 @@ export function createPgAutoctlCore(inventory, { exec }) {
     sqlExec,
     acceptsSql,
 
-    /** `pg_autoctl create monitor|postgres` for a host, without --run. */
+    /** `pg_autoctl create monitor|postgres` for a host, without --run. @param {Host} host @returns {string[]} */
     createArgv(host) {
       const ssl = inventory.ssl === 'self-signed' ? ['--ssl-self-signed'] : ['--no-ssl']
       const common = ['--pgdata', host.pgdata, '--pgport', String(host.port), '--hostname', host.address, '--auth', 'scram-sha-256', ...ssl]
@@ -66,28 +101,36 @@ export function createPgAutoctlCore(inventory, { exec }) {
         ...(host.replicationQuorum === undefined ? [] : ['--replication-quorum', String(host.replicationQuorum)])]
     },
 
-    /** Fully created: configuration present and no unfinished `pg_autoctl create`. */
+    /** Fully created: configuration present and no unfinished `pg_autoctl create`. @param {Host} host */
     async isInitialized(host) {
       const out = await pg(host, ['sh', '-c', `test -f ${quote(host.pgdata)}/PG_VERSION && pg_autoctl config get --pgdata ${quote(host.pgdata)} pg_autoctl.role >/dev/null 2>&1 && ! test -e "$(pg_autoctl show file --init --pgdata ${quote(host.pgdata)})"`], { allowFailure: true })
       return out.exitCode === 0
     },
 
-    /** The role's SCRAM verifier (null without a password), or undefined when there is no such role. */
+    /**
+     * The role's SCRAM verifier (null without a password), or undefined when there is no such role.
+     * @param {Host} host @param {string} role @param {{db?: string}} [options]
+     * @returns {Promise<string | null | undefined>}
+     */
     async roleVerifier(host, role, { db = 'postgres' } = {}) {
       const [row] = await sqlJson(host, `select rolpassword as verifier from pg_authid where rolname = '${role}'`, { db })
       return row ? (row.verifier ?? null) : undefined
     },
 
+    /** @param {Host} host @param {string[]} keys @returns {Promise<Record<string, string>>} */
     async keeperSettings(host, keys) {
+      /** @type {Record<string, string>} */
       const values = {}
       for (const key of keys) {
         values[key] = (await pg(host, ['pg_autoctl', 'config', 'get', '--pgdata', host.pgdata, key])).stdout.trim()
       }
       return values
     },
+    /** @param {Host} host @param {string} key @param {string} value */
     async setKeeperSetting(host, key, value) {
       await pg(host, ['pg_autoctl', 'config', 'set', '--pgdata', host.pgdata, key, value])
     },
+    /** @param {Host} host */
     async reloadKeeper(host) {
       await pg(host, ['pg_autoctl', 'reload', '--pgdata', host.pgdata], { allowFailure: true })
     },
@@ -96,6 +139,7 @@ export function createPgAutoctlCore(inventory, { exec }) {
      * No `trust` over TCP: pg_autoctl's initdb leaves loopback trust and adds a trust rule for
      * the monitor's health checks (which present a fixed password, so scram works for them);
      * data nodes also get the application rule for the inventory's subnet only.
+     * @param {Host} host
      * @returns {Promise<boolean>} whether the file changed (and Postgres was reloaded)
      */
     async hardenHba(host) {
@@ -131,6 +175,7 @@ export function createPgAutoctlCore(inventory, { exec }) {
      * pg_hba.conf entry" in the node's log. Same form as pg_autoctl's, with scram-sha-256 as
      * bring-up hardens it (the check presents pg_auto_failover's fixed password). A rule already
      * admitting that address, pg_autoctl's own included, is enough.
+     * @param {Host} host
      * @returns {Promise<boolean>} whether the file changed (and Postgres was reloaded)
      */
     async allowMonitorHealthChecks(host) {
@@ -148,7 +193,7 @@ export function createPgAutoctlCore(inventory, { exec }) {
       return true
     },
 
-    /** The monitor's view of every node of the formation. */
+    /** The monitor's view of every node of the formation. @returns {Promise<MonitorNode[]>} */
     async clusterNodes() {
       return sqlJson(inventory.monitor, `
         select nodeid as node_id, nodename as name, nodehost as host, nodeport as port,
@@ -164,7 +209,8 @@ export function createPgAutoctlCore(inventory, { exec }) {
      * The monitor's synchronous_standby_names for the group, or null while no node is assigned a
      * writable state: pg_auto_failover 2.0's function then dereferences a missing primary and
      * crashes the monitor's Postgres (2-node groups; node_active_protocol.c), e.g. mid-failover.
-     * @param {Array<{assigned_state: string}>} nodes the monitor's view (clusterNodes)
+     * @param {Array<Pick<MonitorNode, 'assigned_state'>>} nodes the monitor's view (clusterNodes)
+     * @returns {Promise<string | null>}
      */
     async synchronousStandbyNames(nodes) {
       if (!nodes.some((n) => CAN_TAKE_WRITES.has(n.assigned_state))) return null
@@ -174,7 +220,10 @@ export function createPgAutoctlCore(inventory, { exec }) {
   }
 }
 
-/** ~/.pgpass for the monitor and replication users (libpq reads it; secrets stay off command lines). */
+/**
+ * ~/.pgpass for the monitor and replication users (libpq reads it; secrets stay off command lines).
+ * @param {{monitorPassword: string, replicationPassword: string}} passwords
+ */
 export function passfileContent({ monitorPassword, replicationPassword }) {
   return [
     `*:*:pg_auto_failover:autoctl_node:${monitorPassword}`,
