@@ -29,15 +29,7 @@ const resultsDir = path.resolve(here, '../../bench/results')
 const USAGE = 'usage: gorm-dead-host.mjs [--writes <n>]'
 
 /** @typedef {import('../test/support/lab-cluster.mjs').LabCluster} LabCluster */
-/**
- * A node as the monitor reports it: the runtime's clusterNodes() (scripts/lib declares no type for
- * it yet); the fields this benchmark and roleOf() read.
- * @typedef {object} MonitorNode
- * @property {string} name
- * @property {string} host
- * @property {string} reported_state
- * @property {string} assigned_state
- */
+/** @typedef {import('../scripts/lib/index.mjs').MonitorNode} MonitorNode */
 
 let args
 try {

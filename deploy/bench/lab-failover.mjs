@@ -33,16 +33,7 @@ const LAB = { name: 'pghbench', subnet: '10.213.44.0/24' }
 const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
 
 /** @typedef {import('../test/support/lab-cluster.mjs').LabCluster} LabCluster */
-/**
- * A node as the monitor reports it: the runtime's clusterNodes() (scripts/lib declares no type for
- * it yet); the fields this benchmark, roleOf() and assessCluster() read.
- * @typedef {object} MonitorNode
- * @property {string} name
- * @property {string} host
- * @property {string} reported_state
- * @property {string} assigned_state
- * @property {number} health
- */
+/** @typedef {import('../scripts/lib/index.mjs').MonitorNode} MonitorNode */
 /** An acknowledged write: its logical id, when (ms since epoch), how long it took. @typedef {{id: number, at: number, ms: number}} Ack */
 /**
  * @typedef {object} ScenarioFigures one scenario's figures (seconds, milliseconds, counts of writes)

@@ -24,17 +24,8 @@ import { injectFault } from '@pg-ha/deploy/lab'
 import { nodeDsn, nodePort, parseDatabaseUrl, psql, startLabCluster, stopLabCluster } from '@pg-ha/deploy/testing'
 
 /** @typedef {import('@pg-ha/deploy/testing').LabCluster} LabCluster */
-/** @typedef {Awaited<ReturnType<typeof loadClusterContext>>} ClusterContext */
-/**
- * A node as the monitor reports it: the runtime's clusterNodes() (deploy declares it as any);
- * the fields this benchmark and roleOf() read.
- * @typedef {object} MonitorNode
- * @property {string} name
- * @property {string} host
- * @property {number} port
- * @property {string} reported_state
- * @property {string} assigned_state
- */
+/** @typedef {import('@pg-ha/deploy/cluster').ClusterContext} ClusterContext */
+/** @typedef {import('@pg-ha/deploy/cluster').MonitorNode} MonitorNode */
 /** @typedef {'switchover' | 'power-off'} Scenario */
 /** A write db-ha acknowledged: its logical id, when (performance.now()), the server that stored it. @typedef {{key: string, at: number, via: string | null}} Ack */
 /**
@@ -362,7 +353,8 @@ async function deadHostFirst() {
     await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'promotion', '--name', firstNode.name, '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
     await waitFor(async () => {
       nodes = await clusterNodes()
-      return assessCluster(nodes, ctx.inventory.nodes.length).healthy && roleOf(nodes.find((n) => n.host === first.address)) === 'primary'
+      const node = nodes.find((n) => n.host === first.address)
+      return assessCluster(nodes, ctx.inventory.nodes.length).healthy && node !== undefined && roleOf(node) === 'primary'
     }, { timeoutMs: 120_000, what: `${firstNode.name} as primary` })
   }
   const warm = createPool({ dsn: cluster.databaseUrl, pool: { max: 8 } })

@@ -14,8 +14,8 @@ import { RUNTIMES } from './runtimes/index.mjs'
 import { TRANSPORTS } from './transports/index.mjs'
 
 // The names dispatch knows, so validation and dispatch cannot disagree.
-const RUNTIME_NAMES = Object.keys(RUNTIMES)
-const TRANSPORT_NAMES = Object.keys(TRANSPORTS)
+const RUNTIME_NAMES = /** @type {import('./runtimes/index.mjs').RuntimeName[]} */ (Object.keys(RUNTIMES))
+const TRANSPORT_NAMES = /** @type {import('./transports/index.mjs').TransportName[]} */ (Object.keys(TRANSPORTS))
 const SSL_MODES = ['off', 'self-signed']
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier (letters, digits, _)')

@@ -4,8 +4,9 @@ import { createDockerRuntime } from './docker-runtime.mjs'
 import { createNativeRuntime } from './native-runtime.mjs'
 
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
+/** The runtimes an inventory may name. @typedef {'native' | 'docker'} RuntimeName */
 
-/** @type {Readonly<Record<string, import('./runtime.mjs').RuntimeFactory>>} */
+/** @type {Readonly<Record<RuntimeName, import('./runtime.mjs').RuntimeFactory>>} */
 export const RUNTIMES = Object.freeze({
   native: createNativeRuntime,
   docker: createDockerRuntime,
@@ -18,7 +19,7 @@ export const RUNTIMES = Object.freeze({
  * @returns {Runtime}
  */
 export function createRuntime(inventory, transport, secrets) {
-  const factory = Object.hasOwn(RUNTIMES, inventory.runtime) ? RUNTIMES[inventory.runtime] : undefined
+  const factory = Object.hasOwn(RUNTIMES, inventory.runtime) ? RUNTIMES[/** @type {RuntimeName} */ (inventory.runtime)] : undefined
   if (!factory) throw new Error(`runtime "${inventory.runtime}" is not implemented`)
   return factory(inventory, transport, secrets)
 }

@@ -4,8 +4,9 @@ import { createNetnsTransport } from './netns-transport.mjs'
 import { createSshTransport } from './ssh-transport.mjs'
 
 /** @typedef {import('./transport.mjs').Transport} Transport */
+/** The transports an inventory may name. @typedef {'netns' | 'ssh'} TransportName */
 
-/** @type {Readonly<Record<string, import('./transport.mjs').TransportFactory>>} */
+/** @type {Readonly<Record<TransportName, import('./transport.mjs').TransportFactory>>} */
 export const TRANSPORTS = Object.freeze({
   netns: createNetnsTransport,
   ssh: createSshTransport,
@@ -17,7 +18,7 @@ export const TRANSPORTS = Object.freeze({
  * @returns {Transport}
  */
 export function createTransport(inventory, { dryRun = false } = {}) {
-  const factory = Object.hasOwn(TRANSPORTS, inventory.transport) ? TRANSPORTS[inventory.transport] : undefined
+  const factory = Object.hasOwn(TRANSPORTS, inventory.transport) ? TRANSPORTS[/** @type {TransportName} */ (inventory.transport)] : undefined
   if (!factory) throw new Error(`transport "${inventory.transport}" is not implemented`)
   return factory(inventory, { dryRun })
 }
