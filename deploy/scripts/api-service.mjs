@@ -26,6 +26,7 @@ const pidFile = path.join(runDir, 'api.pid')
 const logFile = path.join(runDir, 'api.log')
 const USAGE = 'usage: api-service.mjs start|stop|status [--env-file <path>] [--port <n>] [--host <address>]'
 
+/** @param {string} line */
 const log = (line) => process.stderr.write(`api-service: ${line}\n`)
 
 /** The pid of the API started earlier, if it still runs. */
@@ -36,6 +37,10 @@ export async function runningPid() {
   return cmdline.includes('apps/api/dist/main.js') ? pid : null
 }
 
+/**
+ * Stops the API started earlier (SIGTERM, SIGKILL after timeoutMs); whether one was running.
+ * @param {{timeoutMs?: number}} [options]
+ */
 export async function stopApi({ timeoutMs = 15_000 } = {}) {
   const pid = await runningPid()
   await fs.rm(pidFile, { force: true })
@@ -46,12 +51,16 @@ export async function stopApi({ timeoutMs = 15_000 } = {}) {
   return true
 }
 
-/** @returns {Promise<string>} the API's base URL */
+/**
+ * @param {{envFile?: string, port?: number, host?: string}} [options]
+ * @returns {Promise<string>} the API's base URL
+ */
 export async function startApi({ envFile = path.join(repoRoot, '.env'), port = 3000, host = '127.0.0.1' } = {}) {
   await ensureEnvFile(envFile)
   log('step 2: build (turbo run build --filter=@pg-ha/api)')
   await $({ cwd: repoRoot, quiet: true })`npx turbo run build --filter=@pg-ha/api --output-logs=errors-only`
   log('step 3: migrations')
+  /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, PGHA_ENV_FILE: envFile }
   delete env.DATABASE_URL
   await $({ cwd: apiDir, env, stdio: ['ignore', 'inherit', 'inherit'] })`node dist/db/migrate-cli.js`
@@ -75,6 +84,7 @@ export async function startApi({ envFile = path.join(repoRoot, '.env'), port = 3
   return url
 }
 
+/** @param {string} envFile */
 async function ensureEnvFile(envFile) {
   const text = await fs.readFile(envFile, 'utf8').catch(() => null)
   if (text === null) throw new InputError(`${envFile} does not exist: bring the cluster up first (npm run lab)`)

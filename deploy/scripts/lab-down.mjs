@@ -25,6 +25,7 @@ const USAGE = `usage: lab-down.mjs [--inventory <file>] [--env-output <path>] [-
   deploy/inventory/lab.yml unless --inventory) and removes the env file lab-up wrote (.env, or
   --env-output) when it is the lab's: only bring-up's lines, its DATABASE_URL in the lab's subnet.`
 const here = path.dirname(fileURLToPath(import.meta.url))
+/** @param {string} line */
 const log = (line) => process.stderr.write(`lab-down: ${line}\n`)
 
 try {

@@ -27,6 +27,7 @@ const USAGE = `usage: lab-up.mjs [--yes] [--inventory <file>] [--env-output <pat
   pg_auto_failover cluster on it (deploy/inventory/lab.yml unless --inventory), the DSN in .env
   (or --env-output) and the reference API on 127.0.0.1:3000 (--api-port; --no-api: none).`
 const here = path.dirname(fileURLToPath(import.meta.url))
+/** @param {string} line */
 const log = (line) => process.stderr.write(`lab-up: ${line}\n`)
 
 try {

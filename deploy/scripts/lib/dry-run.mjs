@@ -7,7 +7,12 @@ import { shellQuote } from '../../lib/shell.mjs'
 // Roles `pg_autoctl create` makes itself, without a password (bring-up sets one).
 const PG_AUTOCTL_ROLES = new Set(['autoctl_node', 'pgautofailover_replicator', 'autoctl'])
 
-/** @typedef {{host: import('./transports/transport.mjs').Host, user: string, argv?: string[], note?: string, input?: string}} RecordedCommand */
+/** @typedef {import('./transports/transport.mjs').Host} Host */
+/**
+ * A command as recorded: what it runs (argv, its stdin), or a note for what is not a command
+ * (a reachability check, a service set up).
+ * @typedef {{host: Host, user: string, argv: string[], note?: undefined, input?: string} | {host: Host, user: string, note: string, argv?: undefined, input?: undefined}} RecordedCommand
+ */
 
 /**
  * @param {{real: import('./transports/transport.mjs').Transport}} options real: the transport the
@@ -33,8 +38,8 @@ export function createRecordingTransport({ real }) {
       pending.push({ host, user, argv, input: inputLabel === undefined ? input : `<${inputLabel}>\n` })
       // A file read shows as a placeholder in what is written back from it; pg_hba.conf as
       // initdb leaves it on a fresh node, TCP from loopback trusted (bring-up hardens that).
-      if (argv.at(-2) === 'cat') {
-        const file = argv.at(-1)
+      const [command, file] = argv.slice(-2)
+      if (command === 'cat' && file !== undefined) {
         return { ...ok, stdout: `# <${file} as it is on the host>\n${file.endsWith('/pg_hba.conf') ? 'host    all    all    127.0.0.1/32    trust\n' : ''}` }
       }
       return ok
@@ -64,7 +69,9 @@ export function createRecordingTransport({ real }) {
  * @returns {import('./runtimes/runtime.mjs').Runtime}
  */
 export function assumeFreshCluster(runtime) {
+  /** @type {Host[]} */
   const created = []
+  /** @param {Host} host @param {number} index */
   const row = (host, index) => {
     const state = index === 0 ? 'primary' : 'secondary'
     return { node_id: index + 1, name: host.nodeName, host: host.address, port: host.port, reported_state: state, assigned_state: state, health: 1, pg_running: true }
@@ -85,7 +92,9 @@ export function assumeFreshCluster(runtime) {
     },
     async clusterNodes() {
       await runtime.clusterNodes()
-      return created.map(row)
+      // Only the fields a fresh cluster's steps read: what the monitor knows of running nodes only
+      // (timeline, LSN, candidate priority, timings) is absent, so the plan moves no primary.
+      return /** @type {import('./runtimes/pg-autoctl-core.mjs').MonitorNode[]} */ (created.map(row))
     },
   }
 }
@@ -99,7 +108,7 @@ export function renderCommands(commands, scrub) {
   const lines = []
   for (const { host, user, argv, note, input } of commands) {
     const where = `    [${host.host} ${host.address}]`
-    if (note) {
+    if (note !== undefined) {
       lines.push(`${where} ${note}`)
       continue
     }
@@ -113,11 +122,14 @@ export function renderCommands(commands, scrub) {
   return lines.length > 0 ? `${lines.join('\n')}\n` : ''
 }
 
-/** The same, one JSON object per command, for --json. */
+/**
+ * The same, one JSON object per command, for --json.
+ * @param {RecordedCommand[]} commands @param {string} step @param {(text: string) => string} scrub
+ */
 export function commandsAsJson(commands, step, scrub) {
   return commands.map(({ host, user, argv, note, input }) => JSON.stringify({
     event: 'command', step, host: host.host, address: host.address, user,
-    ...(note ? { note } : { argv: argv.map(scrub) }),
+    ...(note !== undefined ? { note } : { argv: argv.map(scrub) }),
     ...(input ? { input: scrub(input) } : {}),
   }) + '\n').join('')
 }

@@ -15,13 +15,16 @@ const BRINGUP_KEYS = new Set(BRINGUP_ENV_KEYS)
  * @returns {{remove: boolean, reason: string}}
  */
 export function labEnvFileVerdict(text, { subnet }) {
+  /** @type {Map<string, string>} */
   const values = new Map()
   for (const line of text.split('\n')) {
     const trimmed = line.trim()
     if (trimmed === '' || trimmed.startsWith('#')) continue
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(trimmed)
-    if (!match || !BRINGUP_KEYS.has(match[1])) return { remove: false, reason: `it holds more than bring-up writes (${trimmed.split('=')[0]})` }
-    values.set(match[1], match[2].replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1'))
+    // Both groups take part in every match.
+    const [, key = '', value = ''] = match ?? []
+    if (!match || !BRINGUP_KEYS.has(key)) return { remove: false, reason: `it holds more than bring-up writes (${trimmed.split('=')[0]})` }
+    values.set(key, value.replace(/^'(.*)'$/, '$1').replace(/^"(.*)"$/, '$1'))
   }
   const url = values.get('DATABASE_URL')
   if (!url) return { remove: false, reason: 'it has no DATABASE_URL' }
@@ -32,20 +35,22 @@ export function labEnvFileVerdict(text, { subnet }) {
   return { remove: true, reason: `its DATABASE_URL points at the lab (${hosts.join(', ')} in ${subnet})` }
 }
 
-/** The hosts of a libpq URI, multi-host included: postgresql://user:pw@h1:p1,h2:p2/db?... */
+/** The hosts of a libpq URI, multi-host included: postgresql://user:pw@h1:p1,h2:p2/db?... @param {string} url @returns {string[]} */
 function dsnHosts(url) {
   const match = /^postgres(?:ql)?:\/\/(?:[^@/?]*@)?([^/?]*)/.exec(url)
   if (!match) return []
-  return match[1].split(',').filter(Boolean).map((hostPort) => hostPort.replace(/:\d*$/, ''))
+  return (match[1] ?? '').split(',').filter(Boolean).map((hostPort) => hostPort.replace(/:\d*$/, ''))
 }
 
+/** @param {string} address @param {string} cidr a.b.c.d/n */
 function ipv4InCidr(address, cidr) {
+  /** @param {string} ip @returns {number | null} */
   const toInt = (ip) => {
     const parts = ip.split('.')
     if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return null
     return parts.reduce((acc, p) => acc * 256 + Number(p), 0)
   }
-  const [network, bits] = cidr.split('/')
+  const [network = '', bits] = cidr.split('/')
   const ip = toInt(address)
   const net = toInt(network)
   if (ip === null || net === null) return false

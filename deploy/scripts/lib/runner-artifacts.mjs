@@ -14,6 +14,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
+import { errorMessage } from '../../lib/error-message.mjs'
 import { InputError } from '../../lib/errors.mjs'
 
 const IDENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
@@ -28,6 +29,7 @@ const SECRET_NAME = /pass|secret|token|key|dsn|database_url/i
 export function readPrivateDataDir(dir) {
   const root = path.resolve(dir)
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new InputError('private data directory not found', { file: root })
+  /** One of env/*: a mapping, or {} when the file is absent or empty. @param {string} name @returns {Record<string, unknown>} */
   const mapping = (name) => {
     const file = path.join(root, 'env', name)
     if (!fs.existsSync(file)) return {}
@@ -35,14 +37,15 @@ export function readPrivateDataDir(dir) {
     try {
       doc = YAML.parse(fs.readFileSync(file, 'utf8'))
     } catch (error) {
-      throw new InputError(`not valid YAML or JSON: ${error.message.split('\n')[0]}`, { file })
+      throw new InputError(`not valid YAML or JSON: ${errorMessage(error).split('\n')[0]}`, { file })
     }
     if (doc === null || doc === undefined) return {}
     if (typeof doc !== 'object' || Array.isArray(doc)) throw new InputError('must be a mapping', { file })
     return doc
   }
-  const envvars = mapping('envvars')
-  for (const [key, value] of Object.entries(envvars)) {
+  /** @type {Record<string, string>} */
+  const envvars = {}
+  for (const [key, value] of Object.entries(mapping('envvars'))) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InputError('not an environment variable name', { file: path.join(root, 'env', 'envvars'), key })
     if (!['string', 'number', 'boolean'].includes(typeof value)) throw new InputError('must be a string, number or boolean', { file: path.join(root, 'env', 'envvars'), key })
     envvars[key] = String(value)
@@ -65,7 +68,7 @@ export function readPrivateDataDir(dir) {
   return { dir: root, inventoryFile: fs.existsSync(hosts) ? hosts : undefined, envvars, extravars, sshKey, jobTimeoutS }
 }
 
-/** The key from env/ssh_key in a private temporary file, removed when the process exits. */
+/** The key from env/ssh_key in a private temporary file, removed when the process exits. @param {string} sshKey @returns {string} the file */
 export function writeTemporaryKey(sshKey) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pgha-runner-'))
   const file = path.join(tmp, 'ssh_key')
@@ -86,7 +89,7 @@ export function openArtifacts({ dir, ident = crypto.randomUUID(), script, argv, 
   fs.rmSync(root, { recursive: true, force: true })
   fs.mkdirSync(path.join(root, 'job_events'), { recursive: true, mode: 0o700 })
   fs.writeFileSync(path.join(root, 'stdout'), '')
-  /** ansible-runner's `command` artifact; values of secret-looking variables are masked. */
+  /** ansible-runner's `command` artifact; values of secret-looking variables are masked. @param {Record<string, string>} envvars */
   const writeCommand = (envvars) => {
     const env = Object.fromEntries(Object.entries(envvars).map(([k, v]) => [k, SECRET_NAME.test(k) ? '********' : scrub(v)]))
     fs.writeFileSync(path.join(root, 'command'), JSON.stringify({ command: argv.map(scrub), cwd: process.cwd(), env }, null, 2) + '\n')
@@ -97,16 +100,23 @@ export function openArtifacts({ dir, ident = crypto.randomUUID(), script, argv, 
   let counter = 0
   let lines = 0
   let finished = false
+  /** @typedef {'ok'|'changed'|'failures'|'dark'|'skipped'|'ignored'|'rescued'|'processed'} StatKind */
+  /** ansible's per-host counts for playbook_on_stats. @type {Record<StatKind, Record<string, number>>} */
   const stats = { ok: {}, changed: {}, failures: {}, dark: {}, skipped: {}, ignored: {}, rescued: {}, processed: {} }
+  /** @type {Map<string, string>} */
   const taskUuids = new Map()
 
+  /** @param {string} text */
   function appendStdout(text) {
     const shown = scrub(text)
     fs.appendFileSync(path.join(root, 'stdout'), shown)
     lines += shown.split('\n').length - 1
   }
 
-  /** One event file; `stdout` is the text shown for it, already in the stdout artifact (its last lines). */
+  /**
+   * One event file; `stdout` is the text shown for it, already in the stdout artifact (its last lines).
+   * @param {string} name @param {Record<string, unknown>} eventData @param {string} [stdout]
+   */
   function event(name, eventData, stdout = '') {
     counter += 1
     const uuid = crypto.randomUUID()
@@ -127,6 +137,7 @@ export function openArtifacts({ dir, ident = crypto.randomUUID(), script, argv, 
     fs.writeFileSync(path.join(root, 'job_events', `${counter}-${uuid}.json`), JSON.stringify(record) + '\n')
   }
 
+  /** @param {StatKind} kind @param {string} host */
   const count = (kind, host) => {
     stats[kind][host] = (stats[kind][host] ?? 0) + 1
     stats.processed[host] = 1
@@ -138,7 +149,10 @@ export function openArtifacts({ dir, ident = crypto.randomUUID(), script, argv, 
     dir: root,
     appendStdout,
     writeCommand,
-    /** Maps a progress record (see progress.mjs) onto ansible's runner_on_* events. */
+    /**
+     * Maps a progress record (see progress.mjs) onto ansible's runner_on_* events.
+     * @param {import('./progress.mjs').ProgressRecord} record @param {string} line
+     */
     progress(record, line) {
       const host = record.host ?? 'localhost'
       if (record.event === 'start') {
@@ -164,7 +178,7 @@ export function openArtifacts({ dir, ident = crypto.randomUUID(), script, argv, 
         res: { changed, msg: scrub(record.detail ?? ''), ...(failed ? { failed: true } : {}) },
       }, line)
     },
-    /** A failure outside any step (bad input, an early refusal). */
+    /** A failure outside any step (bad input, an early refusal). @param {string} step @param {string} message @param {string} shown */
     failure(step, message, shown) {
       count('failures', 'localhost')
       event('runner_on_failed', { host: 'localhost', task: step, step, res: { failed: true, msg: scrub(message) } }, shown)

@@ -3,6 +3,7 @@
 // printed or written, and one exit code rule (0 done, 1 failed, 2 bad input, 254 timeout/cancel).
 import path from 'node:path'
 import { loadClusterContext, redact } from './cluster-context.mjs'
+import { errorCode, errorMessage } from '../../lib/error-message.mjs'
 import { InputError, StepError, exitCodeFor, failureSummary } from '../../lib/errors.mjs'
 import { createProgress } from './progress.mjs'
 import { RC_INTERRUPTED, openArtifacts, readPrivateDataDir, writeTemporaryKey } from './runner-artifacts.mjs'
@@ -23,11 +24,15 @@ export async function runClusterScript({ name, usage, string = [], boolean = [],
   const fullUsage = `${usage} [-e key=value|@file ...] [--json] [--private-data-dir <dir> [--ident <id>]]`
   const argv = process.argv.slice(2)
   const { args, validate } = parseScriptArgs(argv, { usage: fullUsage, string: [...string, 'private-data-dir', 'ident'], boolean: ['json', ...boolean] })
+  /** The cluster's secrets once loadContext has read them: scrubbed from everything shown. @type {Record<string, unknown>} */
   let secrets = {}
+  /** @param {string} text */
   const scrub = (text) => redact(text, secrets)
+  /** @type {ReturnType<typeof openArtifacts> | null} */
   let artifacts = null
   const progress = createProgress({ json: args.json, scrub, onEvent: (record, line) => artifacts?.progress(record, line) })
 
+  /** @param {'successful'|'failed'|'timeout'|'canceled'} status @param {number} rc */
   const finish = (status, rc) => {
     artifacts?.finish(status, rc)
     process.exit(rc)
@@ -46,12 +51,13 @@ export async function runClusterScript({ name, usage, string = [], boolean = [],
 
   try {
     validate()
+    /** @type {Record<string, unknown>} */
     let extraVars = {}
     let inventoryFile = args.inventory
     if (args['private-data-dir'] !== undefined) {
       const dir = path.resolve(String(args['private-data-dir']))
       // Artifacts first, so even a bad input file is reported there as a failed run.
-      artifacts = openArtifacts({ dir, ident: args.ident, script: `${name}.mjs`, argv: [process.execPath, process.argv[1], ...argv], scrub })
+      artifacts = openArtifacts({ dir, ident: args.ident, script: `${name}.mjs`, argv: [process.execPath, String(process.argv[1]), ...argv], scrub })
       teeOutput(artifacts)
       const input = readPrivateDataDir(dir)
       Object.assign(process.env, input.envvars)
@@ -86,20 +92,25 @@ export async function runClusterScript({ name, usage, string = [], boolean = [],
     })) ?? 0
     finish(rc === 0 ? 'successful' : 'failed', rc)
   } catch (error) {
-    const message = scrub(error.message)
+    const message = scrub(errorMessage(error))
     const summary = failureSummary(error, { name, scrub })
-    if (args.json) process.stdout.write(JSON.stringify({ event: 'error', code: error.code ?? 'FAILED', step: error.step, message }) + '\n')
+    const step = error instanceof StepError ? error.step : undefined
+    if (args.json) process.stdout.write(JSON.stringify({ event: 'error', code: errorCode(error) ?? 'FAILED', step, message }) + '\n')
     process.stderr.write(summary)
     // A failed step is in the artifacts already (progress.step reported it).
-    if (!(error instanceof StepError)) artifacts?.failure(error.code === 'INPUT_INVALID' ? 'input' : name, message, summary)
+    if (!(error instanceof StepError)) artifacts?.failure(errorCode(error) === 'INPUT_INVALID' ? 'input' : name, message, summary)
     finish('failed', exitCodeFor(error))
   }
 }
 
-/** Everything the script prints also goes to the stdout artifact (scrubbed), as ansible-runner's does. */
+/**
+ * Everything the script prints also goes to the stdout artifact (scrubbed), as ansible-runner's does.
+ * @param {ReturnType<typeof openArtifacts>} artifacts
+ */
 function teeOutput(artifacts) {
   for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream)
+    // The caller's arguments go through unchanged, whichever of write()'s overloads they match.
+    const write = /** @type {(...args: unknown[]) => boolean} */ (stream.write.bind(stream))
     stream.write = (chunk, ...rest) => {
       artifacts.appendStdout(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
       return write(chunk, ...rest)
