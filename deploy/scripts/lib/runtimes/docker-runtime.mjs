@@ -17,18 +17,31 @@ const REPO_ROOT = path.resolve(COMPOSE_DIR, '../..')
 const COMPOSE_SH = 'cd "$1" && shift && if docker compose version >/dev/null 2>&1; then exec docker compose "$@"; else exec docker-compose "$@"; fi'
 
 /**
- * @param {any} inventory
+ * @typedef {import('../transports/transport.mjs').Host} Host
+ * @typedef {import('./pg-autoctl-core.mjs').PgOptions} PgOptions
+ */
+
+/**
+ * @param {import('../inventory.mjs').Inventory} inventory
  * @param {import('../transports/transport.mjs').Transport} transport
  * @param {Record<string, string>} secrets the env files carry the monitor and replication passwords
  * @returns {import('./runtime.mjs').Runtime}
  */
 export function createDockerRuntime(inventory, transport, secrets) {
-  const projectOf = (host) => composeFilesFor(inventory, secrets).find((p) => p.host === host)
+  /** The host's compose project. @param {Host} host */
+  const projectOf = (host) => {
+    const project = composeFilesFor(inventory, secrets).find((p) => p.host === host)
+    if (!project) throw new Error(`${host.host} is not a host of the inventory ${inventory.file}: no compose project for it`)
+    return project
+  }
   const core = createPgAutoctlCore(inventory, {
     exec: (host, argv, { input }) => transport.run(host, ['docker', 'exec', '-i', '-u', containerFor(host).user, containerFor(host).name, ...argv], { user: 'root', input }),
   })
 
-  /** A command on the VM itself, as root; throws with its own error when it fails. */
+  /**
+   * A command on the VM itself, as root; throws with its own error when it fails.
+   * @param {Host} host @param {string[]} argv @param {PgOptions} [options]
+   */
   async function onHost(host, argv, { input, inputLabel, allowFailure = false } = {}) {
     const out = await transport.run(host, argv, { user: 'root', input, inputLabel })
     if (out.exitCode !== 0 && !allowFailure) {
@@ -37,33 +50,39 @@ export function createDockerRuntime(inventory, transport, secrets) {
     }
     return out
   }
+  /** @param {Host} host @param {string[]} args compose's @param {PgOptions} [options] */
   const compose = (host, args, options) => onHost(host, ['sh', '-c', COMPOSE_SH, 'compose', projectOf(host).remoteDir, ...args], options)
 
+  /** @param {Host} host */
   async function isRunning(host) {
     const out = await onHost(host, ['docker', 'inspect', '--format', '{{.State.Running}}', containerFor(host).name], { allowFailure: true })
     return out.exitCode === 0 && out.stdout.trim() === 'true'
   }
 
-  /** `up -d`: creates, re-creates (after a change to the compose file or .env) or starts the container. */
+  /**
+   * `up -d`: creates, re-creates (after a change to the compose file or .env) or starts the container.
+   * @param {Host} host @returns {Promise<boolean>} whether it was started now
+   */
   async function up(host) {
     const wasRunning = await isRunning(host)
     const out = await compose(host, ['up', '--detach', '--remove-orphans'])
     return !wasRunning || /\b(Creat|Recreat|Start)/i.test(`${out.stdout}\n${out.stderr}`)
   }
 
-  /** A container just started runs `pg_autoctl create` first; later steps need it finished. */
+  /** A container just started runs `pg_autoctl create` first; later steps need it finished. @param {Host} host */
   async function upAndCreated(host) {
     await up(host)
     await waitFor(() => core.isInitialized(host), { timeoutMs: 300_000, what: `pg_autoctl create in ${containerFor(host).name} on ${host.host}` })
   }
 
-  /** The project's keeper-guard (0755). @returns {Promise<boolean>} whether it changed */
+  /** The project's keeper-guard (0755). @param {Host} host @returns {Promise<boolean>} whether it changed */
   async function writeKeeperGuard(host) {
     const out = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', `${projectOf(host).remoteDir}/keeper-guard`, '0755'],
       { input: KEEPER_GUARD_SCRIPT, inputLabel: 'deploy/scripts/lib/keeper-guard.sh' })
     return !out.stdout.includes('unchanged')
   }
 
+  /** @param {Host} host */
   async function stopService(host) {
     if (!(await isRunning(host))) return false
     await compose(host, ['stop'])
@@ -75,7 +94,7 @@ export function createDockerRuntime(inventory, transport, secrets) {
     name: 'docker',
     credentialsLabel: 'the compose project: docker-compose.yml, .env (0600)',
     keeperGuardLabel: 'keeper-guard in the compose project',
-    serviceName: (host) => containerFor(host).name,
+    serviceName: (/** @type {Host} */ host) => containerFor(host).name,
 
     createMonitor: upAndCreated,
     createNode: upAndCreated,
@@ -84,6 +103,7 @@ export function createDockerRuntime(inventory, transport, secrets) {
      * The compose project on the VM: docker-compose.yml and .env (0600, the passwords the
      * container writes into its passfile at start). A changed .env re-creates the container at
      * the next `up`.
+     * @param {Host} host
      */
     async ensurePassfile(host) {
       const project = projectOf(host)
@@ -96,11 +116,11 @@ export function createDockerRuntime(inventory, transport, secrets) {
       const guard = host.role === 'node' ? await writeKeeperGuard(host) : false
       return !composeFile.stdout.includes('unchanged') || !envFile.stdout.includes('unchanged') || guard
     },
-    /** Bind-mounted by the node's compose file; written with the project (ensurePassfile). */
+    /** Bind-mounted by the node's compose file; written with the project (ensurePassfile). @param {Host} host */
     async ensureKeeperGuard(host) {
       return writeKeeperGuard(host)
     },
-    /** @returns {Promise<boolean>} whether the project directory (with the .env) was there */
+    /** @param {Host} host @returns {Promise<boolean>} whether the project directory (with the .env) was there */
     async removePassfile(host) {
       const dir = projectOf(host).remoteDir
       const out = await onHost(host, ['sh', '-c', 'if test -e "$1"; then echo removed; fi; rm -rf "$1"', 'remove', dir])
@@ -111,11 +131,12 @@ export function createDockerRuntime(inventory, transport, secrets) {
     isRunning,
     stopService,
     stopNode: stopService,
+    /** @param {Host} host */
     async removeService(host) {
       const dir = projectOf(host).remoteDir
       await onHost(host, ['sh', '-c', `test -f "$1/docker-compose.yml" || exit 0; ${COMPOSE_SH}`, 'compose', dir, 'down', '--remove-orphans'])
     },
-    /** The container (stopped or not) and its volume. @returns {Promise<boolean>} whether the volume existed */
+    /** The container (stopped or not) and its volume. @param {Host} host @returns {Promise<boolean>} whether the volume existed */
     async destroyData(host) {
       const { name, volume } = containerFor(host)
       await onHost(host, ['docker', 'rm', '--force', name], { allowFailure: true })

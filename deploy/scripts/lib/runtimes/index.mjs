@@ -13,7 +13,7 @@ export const RUNTIMES = Object.freeze({
 })
 
 /**
- * @param {{runtime: string}} inventory a validated inventory
+ * @param {import('../inventory.mjs').Inventory} inventory a validated inventory
  * @param {import('../transports/transport.mjs').Transport} transport
  * @param {Record<string, string>} secrets
  * @returns {Runtime}

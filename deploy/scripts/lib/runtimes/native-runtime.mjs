@@ -15,6 +15,7 @@ export const KEEPER_GUARD_PATH = '/var/lib/postgresql/.pgha/keeper-guard'
  */
 export function createNativeRuntime(inventory, transport) {
   const env = { PATH: `${inventory.pgBindir}:/usr/local/bin:/usr/bin:/bin` }
+  /** @param {import('../transports/transport.mjs').Host} host */
   const serviceName = (host) => `pgautofailover-${host.role}-${host.port}`
   const core = createPgAutoctlCore(inventory, {
     exec: (host, argv, { input, inputLabel }) => transport.run(host, argv, { user: PG_USER, env, input, inputLabel }),

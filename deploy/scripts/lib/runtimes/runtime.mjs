@@ -29,7 +29,7 @@
 /** @typedef {PgAutoctlCore & RuntimeOwn} Runtime */
 
 /**
- * @typedef {(inventory: any, transport: import('../transports/transport.mjs').Transport, secrets: Record<string, string>) => Runtime} RuntimeFactory
+ * @typedef {(inventory: import('../inventory.mjs').Inventory, transport: import('../transports/transport.mjs').Transport, secrets: Record<string, string>) => Runtime} RuntimeFactory
  */
 
 export {}

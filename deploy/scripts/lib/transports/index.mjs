@@ -13,7 +13,7 @@ export const TRANSPORTS = Object.freeze({
 })
 
 /**
- * @param {{transport: string}} inventory a validated inventory
+ * @param {import('../inventory.mjs').Inventory} inventory a validated inventory
  * @param {{dryRun?: boolean}} [options] dryRun: validate, create nothing
  * @returns {Transport}
  */

@@ -6,13 +6,19 @@ import { listNamespaces } from '../../../lab/network.mjs'
 import { registerService, removeService, servicePid, startService, stopService } from '../../../lab/services.mjs'
 import { vmCommand } from '../../../lab/vm-exec.mjs'
 
+/** @typedef {import('./transport.mjs').Host} Host */
+
 /**
- * @param {{labName: string}} inventory
+ * @param {Pick<import('../inventory.mjs').Inventory, 'labName'>} inventory
  * @returns {import('./transport.mjs').Transport}
  */
 export function createNetnsTransport(inventory) {
   const lab = resolveLabConfig({ name: inventory.labName })
-  const vmOf = (host) => findVm(lab, host.labVm)
+  /** The host's VM (the inventory requires lab_vm on every host with this transport). @param {Host} host */
+  const vmOf = (host) => {
+    if (host.labVm === undefined) throw new Error(`${host.host} has no lab_vm: transport "netns" needs one on every host`)
+    return findVm(lab, host.labVm)
+  }
 
   return {
     name: 'netns',
@@ -34,10 +40,7 @@ export function createNetnsTransport(inventory) {
         throw new Error(`lab ${lab.name} has no VM for ${missing.map((h) => `${h.host} (${h.labVm})`).join(', ')}; run "lab up --name ${lab.name}" first`)
       }
     },
-    /**
-     * @param {{labVm: string}} host @param {string[]} argv
-     * @param {{user?: string, env?: Record<string, string>, input?: string}} [options]
-     */
+    /** @param {Host} host @param {string[]} argv @param {import('./transport.mjs').RunOptions} [options] */
     async run(host, argv, { user, env, input } = {}) {
       const command = vmCommand(vmOf(host), argv, { user, env })
       const out = await $({ input, quiet: true, nothrow: true })`${command}`

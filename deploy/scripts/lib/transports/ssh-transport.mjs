@@ -42,18 +42,20 @@ export function remoteCommand(argv, { user, env = {} }, sshUser) {
   return `cd / && exec sudo -n -H -u ${shellQuote(user)} -- ${command}`
 }
 
+/** @typedef {import('./transport.mjs').Host} Host */
+
 /**
- * @param {{file: string, ssh: {knownHostsFile: string, acceptNewHostKeys: boolean, connectTimeout: number},
- *   monitor: any, nodes: any[]}} inventory
+ * @param {Pick<import('../inventory.mjs').Inventory, 'file' | 'ssh' | 'monitor' | 'nodes'>} inventory
  * @param {{dryRun?: boolean}} [options] dryRun: create no directory for known_hosts
  * @returns {import('./transport.mjs').Transport}
  */
 export function createSshTransport(inventory, { dryRun = false } = {}) {
   const { knownHostsFile, acceptNewHostKeys, connectTimeout } = inventory.ssh
   checkLocalFiles(inventory, { dryRun })
+  /** @type {string | null} the private directory of the control sockets, once a command ran */
   let controlDir = null
 
-  /** ssh's own options, the same for every command to a host. */
+  /** ssh's own options, the same for every command to a host. @param {Host} host @param {string} controlPath */
   function sshArgs(host, controlPath) {
     const { user, port, keyFile } = host.ssh
     return [
@@ -79,7 +81,10 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
     ]
   }
 
-  /** @returns {Promise<{exitCode: number, stdout: string, stderr: string}>} */
+  /**
+   * @param {Host} host @param {string} command the remote command line @param {string} [input] stdin
+   * @returns {Promise<{exitCode: number, stdout: string, stderr: string}>}
+   */
   async function ssh(host, command, input) {
     // No input: stdin is /dev/null (-n), so ssh never waits on, or eats, this process's stdin.
     const stdin = input === undefined || input === '' ? undefined : input
@@ -92,7 +97,12 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
     return { exitCode: out.exitCode ?? 255, stdout: out.stdout, stderr: out.stderr }
   }
 
-  /** Runs the service script as root (sudo when ssh logs in as someone else). */
+  /**
+   * Runs the service script as root (sudo when ssh logs in as someone else).
+   * @param {Host} host @param {'ensure' | 'running' | 'stop' | 'remove'} action
+   * @param {{name: string, user?: string, command?: string[]}} spec @param {string} [input] stdin (ensure: the systemd unit)
+   * @returns {Promise<string | undefined>} the script's last line of output
+   */
   async function service(host, action, spec, input) {
     const argv = ['sh', '-c', SERVICE_SCRIPT, 'pgha-service', action, PLAIN_SERVICE_DIR, spec.name, spec.user ?? 'root', ...(spec.command ?? [])]
     const out = await ssh(host, remoteCommand(argv, { user: 'root' }, host.ssh.user), input)
@@ -143,10 +153,7 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
         throw new KitError(`cannot use ${failed.length === 1 ? 'a host' : `${failed.length} hosts`} over ssh, nothing was changed:\n  ${failed.join('\n  ')}`, { code: 'HOST_UNREACHABLE' })
       }
     },
-    /**
-     * @param {{host: string, address: string, ssh: {user: string, port: number, keyFile?: string}}} host @param {string[]} argv
-     * @param {{user?: string, env?: Record<string, string>, input?: string}} [options]
-     */
+    /** @param {Host} host @param {string[]} argv @param {import('./transport.mjs').RunOptions} [options] */
     async run(host, argv, { user, env, input } = {}) {
       return ssh(host, remoteCommand(argv, { user, env }, host.ssh.user), input)
     },

@@ -3,7 +3,7 @@
 
 /**
  * An inventory host (the monitor or a node); a transport reads the keys it needs (labVm, ssh).
- * @typedef {{host: string, address: string} & Record<string, any>} Host
+ * @typedef {import('../inventory.mjs').InventoryHost} Host
  * @typedef {{exitCode: number, stdout: string, stderr: string}} CommandResult
  * @typedef {object} RunOptions
  * @property {string} [user] who the command runs as (the login user, or root, when absent)
@@ -29,7 +29,7 @@
  */
 
 /**
- * @typedef {(inventory: any, options?: {dryRun?: boolean}) => Transport} TransportFactory
+ * @typedef {(inventory: import('../inventory.mjs').Inventory, options?: {dryRun?: boolean}) => Transport} TransportFactory
  *   dryRun: validate, create nothing on this machine
  */
 
