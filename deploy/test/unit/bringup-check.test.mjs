@@ -1,4 +1,4 @@
-// bringup --check on the example inventory, for real VMs (transport ssh) with each runtime:
+// bringup --check on three VMs (the example's shape, test/fixtures/three-vms.yml) over ssh, with each runtime:
 // the printed plan is compared with a reviewed golden file (deploy/test/golden/), and the dry
 // run must leave no file behind. PGHA_UPDATE_GOLDEN=1 rewrites the golden files after a
 // deliberate change; review their diff like code.
@@ -9,7 +9,7 @@ import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deployDir, runScript } from '../support/run-script.mjs'
 
-const exampleInventory = path.join(deployDir, 'inventory/example.yml')
+const threeVms = path.join(deployDir, 'test/fixtures/three-vms.yml')
 const goldenDir = path.join(deployDir, 'test/golden')
 const repoRoot = path.resolve(deployDir, '..')
 /** @type {string} */
@@ -25,7 +25,7 @@ afterAll(async () => {
 })
 
 /**
- * The example inventory pointed at real VMs over ssh, through ansible-runner's extravars.
+ * The three-VM inventory pointed at VMs over ssh as a sudo user, through ansible-runner's extravars.
  * @param {string} runtime
  */
 async function privateDataDir(runtime) {
@@ -51,7 +51,7 @@ describe.each(['native', 'docker'])('bringup --check, runtime %s', (runtime) => 
   it('prints the golden plan and writes nothing', async () => {
     const pdd = await privateDataDir(runtime)
     const envOutput = path.join(dir, `${runtime}.env`)
-    const out = await runScript('scripts/bringup.mjs', ['--inventory', exampleInventory, '--check', '--env-output', envOutput, '--private-data-dir', pdd, '--ident', 'check'], { timeoutMs: 30_000 })
+    const out = await runScript('scripts/bringup.mjs', ['--inventory', threeVms, '--check', '--env-output', envOutput, '--private-data-dir', pdd, '--ident', 'check'], { timeoutMs: 30_000 })
     expect(out.stderr).toBe('')
     expect(out.code).toBe(0)
     const plan = normalize(out.stdout)
@@ -60,7 +60,7 @@ describe.each(['native', 'docker'])('bringup --check, runtime %s', (runtime) => 
     expect(plan).toBe(await fs.readFile(golden, 'utf8'))
 
     // A dry run generates secrets in memory only, and writes no env file.
-    await expect(fs.access(path.join(deployDir, 'inventory/example.secrets.yml'))).rejects.toThrow()
+    await expect(fs.access(path.join(deployDir, 'test/fixtures/three-vms.secrets.yml'))).rejects.toThrow()
     await expect(fs.access(envOutput)).rejects.toThrow()
     expect(await fs.readFile(path.join(pdd, 'artifacts/check/status'), 'utf8')).toBe('successful')
   })

@@ -1,6 +1,7 @@
 // The per-VM compose projects, rendered by docker-compose itself (`config` needs no daemon)
-// from the env files generated for the example inventory: image, volume layout, user,
-// pg_autoctl command line, restart/health/stop settings, and passwords only in the environment.
+// from the env files generated for three VMs (test/fixtures/three-vms.yml, the example's shape):
+// image, volume layout, user, pg_autoctl command line, restart/health/stop settings, and
+// passwords only in the environment.
 // docker-compose comes from deploy/scripts/bootstrap.sh; without it these tests fail.
 import { execFile } from 'node:child_process'
 import fs from 'node:fs/promises'
@@ -16,7 +17,7 @@ import { deployDir } from '../support/run-script.mjs'
 const run = promisify(execFile)
 const PINNED_IMAGE = 'citusdata/pg_auto_failover:v2.0-pg15'
 const secrets = { monitor_password: 'monitor-Secret-0123456789', replication_password: 'replication-Secret-9876543210', app_password: 'app-Secret-unused-000000' }
-const exampleFile = path.join(deployDir, 'inventory/example.yml')
+const threeVmsFile = path.join(deployDir, 'test/fixtures/three-vms.yml')
 
 /**
  * An inventory document as YAML parses it; the cases below change it freely, into invalid shapes too.
@@ -38,21 +39,21 @@ const exampleFile = path.join(deployDir, 'inventory/example.yml')
 /** @type {string} */
 let dir
 /** @type {InventoryDoc} */
-let exampleDoc
+let threeVmsDoc
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-compose-'))
-  exampleDoc = YAML.parse(await fs.readFile(exampleFile, 'utf8'))
+  threeVmsDoc = YAML.parse(await fs.readFile(threeVmsFile, 'utf8'))
 })
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true })
 })
 
 /**
- * The example inventory, optionally changed; parsed as if it lived in the temp dir.
+ * The three-VM inventory, optionally changed; parsed as if it lived in the temp dir.
  * @param {(doc: InventoryDoc) => void} [mutate]
  */
 function inventoryWith(mutate = () => {}) {
-  const doc = structuredClone(exampleDoc)
+  const doc = structuredClone(threeVmsDoc)
   mutate(doc)
   return parseInventory(doc, path.join(dir, 'inventory.yml'))
 }
@@ -96,7 +97,7 @@ describe('compose files', () => {
     expect(inventoryWith().docker).toEqual({ image: PINNED_IMAGE, dir: '/opt/pg-ha-kit' })
   })
 
-  it('renders one project per host of the example inventory, VM3 carrying two', async () => {
+  it('renders one project per host of the three-VM inventory, VM3 carrying two', async () => {
     const inventory = inventoryWith()
     const entries = composeFilesFor(inventory, secrets)
     expect(entries.map((e) => [e.host.address, e.service, e.project])).toEqual([

@@ -53,9 +53,9 @@ describe('-e on a cluster script', () => {
   })
 
   it('--check plans with the overridden variable', async () => {
-    const example = path.join(deployDir, 'inventory/example.yml')
-    const plain = await runScript('scripts/bringup.mjs', ['--inventory', example, '--check'])
-    const docker = await runScript('scripts/bringup.mjs', ['--inventory', example, '--check', '-e', 'runtime=docker'])
+    const threeVms = path.join(deployDir, 'test/fixtures/three-vms.yml')
+    const plain = await runScript('scripts/bringup.mjs', ['--inventory', threeVms, '--check'])
+    const docker = await runScript('scripts/bringup.mjs', ['--inventory', threeVms, '--check', '-e', 'runtime=docker'])
     expect(plain.code, plain.stderr).toBe(0)
     expect(docker.code, docker.stderr).toBe(0)
     expect(plain.stdout).not.toContain('docker compose')

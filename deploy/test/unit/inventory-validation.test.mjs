@@ -13,13 +13,15 @@ import { deployDir, runScript } from '../support/run-script.mjs'
  * @typedef {any} InventoryDoc
  */
 
+// Three VMs (VM3 = monitor + node3) on 10.0.0.0/24, transport netns: the example's shape, offline.
+const threeVms = path.join(deployDir, 'test/fixtures/three-vms.yml')
 /** @type {string} */
 let dir
 /** @type {InventoryDoc} */
 let base
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-inventory-'))
-  base = YAML.parse(await fs.readFile(path.join(deployDir, 'inventory/example.yml'), 'utf8'))
+  base = YAML.parse(await fs.readFile(threeVms, 'utf8'))
   base.all.vars.lab_name = 'nolab'
 })
 afterAll(async () => {
@@ -113,13 +115,13 @@ describe('inventory validation', () => {
   })
 
   it('rejects an unknown --ssl mode with exit 2', async () => {
-    const out = await runScript('scripts/bringup.mjs', ['--inventory', path.join(deployDir, 'inventory/example.yml'), '--ssl', 'maybe'])
+    const out = await runScript('scripts/bringup.mjs', ['--inventory', threeVms, '--ssl', 'maybe'])
     expect(out.code).toBe(2)
     expect(out.stderr).toContain('--ssl must be off or self-signed, got "maybe"')
   })
 
   it('asks for --yes before a teardown', async () => {
-    const out = await runScript('scripts/teardown.mjs', ['--inventory', path.join(deployDir, 'inventory/example.yml')])
+    const out = await runScript('scripts/teardown.mjs', ['--inventory', threeVms])
     expect(out.code).toBe(2)
     expect(out.stderr).toContain('add --yes to confirm')
   })

@@ -6,7 +6,7 @@ import { nodeByName, nodeNamed } from '../../scripts/lib/day2.mjs'
 import { loadInventory } from '../../scripts/lib/inventory.mjs'
 import { deployDir } from '../support/run-script.mjs'
 
-const inventory = await loadInventory(path.join(deployDir, 'inventory/example.yml'))
+const inventory = await loadInventory(path.join(deployDir, 'test/fixtures/three-vms.yml'))
 
 describe('node names in options', () => {
   it('finds a node by its node_name', () => {

@@ -18,9 +18,9 @@ let secretsFile
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-secrets-'))
-  // The example inventory names a lab ("example") that does not exist: nothing can be reached.
+  // The three-VM fixture names a lab ("example") that does not exist: nothing can be reached.
   inventory = path.join(dir, 'cluster.yml')
-  await fs.copyFile(path.join(deployDir, 'inventory/example.yml'), inventory)
+  await fs.copyFile(path.join(deployDir, 'test/fixtures/three-vms.yml'), inventory)
   secretsFile = path.join(dir, 'cluster.secrets.yml')
 })
 afterAll(async () => {
