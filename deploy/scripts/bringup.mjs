@@ -22,7 +22,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bringUp } from './lib/bringup-steps.mjs'
 import { applicationDsn } from './lib/dsn.mjs'
-import { commandsAsJson, renderCommands } from './lib/dry-run.mjs'
+import { commandsAsJson, isRecordingTransport, renderCommands } from './lib/dry-run.mjs'
 import { redact } from './lib/cluster-context.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
@@ -54,8 +54,14 @@ async function main({ args, progress, loadContext }) {
   }
 }
 
-/** --check: a header saying how commands reach each host, then each step's commands under it. */
+/**
+ * --check: a header saying how commands reach each host, then each step's commands under it.
+ * @param {import('./lib/cluster-context.mjs').ClusterContext} ctx loaded with dryRun: its transport records
+ * @param {import('./lib/script-main.mjs').ScriptRun['progress']} progress @param {boolean} json
+ */
 function startPlan({ inventory, transport, runtime, secrets }, progress, json) {
+  if (!isRecordingTransport(transport)) throw new Error('bringup --check: the context was not loaded with dryRun, its transport records nothing')
+  /** @param {string} text */
   const scrub = (text) => redact(text, secrets)
   const hosts = [inventory.monitor, ...inventory.nodes]
   if (json) {

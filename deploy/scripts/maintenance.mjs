@@ -24,6 +24,7 @@ async function main({ args, progress, loadContext }) {
   const { inventory, runtime, transport } = await loadContext()
   const node = nodeByName(inventory, args.node, USAGE)
   const target = args.enable ? 'maintenance' : 'secondary'
+  /** The monitor's view as last read. @type {import('./lib/runtimes/pg-autoctl-core.mjs').MonitorNode[]} */
   let lastNodes = []
   const nodesNow = async () => (lastNodes = await runtime.clusterNodes())
 

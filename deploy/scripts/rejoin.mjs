@@ -47,7 +47,7 @@ async function main({ args, progress, loadContext }) {
   }
   const primary = healthyPrimary(nodes.filter((n) => n.name !== node.nodeName))
   if (!primary) throw new InputError(`no healthy primary to rebuild ${node.nodeName} from (the monitor sees: ${describeNodes(nodes) || 'no nodes'}); fix the primary first`)
-  if (settledIn(self, ['secondary']) && self.pg_running !== false) {
+  if (self !== undefined && settledIn(self, ['secondary']) && self.pg_running !== false) {
     progress.info('done', `no change: ${node.nodeName} is already a healthy secondary of ${primary.name}`)
     return 0
   }

@@ -46,6 +46,10 @@ async function main({ args, loadContext }) {
   return healthy ? 0 : verdict === 'degraded' ? EXIT_DEGRADED : 1
 }
 
+/**
+ * @param {Pick<ReturnType<typeof assessCluster>, 'verdict' | 'problems' | 'maintenance'>} assessment
+ * @param {string} inventoryFile
+ */
 function verdictText({ verdict, problems, maintenance }, inventoryFile) {
   const inMaintenance = maintenance.length > 0 ? `in planned maintenance: ${maintenance.join(', ')}` : ''
   if (verdict === 'healthy') return 'healthy\n'

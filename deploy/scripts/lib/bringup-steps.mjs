@@ -14,23 +14,44 @@ import { scramVerifierMatches } from './secrets.mjs'
 import { TIMELINE_GUARD_CHECK_SQL, TIMELINE_GUARD_SQL } from './timeline-guard.mjs'
 import { waitFor } from '../../lib/wait-for.mjs'
 
+/**
+ * @typedef {import('./inventory.mjs').Inventory} Inventory
+ * @typedef {import('./inventory.mjs').InventoryHost} InventoryHost
+ * @typedef {import('./runtimes/pg-autoctl-core.mjs').MonitorNode} MonitorNode
+ * @typedef {ReturnType<typeof import('./progress.mjs').createProgress>} Progress
+ */
+
 const SETTLED_STATES = new Set(['single', 'wait_primary', 'primary', 'secondary'])
+
+/**
+ * A password of the secrets file; loadClusterContext always has all of them (generated when missing).
+ * @param {Record<string, string>} secrets @param {string} name
+ */
+function secretOf(secrets, name) {
+  const value = secrets[name]
+  if (value === undefined) throw new Error(`the cluster's secrets have no ${name}`)
+  return value
+}
 const WRITABLE_STATES = new Set(['single', 'wait_primary', 'primary'])
 
 /**
  * The steps bring-up is made of, bound to one cluster.
- * @param {{inventory: any, secrets: Record<string, string>, transport: import('./transports/transport.mjs').Transport, runtime: import('./runtimes/runtime.mjs').Runtime, progress: any, timeoutMs?: number, dryRun?: boolean}} ctx
+ * @param {{inventory: Inventory, secrets: Record<string, string>, transport: import('./transports/transport.mjs').Transport, runtime: import('./runtimes/runtime.mjs').Runtime, progress: Progress, timeoutMs?: number, dryRun?: boolean}} ctx
  *   dryRun: the transport only records commands (bringup --check); local files are not written either
  */
 export function createClusterSteps({ inventory, secrets, transport, runtime, progress, timeoutMs = 120_000, dryRun = false }) {
   const profile = inventory.failover
   // The keeper's settings: the profile's, and the monitor URI with the profile's TCP timeouts.
+  /** @type {Record<string, string>} */
   const keeperWanted = { ...profile.keeper, 'pg_autoctl.monitor': monitorUri(inventory) }
-  const passwords = { monitorPassword: secrets.monitor_password, replicationPassword: secrets.replication_password }
+  /** @param {string} name */
+  const secret = (name) => secretOf(secrets, name)
+  /** The monitor's view as last read (nodesNow). @type {MonitorNode[]} */
   let lastNodes = []
   const describe = () => describeNodes(lastNodes)
   const nodesNow = async () => (lastNodes = await runtime.clusterNodes())
 
+  /** @param {InventoryHost[]} hosts */
   async function reachableStep(hosts) {
     await progress.step('hosts reachable', undefined, async () => {
       await transport.ensureReachable(hosts)
@@ -38,13 +59,16 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     })
   }
 
+  /** @param {InventoryHost} host */
   async function passfileStep(host) {
     await progress.step('passfile', host.host, async () => {
+      const passwords = { monitorPassword: secret('monitor_password'), replicationPassword: secret('replication_password') }
       const changed = await runtime.ensurePassfile(host, passwords)
       return { changed, detail: changed ? `wrote ${runtime.credentialsLabel}` : 'up to date' }
     })
   }
 
+  /** @param {InventoryHost} host */
   async function hardenHbaStep(host) {
     await progress.step(`${host.role === 'monitor' ? 'monitor' : host.nodeName}: pg_hba`, host.host, async () => {
       const changed = await runtime.hardenHba(host)
@@ -52,6 +76,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     })
   }
 
+  /** @param {InventoryHost} host */
   async function serviceStep(host) {
     await progress.step(`${host.role === 'monitor' ? 'monitor' : host.nodeName}: service`, host.host, async () => {
       const started = await runtime.ensureRunning(host)
@@ -59,7 +84,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     })
   }
 
-  /** The keeper guard (keeper-guard.sh: rewinds a node stuck behind a timeline fork) in place. */
+  /** The keeper guard (keeper-guard.sh: rewinds a node stuck behind a timeline fork) in place. @param {InventoryHost} node */
   async function keeperGuardStep(node) {
     await progress.step(`${node.nodeName}: keeper guard`, node.host, async () => {
       const changed = await runtime.ensureKeeperGuard(node)
@@ -69,7 +94,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
 
   /**
    * A data node from nothing to settled: create, keeper profile, pg_hba, service, wait.
-   * @param {any} node @param {{role: 'primary'|'secondary', states?: Set<string>}} expect
+   * @param {InventoryHost} node @param {{role: 'primary'|'secondary', states?: Set<string>}} expect
    *   role names the last step; states are the reported states that count as settled
    */
   async function nodeSteps(node, { role, states = SETTLED_STATES }) {
@@ -97,15 +122,16 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   /**
    * The keeper's settings: the profile's, and pg_autoctl.monitor = monitorUri(inventory) with
    * the profile's TCP timeouts; a running keeper reloads them.
+   * @param {InventoryHost} node
    */
   async function keeperProfileStep(node) {
     await progress.step(`${node.nodeName}: keeper profile`, node.host, async () => {
       const current = await runtime.keeperSettings(node, Object.keys(keeperWanted))
-      const differing = Object.keys(keeperWanted).filter((key) => current[key] !== keeperWanted[key])
+      const differing = Object.entries(keeperWanted).filter(([key, value]) => current[key] !== value)
       if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
-      for (const key of differing) await runtime.setKeeperSetting(node, key, keeperWanted[key])
+      for (const [key, value] of differing) await runtime.setKeeperSetting(node, key, value)
       if (await runtime.isRunning(node)) await runtime.reloadKeeper(node)
-      return { changed: true, detail: `${inventory.profile}: set ${differing.map((k) => `${k}=${keeperWanted[k]}`).join(' ')}` }
+      return { changed: true, detail: `${inventory.profile}: set ${differing.map(([k, v]) => `${k}=${v}`).join(' ')}` }
     })
   }
 
@@ -113,12 +139,16 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
    * The Postgres side of the fencing condition (wal_sender_timeout, wal_receiver_status_interval)
    * with ALTER SYSTEM: postgresql.auto.conf is read after pg_autoctl's own include, pg_autoctl
    * never rewrites it, and pg_basebackup and pg_rewind copy it to rebuilt nodes.
+   * @param {InventoryHost} node
    */
   async function postgresProfileStep(node) {
     await systemSettingsStep(`${node.nodeName}: postgres profile`, node, profile.postgres)
   }
 
-  /** ALTER SYSTEM for the settings that differ from pg_settings, then a reload. */
+  /**
+   * ALTER SYSTEM for the settings that differ from pg_settings, then a reload.
+   * @param {string} label @param {InventoryHost} host @param {Record<string, string>} settings
+   */
   async function systemSettingsStep(label, host, settings) {
     await progress.step(label, host.host, async () => {
       const names = Object.keys(settings)
@@ -148,7 +178,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       await waitFor(() => runtime.acceptsSql(monitor), { timeoutMs, what: 'the monitor to accept connections' })
       return { changed: false, detail: 'ready' }
     })
-    await passwordStep(monitor, 'autoctl_node', secrets.monitor_password, { db: 'pg_auto_failover', label: 'monitor: autoctl_node password' })
+    await passwordStep(monitor, 'autoctl_node', secret('monitor_password'), { db: 'pg_auto_failover', label: 'monitor: autoctl_node password' })
     await systemSettingsStep('monitor: failover profile', monitor, profile.monitor)
     await progress.step('monitor: timeline guard', monitor.host, async () => {
       const [check] = await runtime.sqlJson(monitor, TIMELINE_GUARD_CHECK_SQL, { db: 'pg_auto_failover' })
@@ -172,7 +202,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
    * After verify: a primary on the monitor's host (VM3) moves to the best healthy secondary
    * elsewhere when one has a higher candidate priority (primaryMoveTarget), by a promotion as
    * switchover.mjs --to does, then waits until healthy with it as primary. No change otherwise.
-   * @param {any[]} nodes the monitor's view after verify
+   * @param {MonitorNode[]} nodes the monitor's view after verify
    */
   async function primaryPlacementStep(nodes) {
     await progress.step('primary off the monitor\'s host', undefined, async () => {
@@ -193,10 +223,15 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   async function replicationPasswordStep() {
     const primaryRow = await waitFor(async () => (await nodesNow()).find((n) => WRITABLE_STATES.has(n.reported_state)), { timeoutMs, what: 'a primary', lastSeen: describe })
     const current = inventory.nodes.find((n) => n.nodeName === primaryRow.name)
-    await passwordStep(current, 'pgautofailover_replicator', secrets.replication_password, { label: 'replication password' })
+    if (!current) throw new Error(`the primary ${primaryRow.name} is not a node of ${inventory.file}`)
+    await passwordStep(current, 'pgautofailover_replicator', secret('replication_password'), { label: 'replication password' })
   }
 
-  /** Sets a role's password only when the stored SCRAM verifier does not match it already. */
+  /**
+   * Sets a role's password only when the stored SCRAM verifier does not match it already.
+   * @param {InventoryHost} host @param {string} role @param {string} password
+   * @param {{db?: string, label: string, create?: boolean}} options create: a missing role is created (else an error)
+   */
   async function passwordStep(host, role, password, { db = 'postgres', label, create = false }) {
     await progress.step(label, host.host, async () => {
       const verifier = await runtime.roleVerifier(host, role, { db })
@@ -209,11 +244,11 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     })
   }
 
-  /** DATABASE_URL (every node of the inventory) in the env file, 0600, written only when it differs. */
+  /** DATABASE_URL (every node of the inventory) in the env file, 0600, written only when it differs. @param {string} envFile */
   async function envFileStep(envFile) {
     await progress.step('application DSN', undefined, async () => {
       if (dryRun) return { changed: true, detail: `would write DATABASE_URL (every node, target_session_attrs=read-write) and DB_RETRY_BUDGET_MS to ${envFile} (0600)` }
-      const content = bringupEnvText(inventory, secrets.app_password)
+      const content = bringupEnvText(inventory, secret('app_password'))
       const current = await fs.readFile(envFile, 'utf8').catch(() => null)
       if (current === content) {
         await fs.chmod(envFile, 0o600)
@@ -256,18 +291,21 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
  * a standby at once. So when the one primary shares the monitor's address and a healthy, settled
  * secondary on another host has a higher candidate priority (the monitor's, so 0 never counts),
  * the target is the highest of those, the first in the inventory among equals.
- * @param {any[]} nodes the monitor's view (clusterNodes) @param {any} inventory
- * @returns {{move: boolean, primary?: string, target?: string, reason: string}}
+ * @param {Array<Pick<MonitorNode, 'name' | 'reported_state' | 'assigned_state' | 'health' | 'candidate_priority'>>} nodes the monitor's view (clusterNodes)
+ * @param {{monitor: Pick<InventoryHost, 'address'>, nodes: Array<Pick<InventoryHost, 'nodeName' | 'address'>>}} inventory
+ * @returns {{move: false, primary?: string, reason: string} | {move: true, primary: string, target: string, reason: string}}
  */
 export function primaryMoveTarget(nodes, inventory) {
   const primaries = nodes.filter((n) => roleOf(n) === 'primary')
-  if (primaries.length !== 1) return { move: false, reason: `${primaries.length} primaries, nothing to move` }
-  const primary = primaries[0]
+  const [primary] = primaries
+  if (primaries.length !== 1 || primary === undefined) return { move: false, reason: `${primaries.length} primaries, nothing to move` }
   const monitorAddress = inventory.monitor.address
+  /** @param {string} name */
   const addressOf = (name) => inventory.nodes.find((n) => n.nodeName === name)?.address
   if (addressOf(primary.name) !== monitorAddress) {
     return { move: false, primary: primary.name, reason: `primary ${primary.name}, not on the monitor's host ${monitorAddress}` }
   }
+  /** @param {string} name */
   const order = (name) => inventory.nodes.findIndex((n) => n.nodeName === name)
   const candidates = nodes
     .filter((n) => n.name !== primary.name && addressOf(n.name) !== undefined && addressOf(n.name) !== monitorAddress)
@@ -275,13 +313,13 @@ export function primaryMoveTarget(nodes, inventory) {
     .filter((n) => Number(n.candidate_priority) > Number(primary.candidate_priority))
     .sort((a, b) => Number(b.candidate_priority) - Number(a.candidate_priority) || order(a.name) - order(b.name))
   const shares = `primary ${primary.name} (candidate priority ${primary.candidate_priority}) shares the monitor's host ${monitorAddress}`
-  if (candidates.length === 0) return { move: false, primary: primary.name, reason: `${shares}; no healthy secondary elsewhere with a higher candidate priority` }
-  const target = candidates[0]
+  const [target] = candidates
+  if (target === undefined) return { move: false, primary: primary.name, reason: `${shares}; no healthy secondary elsewhere with a higher candidate priority` }
   return { move: true, primary: primary.name, target: target.name, reason: `${shares}; ${target.name} has ${target.candidate_priority}` }
 }
 
 /**
- * @param {{inventory: any, secrets: Record<string, string>, transport: import('./transports/transport.mjs').Transport, runtime: import('./runtimes/runtime.mjs').Runtime, progress: any, envFile: string, timeoutMs?: number}} ctx
+ * @param {{inventory: Inventory, secrets: Record<string, string>, transport: import('./transports/transport.mjs').Transport, runtime: import('./runtimes/runtime.mjs').Runtime, progress: Progress, envFile: string, timeoutMs?: number}} ctx
  */
 export async function bringUp({ envFile, ...ctx }) {
   const { inventory, secrets, runtime, progress } = ctx
@@ -301,8 +339,10 @@ export async function bringUp({ envFile, ...ctx }) {
 
   const lastNodes = await steps.primaryPlacementStep(await steps.verifyStep())
 
-  const primary = inventory.nodes.find((n) => n.nodeName === lastNodes.find((x) => x.reported_state === 'primary')?.name)
-  await steps.passwordStep(primary, inventory.appUser, secrets.app_password, { label: 'application role', create: true })
+  const primaryName = lastNodes.find((x) => x.reported_state === 'primary')?.name
+  const primary = inventory.nodes.find((n) => n.nodeName === primaryName)
+  if (!primary) throw new Error(`no node of ${inventory.file} is the primary after verify (the monitor's primary: ${primaryName})`)
+  await steps.passwordStep(primary, inventory.appUser, secretOf(secrets, 'app_password'), { label: 'application role', create: true })
   await progress.step('application database', primary.host, async () => {
     const [db] = await runtime.sqlJson(primary, `select pg_get_userbyid(datdba) as owner from pg_database where datname = '${inventory.dbname}'`)
     if (!db) {

@@ -14,10 +14,12 @@ const PG_AUTOCTL_ROLES = new Set(['autoctl_node', 'pgautofailover_replicator', '
  * @typedef {{host: Host, user: string, argv: string[], note?: undefined, input?: string} | {host: Host, user: string, note: string, argv?: undefined, input?: undefined}} RecordedCommand
  */
 
+/** @typedef {import('./transports/transport.mjs').Transport & {take: () => RecordedCommand[]}} RecordingTransport */
+
 /**
  * @param {{real: import('./transports/transport.mjs').Transport}} options real: the transport the
  *   inventory names (its descriptions head the plan and its notes; nothing is ever run through it)
- * @returns {import('./transports/transport.mjs').Transport & {take: () => RecordedCommand[]}}
+ * @returns {RecordingTransport}
  */
 export function createRecordingTransport({ real }) {
   /** @type {RecordedCommand[]} */
@@ -59,6 +61,15 @@ export function createRecordingTransport({ real }) {
       pending.push({ host, user: 'root', note: `service ${name}: remove` })
     },
   }
+}
+
+/**
+ * Whether a transport is the recorder (a context loaded with dryRun has it in front of the real one).
+ * @param {import('./transports/transport.mjs').Transport} transport
+ * @returns {transport is RecordingTransport}
+ */
+export function isRecordingTransport(transport) {
+  return 'take' in transport && typeof transport.take === 'function'
 }
 
 /**
