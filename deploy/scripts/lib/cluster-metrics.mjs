@@ -4,7 +4,12 @@
 import client from 'prom-client'
 import { CAN_TAKE_WRITES, assessCluster, roleOf } from './cluster-health.mjs'
 
-/** pg_lsn text ("16/B374D848") as a byte position. */
+/**
+ * The fields of the monitor's rows the metrics read.
+ * @typedef {Pick<import('./runtimes/pg-autoctl-core.mjs').MonitorNode, 'name' | 'host' | 'port' | 'reported_state' | 'assigned_state' | 'health' | 'pg_running' | 'tli' | 'lsn' | 'seconds_since_report'>} MetricsNode
+ */
+
+/** pg_lsn text ("16/B374D848") as a byte position. @param {unknown} lsn @returns {number | undefined} */
 export function lsnBytes(lsn) {
   const match = /^([0-9A-Fa-f]+)\/([0-9A-Fa-f]+)$/.exec(String(lsn ?? ''))
   if (!match) return undefined
@@ -18,6 +23,7 @@ export function lsnBytes(lsn) {
 export function createClusterMetrics({ formation, expectedNodes }) {
   const registry = new client.Registry()
   registry.setDefaultLabels({ formation })
+  /** @param {string} name @param {string} help @param {string[]} [labelNames] */
   const gauge = (name, help, labelNames = []) => new client.Gauge({ name, help, labelNames, registers: [registry] })
   const metrics = {
     monitorUp: gauge('pgha_monitor_up', '1 when the last poll of the monitor succeeded'),
@@ -37,7 +43,7 @@ export function createClusterMetrics({ formation, expectedNodes }) {
   }
 
   /**
-   * @param {Array<Record<string, any>>} nodes runtime.clusterNodes()
+   * @param {MetricsNode[]} nodes runtime.clusterNodes()
    * @param {{lastPromotion?: number | null}} [extra] lastPromotion: Unix time (s)
    */
   function update(nodes, { lastPromotion } = {}) {
@@ -73,7 +79,7 @@ export function createClusterMetrics({ formation, expectedNodes }) {
   return { registry, update, failed }
 }
 
-/** The monitor's last stop_replication goal for the formation, as Unix time (s), or null. */
+/** The monitor's last stop_replication goal for the formation, as Unix time (s), or null. @param {string} formation */
 export function lastPromotionSql(formation) {
   return `select extract(epoch from max(eventtime))::float8 as at from pgautofailover.event
            where formationid = '${formation.replaceAll("'", "''")}' and goalstate = 'stop_replication'`

@@ -4,10 +4,18 @@ import { roleOf } from './cluster-health.mjs'
 import { InputError } from '../../lib/errors.mjs'
 
 /**
+ * @typedef {import('./runtimes/pg-autoctl-core.mjs').MonitorNode} MonitorNode
+ * @typedef {import('./cluster-health.mjs').NodeSummary} NodeSummary
+ * @typedef {import('./inventory.mjs').Inventory} Inventory
+ * @typedef {import('./inventory.mjs').InventoryHost} InventoryHost
+ */
+
+/**
  * The data node an option names. Options name nodes by node_name (the name pg_auto_failover and
  * the monitor's view use); an inventory host name there is refused, naming the node_name meant.
- * @param {any} inventory @param {string} name @param {string} flag the option, for the message
+ * @param {Pick<Inventory, 'nodes'>} inventory @param {string} name @param {string} flag the option, for the message
  * @param {{unknown?: string}} [options] unknown: what to do about a name the inventory lacks
+ * @returns {InventoryHost}
  */
 export function nodeNamed(inventory, name, flag, { unknown } = {}) {
   const node = inventory.nodes.find((n) => n.nodeName === name)
@@ -18,25 +26,32 @@ export function nodeNamed(inventory, name, flag, { unknown } = {}) {
 }
 
 /**
- * --node, required. @param {any} inventory @param {string|undefined} name a node_name @param {string} usage
+ * --node, required. @param {Pick<Inventory, 'nodes'>} inventory @param {string|undefined} name a node_name @param {string} usage
  * @param {{unknown?: string}} [options] as nodeNamed's
+ * @returns {InventoryHost}
  */
 export function nodeByName(inventory, name, usage, options) {
   if (!name) throw new InputError(`--node is required; ${usage}`)
   return nodeNamed(inventory, name, '--node', options)
 }
 
-/** A healthy node: settled in the state it was assigned and passing the monitor's checks. */
+/**
+ * A healthy node: settled in the state it was assigned and passing the monitor's checks.
+ * @param {NodeSummary | undefined} node the monitor's row (none: not settled) @param {string[]} states
+ * @returns {boolean}
+ */
 export function settledIn(node, states) {
-  return Boolean(node) && node.reported_state === node.assigned_state && states.includes(node.reported_state) && node.health === 1
+  return !!node && node.reported_state === node.assigned_state && states.includes(node.reported_state) && node.health === 1
 }
 
 /**
  * The cluster without `exceptName`: exactly one primary, every other node a healthy secondary.
+ * @param {NodeSummary[]} nodes the monitor's view (clusterNodes) @param {string} exceptName a node_name
  * @returns {string[]} problems, empty when healthy
  */
 export function problemsOfOthers(nodes, exceptName) {
   const others = nodes.filter((n) => n.name !== exceptName)
+  /** @type {string[]} */
   const problems = []
   const primaries = others.filter((n) => roleOf(n) === 'primary')
   if (primaries.length !== 1) problems.push(`${primaries.length} primaries (${primaries.map((n) => n.name).join(', ') || 'none'})`)
@@ -44,20 +59,30 @@ export function problemsOfOthers(nodes, exceptName) {
   return problems
 }
 
-/** The one healthy primary the monitor knows, or undefined. */
+/**
+ * The one healthy primary the monitor knows, or undefined.
+ * @template {NodeSummary} N
+ * @param {N[]} nodes the monitor's view (clusterNodes)
+ * @returns {N | undefined}
+ */
 export function healthyPrimary(nodes) {
   const primaries = nodes.filter((n) => roleOf(n) === 'primary')
   return primaries.length === 1 && settledIn(primaries[0], ['primary', 'wait_primary']) ? primaries[0] : undefined
 }
 
-/** The monitor's view as a table (the columns status.mjs prints). @returns {string} */
+/**
+ * The monitor's view as a table (the columns status.mjs prints).
+ * @param {Array<Pick<MonitorNode, 'name' | 'host' | 'port' | 'reported_state' | 'assigned_state' | 'health' | 'tli' | 'lsn'>>} nodes
+ * @returns {string}
+ */
 export function nodesTable(nodes) {
-  const rows = [['Node', 'Host:Port', 'Role', 'Health', 'TLI:LSN', 'Reported / Assigned']]
+  const header = ['Node', 'Host:Port', 'Role', 'Health', 'TLI:LSN', 'Reported / Assigned']
+  const rows = [header]
   for (const n of nodes) {
     rows.push([n.name, `${n.host}:${n.port}`, roleOf(n), n.health === 1 ? 'ok' : n.health === 0 ? 'FAILING' : 'unknown', `${n.tli}:${n.lsn}`, `${n.reported_state} / ${n.assigned_state}`])
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
-  const lines = rows.map((row) => row.map((cell, j) => String(cell).padEnd(widths[j])).join('  ').trimEnd())
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
+  const lines = rows.map((row) => row.map((cell, j) => String(cell).padEnd(widths[j] ?? 0)).join('  ').trimEnd())
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '))
   return lines.join('\n') + '\n'
 }

@@ -30,7 +30,7 @@ export function applicationDsn(inventory, { password } = {}) {
   }
 }
 
-/** libpq keyword/value quoting: single quotes, with \ and ' backslash-escaped. */
+/** libpq keyword/value quoting: single quotes, with \ and ' backslash-escaped. @param {string} value */
 export function quoteKeywordValue(value) {
-  return /^[^\s'\\]+$/.test(value) ? value : `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`
+  return /^[^\s'\\]+$/.test(value) ? value : `'${value.replace(/[\\']/g, (/** @type {string} */ c) => `\\${c}`)}'`
 }

@@ -4,6 +4,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import YAML from 'yaml'
+import { errorCode, errorMessage } from '../../lib/error-message.mjs'
 import { InputError } from '../../lib/errors.mjs'
 
 const SECRET_KEYS = ['monitor_password', 'replication_password', 'app_password']
@@ -22,13 +23,17 @@ export function secretsPathFor(inventoryFile) {
  */
 export async function ensureSecrets(inventoryFile, { write = true } = {}) {
   const file = secretsPathFor(inventoryFile)
-  let secrets = {}
+  /** @type {unknown} */
+  let parsed = {}
   try {
-    secrets = YAML.parse(await fs.readFile(file, 'utf8')) ?? {}
+    parsed = YAML.parse(await fs.readFile(file, 'utf8')) ?? {}
   } catch (error) {
-    if (error.code !== 'ENOENT') throw new InputError(`cannot read secrets: ${error.message.split('\n')[0]}`, { file })
+    if (errorCode(error) !== 'ENOENT') throw new InputError(`cannot read secrets: ${errorMessage(error).split('\n')[0]}`, { file })
   }
-  if (typeof secrets !== 'object' || Array.isArray(secrets)) throw new InputError('must be a mapping of secret names to values', { file })
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InputError('must be a mapping of secret names to values', { file })
+  // Checked below: every key of SECRET_KEYS ends up a valid string (other keys are kept as the file has them).
+  const secrets = /** @type {Record<string, string>} */ (parsed)
+  /** @type {string[]} */
   const created = []
   for (const key of SECRET_KEYS) {
     const value = secrets[key]
@@ -50,11 +55,15 @@ export async function ensureSecrets(inventoryFile, { write = true } = {}) {
   return { file, created, secrets }
 }
 
-/** True when a Postgres SCRAM-SHA-256 verifier (pg_authid.rolpassword) matches `password`. */
+/**
+ * True when a Postgres SCRAM-SHA-256 verifier (pg_authid.rolpassword) matches `password`.
+ * @param {string | null | undefined} verifier @param {string} password
+ */
 export function scramVerifierMatches(verifier, password) {
   const match = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(verifier ?? '')
   if (!match) return false
-  const [, iterations, salt, storedKey] = match
+  // Every group of the pattern takes part in a match.
+  const [, iterations = '', salt = '', storedKey = ''] = match
   const salted = crypto.pbkdf2Sync(password, Buffer.from(salt, 'base64'), Number(iterations), 32, 'sha256')
   const clientKey = crypto.createHmac('sha256', salted).update('Client Key').digest()
   const computed = crypto.createHash('sha256').update(clientKey).digest()
