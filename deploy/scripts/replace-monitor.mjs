@@ -54,6 +54,7 @@
 import { createClusterSteps } from './lib/bringup-steps.mjs'
 import { describeNodes, roleOf } from './lib/cluster-health.mjs'
 import { nodeNamed, nodesTable, settledIn } from './lib/day2.mjs'
+import { errorMessage } from '../lib/error-message.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { pgIsReadyArgv, pgIsReadyVerdict } from '../lib/port-check.mjs'
 import { monitorUri } from './lib/monitor-uri.mjs'
@@ -68,7 +69,19 @@ const MARK = 'pg-ha-kit replace-monitor:'
 // `pg_autoctl enable monitor` on a standby waits, unbounded, for the monitor to assign catchingup.
 const ENABLE_TIMEOUT_S = 180
 
-/** host:port of a monitor URI, or null for a disabled monitor. */
+/**
+ * @typedef {import('./lib/inventory.mjs').InventoryHost} InventoryHost
+ * @typedef {import('./lib/runtimes/pg-autoctl-core.mjs').MonitorNode} MonitorNode
+ * @typedef {object} NodeSurvey a data node as inspectNode found it
+ * @property {InventoryHost} node
+ * @property {boolean} reachable a command runs there and its Postgres answers
+ * @property {string} reason why it is not reachable
+ * @property {boolean} standby
+ * @property {string | null | undefined} monitorUri its keeper's pg_autoctl.monitor (null: not read)
+ * @property {boolean} oldMonitorAnswers
+ */
+
+/** host:port of a monitor URI, or null for a disabled monitor. @param {string | null | undefined} uri @returns {string | null} */
 function monitorAddress(uri) {
   if (!uri || uri === MONITOR_DISABLED) return null
   try {
@@ -107,11 +120,13 @@ async function main({ args, progress, loadContext }) {
   await steps.reachableStep([monitor])
   const onMonitor = await surveyMonitor()
   // Looked at in parallel (a dead host costs a connection timeout), printed in inventory order.
-  const looks = inventory.nodes.map((node) => inspectNode(node))
+  const looks = inventory.nodes.map((node) => ({ node, look: inspectNode(node) }))
+  /** @type {NodeSurvey[]} */
   const surveys = []
-  for (const [index, node] of inventory.nodes.entries()) surveys.push(await surveyStep(node, looks[index]))
+  for (const { node, look } of looks) surveys.push(await surveyStep(node, look))
 
   const reachable = surveys.filter((s) => s.reachable)
+  /** @param {NodeSurvey[]} list */
   const why = (list) => list.map((s) => `${s.node.nodeName} on ${s.node.host} (${s.reason})`).join('; ')
   if (reachable.length === 0) throw new InputError(`no data node can be reached, so none can be re-registered: ${why(surveys)}`)
   const unreachable = surveys.filter((s) => !s.reachable && !skip.has(s.node.nodeName))
@@ -127,16 +142,18 @@ async function main({ args, progress, loadContext }) {
       'so it cannot come back during or after the move; pg_autoctl 2.0 does not remove the nodes from it. Nothing was changed')
   }
   const primaries = targets.filter((s) => !s.standby)
-  if (primaries.length !== 1) {
+  const [primary] = primaries
+  if (primaries.length !== 1 || primary === undefined) {
     const detail = targets.map((s) => `${s.node.nodeName} ${s.standby ? 'standby' : 'primary'}`).join(', ')
     throw new InputError(primaries.length === 0
       ? `no primary among the nodes to re-register (${detail}): the primary registers first, so the new monitor keeps it as the primary; bring it back (or stop skipping it) first`
       : `${primaries.length} nodes are primaries (${detail}): refusing to register two primaries with a new monitor; resolve the split first`)
   }
-  const primary = primaries[0]
   const standbys = targets.filter((s) => s !== primary)
 
+  /** @param {InventoryHost} node @param {MonitorNode[]} view */
   const registered = (node, view) => view.some((n) => n.name === node.nodeName && n.host === node.address && n.port === node.port)
+  /** @param {NodeSurvey} s */
   const moved = (s) => monitorAddress(s.monitorUri) === newMonitor && registered(s.node, onMonitor.nodes)
   if (targets.every(moved) && !onMonitor.mark) {
     const view = onMonitor.nodes.filter((n) => targets.some((s) => s.node.nodeName === n.name))
@@ -207,6 +224,7 @@ async function main({ args, progress, loadContext }) {
   for (const { node } of targets) await steps.keeperProfileStep(node)
 
   const names = targets.map((s) => s.node.nodeName)
+  /** @param {MonitorNode[]} nodes */
   const problemsOf = (nodes) => {
     const ours = nodes.filter((n) => names.includes(n.name))
     const problems = names.filter((name) => !ours.some((n) => n.name === name)).map((name) => `${name} not registered`)
@@ -242,10 +260,12 @@ async function main({ args, progress, loadContext }) {
   const skippedNote = skipped.length ? `; skipped ${skipped.map((s) => s.node.nodeName).join(', ')}` : ''
   progress.info('done', `${outcome}${skippedNote} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`)
 
+  /** The keeper's pg_autoctl.monitor. @param {InventoryHost} node */
   async function keeperMonitor(node) {
     return (await runtime.keeperSettings(node, ['pg_autoctl.monitor']))['pg_autoctl.monitor']
   }
 
+  /** The replacement's mark on the inventory's monitor, or null. @returns {Promise<string | null>} */
   async function readMark() {
     const [row] = await runtime.sqlJson(monitor, "select shobj_description(oid, 'pg_database') as note from pg_database where datname = 'pg_auto_failover'")
     return row?.note?.startsWith(MARK) ? row.note : null
@@ -253,6 +273,7 @@ async function main({ args, progress, loadContext }) {
 
   /** The inventory's monitor as it is: does it answer, which nodes does it know, is it a replacement. */
   async function surveyMonitor() {
+    /** @type {{answers: boolean, nodes: MonitorNode[], mark: string | null}} */
     let state = { answers: false, nodes: [], mark: null }
     await progress.step('monitor: current state', monitor.host, async () => {
       if (!(await runtime.acceptsSql(monitor))) return { changed: false, detail: `nothing answers on ${newMonitor} yet` }
@@ -263,8 +284,12 @@ async function main({ args, progress, loadContext }) {
     return state
   }
 
-  /** A data node as it is: reachable (a command runs there, its Postgres answers), role, monitor. Never throws. */
+  /**
+   * A data node as it is: reachable (a command runs there, its Postgres answers), role, monitor. Never throws.
+   * @param {InventoryHost} node @returns {Promise<NodeSurvey>}
+   */
   async function inspectNode(node) {
+    /** @type {NodeSurvey} */
     const survey = { node, reachable: false, reason: '', standby: true, monitorUri: null, oldMonitorAnswers: false }
     try {
       await transport.ensureReachable([node])
@@ -281,10 +306,11 @@ async function main({ args, progress, loadContext }) {
       }
       return { ...survey, reachable: true, standby, monitorUri, oldMonitorAnswers }
     } catch (error) {
-      return { ...survey, reason: String(error.message).split('\n').filter(Boolean).at(-1) ?? 'unreachable' }
+      return { ...survey, reason: errorMessage(error).split('\n').filter(Boolean).at(-1) ?? 'unreachable' }
     }
   }
 
+  /** Prints what inspectNode found. @param {InventoryHost} node @param {Promise<NodeSurvey>} look */
   async function surveyStep(node, look) {
     const survey = await look
     await progress.step(`${node.nodeName}: current state`, node.host, async () => {
