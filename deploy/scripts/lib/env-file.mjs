@@ -8,7 +8,7 @@ import { clientRetryBudgetMs } from './failover-profiles.mjs'
 export const BRINGUP_ENV_KEYS = ['DATABASE_URL', 'DB_RETRY_BUDGET_MS', 'PGHA_INVENTORY']
 
 /**
- * @param {any} inventory a parsed inventory
+ * @param {import('./inventory.mjs').Inventory} inventory a parsed inventory
  * @param {string} password the application user's password
  */
 export function bringupEnvText(inventory, password) {

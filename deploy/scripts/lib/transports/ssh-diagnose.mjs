@@ -12,7 +12,7 @@ export const REACHABILITY_PROBE = 'if [ "$(id -u)" = 0 ]; then command -v setpri
 
 /**
  * A missing or group-readable key, or a missing known_hosts file, is bad input: exit 2.
- * @param {{file: string, ssh: {knownHostsFile: string, acceptNewHostKeys: boolean}, monitor: any, nodes: any[]}} inventory
+ * @param {Pick<import('../inventory.mjs').Inventory, 'file' | 'ssh' | 'monitor' | 'nodes'>} inventory
  * @param {{dryRun: boolean}} options dryRun: create no directory for known_hosts
  */
 export function checkLocalFiles(inventory, { dryRun }) {
