@@ -15,7 +15,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEnv } from 'node:util'
 import { $ } from 'zx'
-import { InputError, PROFILE_NAMES, ensureRoot, exitCodeFor, parseOptions } from '@pg-ha/deploy/cluster'
+import { InputError, PROFILE_NAMES, ensureRoot, exitOn, parseOptions } from '@pg-ha/deploy/cluster'
 import { ENGINE_NAMES, ENGINES } from '../engine/index.mjs'
 import { resolveSettings } from '../lib/scenario.js'
 import { renderDrillTable } from '../report/index.mjs'
@@ -186,8 +186,8 @@ async function databaseUrlFrom(envFile) {
 try {
   process.exitCode = await main()
 } catch (error) {
-  const err = /** @type {Error & {code?: string}} */ (error)
-  const interrupted = err.message.startsWith('interrupted')
-  log(err.message === 'interrupted' ? 'interrupted; every injected fault was healed' : `${err.code === 'INPUT_INVALID' ? 'invalid input: ' : interrupted ? '' : 'failed: '}${err.message.split('\n')[0]}`)
-  process.exitCode = interrupted ? 130 : exitCodeFor(err)
+  const message = error instanceof Error ? error.message : String(error)
+  if (!message.startsWith('interrupted')) exitOn(error, { name: 'drill', firstLine: true })
+  log(message === 'interrupted' ? 'interrupted; every injected fault was healed' : (message.split('\n')[0] ?? message))
+  process.exitCode = 130
 }

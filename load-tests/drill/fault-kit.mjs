@@ -30,7 +30,7 @@ export async function openFaultKit(inventoryFile) {
   const nodes = () => runtime.clusterNodes()
   /** The inventory host of a monitor row. @param {{name: string}} node */
   const hostOf = (node) => {
-    const host = inventory.nodes.find((/** @type {any} */ h) => h.nodeName === node.name)
+    const host = inventory.nodes.find((h) => h.nodeName === node.name)
     if (!host) throw new Error(`node ${node.name} is in the monitor's formation but not in the inventory`)
     return host
   }
@@ -63,7 +63,7 @@ export async function openFaultKit(inventoryFile) {
       return out
     },
     async close() {
-      await /** @type {any} */ (transport).close?.()
+      await transport.close?.()
     },
   }
 }

@@ -74,7 +74,7 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
   const records = await openRecordWriter(recordsFile)
   const stop = new AbortController()
   log(`step 2: write probes on every node; load (${engineName}) at ${settings.rate} writes/s`)
-  const probes = await startWriteProbes({ databaseUrl, addresses: kit.inventory.nodes.map((/** @type {any} */ n) => n.address) })
+  const probes = await startWriteProbes({ databaseUrl, addresses: kit.inventory.nodes.map((n) => n.address) })
   /** @type {Promise<import('../engine/node-engine.mjs').EngineRun> | undefined} */
   let load
   /** @type {Map<string, number[]> | undefined} */

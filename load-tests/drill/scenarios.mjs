@@ -90,7 +90,7 @@ const list = [
     async inject(kit, state) {
       const primary = await currentPrimary(kit)
       const host = kit.hostOf(primary)
-      const peers = [...new Set([kit.inventory.monitor, ...kit.inventory.nodes].map((/** @type {any} */ h) => h.address).filter((a) => a !== host.address))]
+      const peers = [...new Set([kit.inventory.monitor, ...kit.inventory.nodes].map((h) => h.address).filter((a) => a !== host.address))]
       state.target = primary.name
       state.undo.push(async () => void (await kit.transport.run(host, ['nft', 'delete', 'table', 'inet', ISOLATE_TABLE], { user: 'root' })))
       const set = peers.join(', ')
