@@ -3,7 +3,11 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 // Commands run by `sh -c` or a remote login shell, which may be dash: POSIX quoting only.
-const zxQuote = { name: 'zx', importNames: ['quote', 'quotePowerShell'], message: 'zx quotes for bash ($\'…\'); use shellQuote from deploy/lib/shell.mjs' }
+const zxQuote = {
+  name: 'zx',
+  importNames: ['quote', 'quotePowerShell'],
+  message: "zx quotes for bash ($'…'); use shellQuote from deploy/lib/shell.mjs",
+}
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', 'bench/results/**', '**/src/generated/**'] },
@@ -23,19 +27,35 @@ export default tseslint.config(
     // Layering in deploy: lib <- lab <- scripts. The lab is the VMs and their faults; the scripts drive it.
     files: ['deploy/lab/**/*.mjs'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [zxQuote, { name: '@pg-ha/deploy/cluster', message: 'the lab does not depend on the cluster scripts' }],
-        patterns: [{ group: ['**/scripts', '**/scripts/**'], message: 'the lab does not import the cluster scripts: helpers both need live in deploy/lib' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [zxQuote, { name: '@pg-ha/deploy/cluster', message: 'the lab does not depend on the cluster scripts' }],
+          patterns: [
+            {
+              group: ['**/scripts', '**/scripts/**'],
+              message: 'the lab does not import the cluster scripts: helpers both need live in deploy/lib',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['deploy/lib/**/*.mjs'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [zxQuote],
-        patterns: [{ group: ['**/lab', '**/lab/**', '**/scripts', '**/scripts/**', '@pg-ha/deploy/*'], message: 'deploy/lib is the bottom layer: it imports neither the lab nor the scripts' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [zxQuote],
+          patterns: [
+            {
+              group: ['**/lab', '**/lab/**', '**/scripts', '**/scripts/**', '@pg-ha/deploy/*'],
+              message: 'deploy/lib is the bottom layer: it imports neither the lab nor the scripts',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -67,7 +67,13 @@ export function writes(settings) {
       timeout: `${settings.requestTimeoutMs}ms`,
       responseCallback: WRITE_ACKS,
       // engine/k6-json.mjs makes attempt records of these (with k6's status and error_code).
-      tags: { kind: 'write', phase: attemptPhase, logical_id: request.logicalId, attempt: String(attempt), scheduled_ms: String(firstStartMs) },
+      tags: {
+        kind: 'write',
+        phase: attemptPhase,
+        logical_id: request.logicalId,
+        attempt: String(attempt),
+        scheduled_ms: String(firstStartMs),
+      },
     })
     const outcome = classifyWrite(res.status)
     if (outcome === 'acked') {

@@ -61,7 +61,11 @@ try {
   cluster = await startLabCluster(LAB)
   await psql(cluster.databaseUrl, 'create table gorm_probe(id bigserial primary key, at timestamptz default clock_timestamp())')
   const { databaseUrl } = cluster
-  const run = async () => (await $({ quiet: true })`${probe} -dsn ${databaseUrl} -writes ${writes}`).stdout.trim().split('\n').map((line) => JSON.parse(line))
+  const run = async () =>
+    (await $({ quiet: true })`${probe} -dsn ${databaseUrl} -writes ${writes}`).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
   const baseline = await run()
   const ctx = await loadClusterContext(cluster.inventory.file)
   const first = cluster.lab.vms[0]
@@ -69,15 +73,19 @@ try {
   /** @type {MonitorNode[]} */
   const nodesBefore = await ctx.runtime.clusterNodes()
   const before = nodesBefore.find((n) => roleOf(n) === 'primary')
-  if (before?.host !== first.address) throw new Error(`expected the first host of the DSN (${first.address}) to be the primary, found ${before?.host}`)
+  if (before?.host !== first.address)
+    throw new Error(`expected the first host of the DSN (${first.address}) to be the primary, found ${before?.host}`)
   log(`baseline: ${baseline.map((r) => r.ms.toFixed(0)).join('/')} ms`)
   await injectFault(cluster.lab, 'partition', first.vm)
-  const after = await waitFor(async () => {
-    /** @type {MonitorNode[]} */
-    const nodes = await ctx.runtime.clusterNodes().catch(() => [])
-    const primary = nodes.find((n) => roleOf(n) === 'primary' && n.host !== first.address)
-    return primary ?? null
-  }, { timeoutMs: 120_000, intervalMs: 500, what: 'a new primary' })
+  const after = await waitFor(
+    async () => {
+      /** @type {MonitorNode[]} */
+      const nodes = await ctx.runtime.clusterNodes().catch(() => [])
+      const primary = nodes.find((n) => roleOf(n) === 'primary' && n.host !== first.address)
+      return primary ?? null
+    },
+    { timeoutMs: 120_000, intervalMs: 500, what: 'a new primary' },
+  )
   const deadFirst = await run()
   const connectTimeoutS = Number(/[?&]connect_timeout=(\d+)/.exec(cluster.databaseUrl)?.[1])
   const results = {
@@ -85,9 +93,16 @@ try {
     client: 'gorm.io/gorm v1.31.2 + gorm.io/driver/postgres v1.6.3 (pgx v5), a new connection per write',
     connect_timeout_s: connectTimeoutS,
     baseline_ms: baseline.map((r) => r.ms),
-    first_host_black_holed: { new_primary: after.name, ms: deadFirst.map((r) => r.ms), hosts: deadFirst.map((r) => r.host ?? null), errors: deadFirst.filter((r) => r.error).map((r) => r.error) },
+    first_host_black_holed: {
+      new_primary: after.name,
+      ms: deadFirst.map((r) => r.ms),
+      hosts: deadFirst.map((r) => r.host ?? null),
+      errors: deadFirst.filter((r) => r.error).map((r) => r.error),
+    },
   }
-  log(`first host black-holed (${first.address}), primary ${after.name}: ${deadFirst.map((r) => (r.error ? 'error' : r.ms.toFixed(0))).join('/')} ms with connect_timeout=${connectTimeoutS}s`)
+  log(
+    `first host black-holed (${first.address}), primary ${after.name}: ${deadFirst.map((r) => (r.error ? 'error' : r.ms.toFixed(0))).join('/')} ms with connect_timeout=${connectTimeoutS}s`,
+  )
   await fs.mkdir(resultsDir, { recursive: true })
   const file = path.join(resultsDir, `gorm-dead-host-${results.started_at.replaceAll(':', '-').replace('.', '-')}.json`)
   await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')

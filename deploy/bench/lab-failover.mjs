@@ -56,7 +56,10 @@ const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 const USAGE = `usage: lab-failover.mjs [--profiles ${PROFILE_NAMES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]`
 let args
 try {
-  args = parseOptions(process.argv.slice(2), { usage: USAGE, options: { profiles: { type: 'string' }, scenarios: { type: 'string' } } }).values
+  args = parseOptions(process.argv.slice(2), {
+    usage: USAGE,
+    options: { profiles: { type: 'string' }, scenarios: { type: 'string' } },
+  }).values
 } catch (error) {
   process.stderr.write(`lab-failover: ${errorMessage(error)}\n`)
   process.exit(2)
@@ -64,7 +67,10 @@ try {
 const profiles = (args.profiles ?? PROFILE_NAMES.join(',')).split(',')
 const scenarios = (args.scenarios ?? SCENARIOS.join(',')).split(',')
 /** @type {Array<[string[], string[], string]>} */
-const lists = [[profiles, PROFILE_NAMES, 'profiles'], [scenarios, SCENARIOS, 'scenarios']]
+const lists = [
+  [profiles, PROFILE_NAMES, 'profiles'],
+  [scenarios, SCENARIOS, 'scenarios'],
+]
 for (const [list, known, flag] of lists) {
   const bad = list.find((item) => !known.includes(item))
   if (bad) {
@@ -92,7 +98,10 @@ try {
     const run = { profile, bringup_s: round(cluster.bringupMs / 1000), scenarios: [] }
     results.runs.push(run)
     // logical_id without a unique index: a write stored twice is two rows.
-    await psql(cluster.databaseUrl, 'create table bench_writes(seq bigserial primary key, logical_id bigint not null, at timestamptz default clock_timestamp())')
+    await psql(
+      cluster.databaseUrl,
+      'create table bench_writes(seq bigserial primary key, logical_id bigint not null, at timestamptz default clock_timestamp())',
+    )
     let nextId = 0
     for (const scenario of scenarios) {
       /** @type {MonitorNode[]} */
@@ -114,11 +123,21 @@ try {
         }
       })()
       await waitFor(async () => acked.length >= 20, { timeoutMs: 30_000, what: 'writes before the fault' })
-      const probes = ['partition', 'isolate'].includes(scenario) ? await startWriteProbes({ databaseUrl: cluster.databaseUrl, addresses: cluster.lab.vms.map((v) => v.address) }) : null
+      const probes = ['partition', 'isolate'].includes(scenario)
+        ? await startWriteProbes({ databaseUrl: cluster.databaseUrl, addresses: cluster.lab.vms.map((v) => v.address) })
+        : null
       const faultAt = Date.now()
       log(`profile ${profile}: ${scenario} of ${primary.name} (${vm})`)
       if (scenario === 'switchover') {
-        await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'switchover', '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
+        await ctx.runtime.pg(ctx.inventory.monitor, [
+          'pg_autoctl',
+          'perform',
+          'switchover',
+          '--pgdata',
+          ctx.inventory.monitor.pgdata,
+          '--formation',
+          ctx.inventory.formation,
+        ])
       } else {
         await injectFault(cluster.lab, /** @type {'power-off' | 'partition' | 'isolate'} */ (scenario), vm)
       }
@@ -130,19 +149,26 @@ try {
       const recoverAt = Date.now()
       const undo = scenario === 'switchover' ? undefined : FAULTS[/** @type {'power-off' | 'partition' | 'isolate'} */ (scenario)].undo
       if (undo) await injectFault(cluster.lab, undo, vm)
-      const settled = await waitFor(async () => {
-        /** @type {MonitorNode[]} */
-        const now = await ctx.runtime.clusterNodes()
-        return assessCluster(now, ctx.inventory.nodes.length).healthy ? now : null
-      }, { timeoutMs: 240_000, what: 'the cluster to be healthy again' })
+      const settled = await waitFor(
+        async () => {
+          /** @type {MonitorNode[]} */
+          const now = await ctx.runtime.clusterNodes()
+          return assessCluster(now, ctx.inventory.nodes.length).healthy ? now : null
+        },
+        { timeoutMs: 240_000, what: 'the cluster to be healthy again' },
+      )
       const rejoinMs = Date.now() - recoverAt
       stop = true
       await writer
       const overlap = probes ? overlapFrom(await probes.stop(), { oldPrimary: primary.host, cutAt: faultAt }) : null
 
-      const stored = await psql(cluster.databaseUrl, `select count(*) || ' ' || count(distinct logical_id) from bench_writes where logical_id = any('{${acked.map((w) => w.id).join(',')}}'::bigint[])`)
+      const stored = await psql(
+        cluster.databaseUrl,
+        `select count(*) || ' ' || count(distinct logical_id) from bench_writes where logical_id = any('{${acked.map((w) => w.id).join(',')}}'::bigint[])`,
+      )
       const [found, distinct] = stored.stdout.split(' ').map(Number)
-      if (found === undefined || distinct === undefined) throw new Error(`${scenario}: counting the stored writes failed: ${stored.stderr || stored.stdout}`)
+      if (found === undefined || distinct === undefined)
+        throw new Error(`${scenario}: counting the stored writes failed: ${stored.stderr || stored.stdout}`)
       // Each acknowledged write and the next one.
       const gaps = acked.flatMap((w, i) => {
         const next = acked[i + 1]
@@ -169,8 +195,10 @@ try {
       }
       run.scenarios.push(figures)
       log(`  ${JSON.stringify(figures)}`)
-      if (figures.lost !== 0 || figures.duplicated !== 0) throw new Error(`${scenario}: ${figures.lost} acknowledged writes lost, ${figures.duplicated} duplicated`)
-      if (figures.overlap_s !== null && figures.overlap_s > 0) throw new Error(`${scenario}: two primaries took writes for ${figures.overlap_s} s`)
+      if (figures.lost !== 0 || figures.duplicated !== 0)
+        throw new Error(`${scenario}: ${figures.lost} acknowledged writes lost, ${figures.duplicated} duplicated`)
+      if (figures.overlap_s !== null && figures.overlap_s > 0)
+        throw new Error(`${scenario}: two primaries took writes for ${figures.overlap_s} s`)
     }
     await stopLabCluster(cluster)
     cluster = undefined
@@ -190,7 +218,9 @@ await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
 process.stdout.write('profile   bring-up  scenario     outage   rejoin   write p50 before/degraded  overlap  acked  lost  dup\n')
 for (const run of results.runs) {
   for (const s of run.scenarios) {
-    process.stdout.write(`${run.profile.padEnd(9)} ${`${run.bringup_s}s`.padEnd(9)} ${s.scenario.padEnd(12)} ${`${s.write_outage_s}s`.padEnd(8)} ${(s.rejoin_s === null ? '-' : `${s.rejoin_s}s`).padEnd(8)} ${`${s.write_ms_p50_before} / ${s.write_ms_p50_degraded} ms`.padEnd(26)} ${(s.overlap_s === null ? '-' : `${s.overlap_s}s`).padEnd(8)} ${String(s.acknowledged).padEnd(6)} ${String(s.lost).padEnd(5)} ${s.duplicated}\n`)
+    process.stdout.write(
+      `${run.profile.padEnd(9)} ${`${run.bringup_s}s`.padEnd(9)} ${s.scenario.padEnd(12)} ${`${s.write_outage_s}s`.padEnd(8)} ${(s.rejoin_s === null ? '-' : `${s.rejoin_s}s`).padEnd(8)} ${`${s.write_ms_p50_before} / ${s.write_ms_p50_degraded} ms`.padEnd(26)} ${(s.overlap_s === null ? '-' : `${s.overlap_s}s`).padEnd(8)} ${String(s.acknowledged).padEnd(6)} ${String(s.lost).padEnd(5)} ${s.duplicated}\n`,
+    )
   }
 }
 process.stdout.write(`written: ${path.relative(process.cwd(), file)}\n`)

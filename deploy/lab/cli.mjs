@@ -19,7 +19,9 @@ const USAGE = `usage: lab <up|down|status> [--name N] [--subnet S] [--vms N] [--
        lab crash-postgres <vm> --port <the data node's Postgres port>
        lab exec <vm> [--user U] -- <command...>
 faults:
-${Object.entries(FAULTS).map(([name, fault]) => `  ${name.padEnd(15)}${fault.summary}`).join('\n')}`
+${Object.entries(FAULTS)
+  .map(([name, fault]) => `  ${name.padEnd(15)}${fault.summary}`)
+  .join('\n')}`
 const VM_COMMANDS = new Set([...FAULT_NAMES, 'exec'])
 const LAB_COMMANDS = new Set(['up', 'down', 'status'])
 
@@ -35,8 +37,13 @@ try {
   parsed = parseOptions(process.argv.slice(2), {
     usage: USAGE,
     options: {
-      name: { type: 'string' }, subnet: { type: 'string' }, vms: { type: 'string' }, port: { type: 'string' }, user: { type: 'string' },
-      json: { type: 'boolean' }, sshd: { type: 'boolean' },
+      name: { type: 'string' },
+      subnet: { type: 'string' },
+      vms: { type: 'string' },
+      port: { type: 'string' },
+      user: { type: 'string' },
+      json: { type: 'boolean' },
+      sshd: { type: 'boolean' },
     },
     positionals: true,
     rest: true,
@@ -46,19 +53,28 @@ try {
 }
 const args = parsed.values
 const [command, vmName, ...extra] = parsed.positionals
-if (!command || (!LAB_COMMANDS.has(command) && !VM_COMMANDS.has(command))) usageError(command ? `unknown command "${command}"` : 'missing command')
+if (!command || (!LAB_COMMANDS.has(command) && !VM_COMMANDS.has(command)))
+  usageError(command ? `unknown command "${command}"` : 'missing command')
 if (VM_COMMANDS.has(command) && !vmName) usageError(`"${command}" needs a VM name (vm1, vm2, ...)`)
-if ((LAB_COMMANDS.has(command) && vmName) || extra.length > 0) usageError(`unexpected argument "${LAB_COMMANDS.has(command) ? vmName : extra[0]}"`)
+if ((LAB_COMMANDS.has(command) && vmName) || extra.length > 0)
+  usageError(`unexpected argument "${LAB_COMMANDS.has(command) ? vmName : extra[0]}"`)
 const execArgv = parsed.rest ?? []
 if (command === 'exec' && execArgv.length === 0) usageError('"exec" needs a command after --')
 if (command !== 'exec' && (execArgv.length > 0 || args.user !== undefined)) usageError(`"${command}" takes no command and no --user`)
 if (command !== 'up' && args.sshd) usageError('--sshd goes with "up" only')
 const fault = isFaultName(command) ? FAULTS[command] : undefined
 const needsPort = fault?.needs === 'port'
-if (!needsPort && args.port !== undefined) usageError(`--port goes with ${FAULT_NAMES.filter((name) => FAULTS[name].needs).map((name) => `"${name}"`).join(', ')} only`)
+if (!needsPort && args.port !== undefined)
+  usageError(
+    `--port goes with ${FAULT_NAMES.filter((name) => FAULTS[name].needs)
+      .map((name) => `"${name}"`)
+      .join(', ')} only`,
+  )
 // No default: in the users' layout (deploy/inventory/lab.yml) 5432 on vm3 is the monitor.
 if (needsPort && args.port === undefined) {
-  usageError(`"${command}" needs --port, the data node's Postgres port (deploy/inventory/lab.yml: 5432 on vm1 and vm2, 5433 on vm3, whose 5432 is the monitor)`)
+  usageError(
+    `"${command}" needs --port, the data node's Postgres port (deploy/inventory/lab.yml: 5432 on vm1 and vm2, 5433 on vm3, whose 5432 is the monitor)`,
+  )
 }
 let crashPort
 try {
@@ -98,7 +114,9 @@ try {
       } else {
         for (const vm of status.vms) {
           const services = vm.services.map((s) => `${s.name}:${s.pid ? `running(${s.pid})` : 'stopped'}`).join(' ') || '-'
-          process.stdout.write(`${vm.vm.padEnd(4)} ${vm.address.padEnd(15)} link=${vm.link.padEnd(6)}${vm.isolated ? ' isolated' : ''} processes=${String(vm.processes).padEnd(4)} ${services}\n`)
+          process.stdout.write(
+            `${vm.vm.padEnd(4)} ${vm.address.padEnd(15)} link=${vm.link.padEnd(6)}${vm.isolated ? ' isolated' : ''} processes=${String(vm.processes).padEnd(4)} ${services}\n`,
+          )
         }
       }
       if (status.vms.some((vm) => vm.link === 'absent')) process.exitCode = 1

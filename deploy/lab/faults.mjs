@@ -41,10 +41,10 @@ const DEFINITIONS = /** @satisfies {Record<string, Fault>} */ ({
     },
   },
   'crash-postgres': {
-    summary: "the postmaster on --port SIGKILLed, its keeper alive (it restarts Postgres)",
+    summary: 'the postmaster on --port SIGKILLed, its keeper alive (it restarts Postgres)',
     needs: 'port',
     apply: async (lab, vm, { port }) => {
-      if (port === undefined) throw new Error('crash-postgres needs the data node\'s Postgres port')
+      if (port === undefined) throw new Error("crash-postgres needs the data node's Postgres port")
       const pid = await crashPostgres(lab, vm, { port })
       return `${vm}: postmaster ${pid} on port ${port} killed`
     },

@@ -3,12 +3,32 @@
 import fs from 'node:fs/promises'
 import { $ } from 'zx'
 import { findVm } from './lab-config.mjs'
-import { createNetwork, destroyNetwork, ensureSubnetFree, isolateVm, killNamespace, listNamespaces, namespacePids, releaseVm, setVmLink, vmIsolated, vmLinkState } from './network.mjs'
+import {
+  createNetwork,
+  destroyNetwork,
+  ensureSubnetFree,
+  isolateVm,
+  killNamespace,
+  listNamespaces,
+  namespacePids,
+  releaseVm,
+  setVmLink,
+  vmIsolated,
+  vmLinkState,
+} from './network.mjs'
 import { listServices, servicePid, startService } from './services.mjs'
 import { startLabSshd } from './sshd.mjs'
 import { ensureDebianPackages } from '../lib/ensure-packages.mjs'
 
-export const LAB_PACKAGES = ['postgresql-15', 'postgresql-15-auto-failover', 'pg-auto-failover-cli', 'iproute2', 'util-linux', 'procps', 'nftables']
+export const LAB_PACKAGES = [
+  'postgresql-15',
+  'postgresql-15-auto-failover',
+  'pg-auto-failover-cli',
+  'iproute2',
+  'util-linux',
+  'procps',
+  'nftables',
+]
 
 /** @typedef {import('./lab-config.mjs').Lab} Lab */
 /** @typedef {import('./lab-config.mjs').LabVm} LabVm */
@@ -32,7 +52,10 @@ export async function labUp(lab, { log = () => {}, sshd = false } = {}) {
     await fs.mkdir(vm.servicesDir, { recursive: true, mode: 0o700 })
     await fs.mkdir(vm.logDir, { recursive: true, mode: 0o700 })
   }
-  await fs.writeFile(`${lab.dir}/lab.json`, JSON.stringify({ name: lab.name, subnet: lab.subnet, vms: lab.vms.map(({ vm, address }) => ({ vm, address })) }, null, 2) + '\n')
+  await fs.writeFile(
+    `${lab.dir}/lab.json`,
+    JSON.stringify({ name: lab.name, subnet: lab.subnet, vms: lab.vms.map(({ vm, address }) => ({ vm, address })) }, null, 2) + '\n',
+  )
   await createNetwork(lab)
   log(`lab ${lab.name} up: ${lab.vms.map((vm) => `${vm.vm}=${vm.address}`).join(' ')} on ${lab.bridge}`)
   if (sshd) await startLabSshd(lab, { log })

@@ -18,7 +18,11 @@ export async function linkExists(name) {
 export async function namespacePids(netns) {
   const out = await $`ip netns pids ${netns}`.quiet().nothrow()
   if (out.exitCode !== 0) return []
-  return out.stdout.split('\n').map((s) => s.trim()).filter(Boolean).map(Number)
+  return out.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number)
 }
 
 /** SIGKILL every process in a namespace until none is left (processes may fork while we kill). @param {string} netns */
@@ -30,7 +34,11 @@ export async function killNamespace(netns) {
     if (pids.length === 0) return waitReaped(killed)
     for (const pid of pids) {
       killed.add(pid)
-      try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        /* already gone */
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -46,7 +54,18 @@ async function waitReaped(pids, timeoutMs = 10_000) {
   let left = [...pids]
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50))
-    left = (await Promise.all(left.map(async (pid) => ((await fs.access(`/proc/${pid}`).then(() => true, () => false)) ? pid : null)))).filter((pid) => pid !== null)
+    left = (
+      await Promise.all(
+        left.map(async (pid) =>
+          (await fs.access(`/proc/${pid}`).then(
+            () => true,
+            () => false,
+          ))
+            ? pid
+            : null,
+        ),
+      )
+    ).filter((pid) => pid !== null)
   }
 }
 

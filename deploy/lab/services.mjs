@@ -98,7 +98,11 @@ export async function stopService(vm, name, { timeoutMs = 30_000 } = {}) {
   const pid = await servicePid(vm, name)
   if (!pid) return false
   const kill = (/** @type {number} */ target, /** @type {NodeJS.Signals} */ sig) => {
-    try { process.kill(target, sig) } catch { /* exited meanwhile */ }
+    try {
+      process.kill(target, sig)
+    } catch {
+      /* exited meanwhile */
+    }
   }
   // The supervising shell, then the service it runs (its child).
   kill(pid, 'SIGTERM')
@@ -109,7 +113,11 @@ export async function stopService(vm, name, { timeoutMs = 30_000 } = {}) {
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   // Spawned detached, the shell leads the process group the service runs in.
-  try { process.kill(-pid, 'SIGKILL') } catch { kill(pid, 'SIGKILL') }
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    kill(pid, 'SIGKILL')
+  }
   return true
 }
 

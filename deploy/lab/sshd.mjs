@@ -42,9 +42,15 @@ export async function startLabSshd(lab, { log = () => {} } = {}) {
   // Only the VMs get an sshd: the package must not start one on this host.
   await ensureDebianPackages(SSHD_PACKAGES, { log, startServices: false })
   // Without PAM, sshd refuses even key logins to an account whose password is locked with "!".
-  const rootPassword = (await fs.readFile('/etc/shadow', 'utf8')).split('\n').find((line) => line.startsWith('root:'))?.split(':')[1] ?? ''
+  const rootPassword =
+    (await fs.readFile('/etc/shadow', 'utf8'))
+      .split('\n')
+      .find((line) => line.startsWith('root:'))
+      ?.split(':')[1] ?? ''
   if (rootPassword.startsWith('!')) {
-    throw new Error('root\'s password is locked with "!" in /etc/shadow, so the VMs\' sshd (no PAM) would refuse root even with a key; "usermod -p \'*\' root" disables password login without locking the account')
+    throw new Error(
+      'root\'s password is locked with "!" in /etc/shadow, so the VMs\' sshd (no PAM) would refuse root even with a key; "usermod -p \'*\' root" disables password login without locking the account',
+    )
   }
   const paths = labSshPaths(lab)
   await fs.mkdir(paths.dir, { recursive: true, mode: 0o700 })
@@ -64,7 +70,12 @@ export async function startLabSshd(lab, { log = () => {} } = {}) {
     await fs.writeFile(own.config, sshdConfig(vm, own.hostKey, paths.authorizedKeys), { mode: 0o600 })
     const check = await $({ quiet: true, nothrow: true })`${vmCommand(vm, [SSHD, '-t', '-f', own.config])}`
     if (check.exitCode !== 0) throw new Error(`sshd rejects ${own.config} on ${vm.vm}: ${check.stderr.trim()}`)
-    await registerService(vm, { name: 'sshd', user: 'root', argv: [SSHD, '-D', '-e', '-f', own.config], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } })
+    await registerService(vm, {
+      name: 'sshd',
+      user: 'root',
+      argv: [SSHD, '-D', '-e', '-f', own.config],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    })
     await startService(vm, 'sshd')
   }
   await fs.writeFile(paths.knownHosts, knownHosts.join('\n') + '\n', { mode: 0o600 })
@@ -108,7 +119,13 @@ function sshdConfig(vm, hostKey, authorizedKeys) {
 
 /** An ed25519 key pair at `file` (and `file`.pub), unless there is one. @param {string} file @param {string} comment */
 async function keygen(file, comment) {
-  if (await fs.access(file).then(() => true, () => false)) return
+  if (
+    await fs.access(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return
   await $({ quiet: true })`ssh-keygen -q -t ed25519 -N ${''} -C ${comment} -f ${file}`
   await fs.chmod(file, 0o600)
 }

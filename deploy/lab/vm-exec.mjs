@@ -15,9 +15,7 @@ export function vmCommand(vm, argv, { user, env = {} } = {}) {
   const noSystemd = '{ [ ! -d /run/systemd/system ] || mount -t tmpfs -o mode=0755,size=64k pgha-vm /run/systemd; }'
   const script = [...binds, noSystemd, 'cd /', 'exec "$@"'].join(' && ')
   // setpriv execs in place (no forked parent), so a recorded pid is the service itself.
-  const asUser = user && user !== 'root'
-    ? ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env']
-    : []
+  const asUser = user && user !== 'root' ? ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env'] : []
   const envArgs = Object.keys(env).length > 0 ? ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`)] : []
   return ['ip', 'netns', 'exec', vm.netns, 'sh', '-c', script, 'vm-exec', ...asUser, ...envArgs, ...argv]
 }

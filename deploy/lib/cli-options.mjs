@@ -77,7 +77,9 @@ export function parseExtraVars(items) {
         const eq = pair.indexOf('=')
         // Values may be passwords: an error shows a word only when it can be nothing but a name.
         if (eq < 0) {
-          throw new InputError(`-e ${/^[A-Za-z_][A-Za-z0-9_]*$/.test(pair) ? `"${pair}"` : 'word'}: expected key=value, a JSON or YAML mapping, or @file`)
+          throw new InputError(
+            `-e ${/^[A-Za-z_][A-Za-z0-9_]*$/.test(pair) ? `"${pair}"` : 'word'}: expected key=value, a JSON or YAML mapping, or @file`,
+          )
         }
         if (eq === 0) throw new InputError('-e "=…": no variable name before "="')
         vars[pair.slice(0, eq)] = scalar(pair.slice(eq + 1))

@@ -19,7 +19,14 @@ export async function ensureDebianPackages(packages, { log = () => {}, startServ
   }
   if (missing.length === 0) return []
   log(`installing Debian packages: ${missing.join(' ')}`)
-  const ownPolicy = !startServices && (await fs.writeFile(POLICY_RC_D, '#!/bin/sh\n# pg-ha-kit: no daemon starts during this install\nexit 101\n', { mode: 0o755, flag: 'wx' }).then(() => true, () => false))
+  const ownPolicy =
+    !startServices &&
+    (await fs
+      .writeFile(POLICY_RC_D, '#!/bin/sh\n# pg-ha-kit: no daemon starts during this install\nexit 101\n', { mode: 0o755, flag: 'wx' })
+      .then(
+        () => true,
+        () => false,
+      ))
   try {
     await aptInstall(missing)
   } finally {
@@ -37,7 +44,9 @@ async function aptInstall(missing) {
     install = await $({ env })`apt-get install -y --no-install-recommends ${missing}`.quiet().nothrow()
   }
   if (install.exitCode !== 0) {
-    throw new Error(`apt-get install ${missing.join(' ')} failed (exit ${install.exitCode}): ${install.stderr.trim().split('\n').slice(-3).join(' | ')}`)
+    throw new Error(
+      `apt-get install ${missing.join(' ')} failed (exit ${install.exitCode}): ${install.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    )
   }
 }
 

@@ -11,7 +11,10 @@ import net from 'node:net'
 export function acceptsTcp(host, port, { timeoutMs = 1000 } = {}) {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port, timeout: timeoutMs })
-    const done = (/** @type {boolean} */ ok) => { socket.destroy(); resolve(ok) }
+    const done = (/** @type {boolean} */ ok) => {
+      socket.destroy()
+      resolve(ok)
+    }
     socket.once('connect', () => done(true))
     socket.once('timeout', () => done(false))
     socket.once('error', () => done(false))

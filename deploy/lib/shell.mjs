@@ -16,4 +16,5 @@ export function shellQuote(arg) {
  * (so hosts sharing the directory cannot clash), unless $1 already holds exactly that: it then
  * prints "unchanged" and leaves $1 alone.
  */
-export const WRITE_IF_CHANGED_SH = 'tmp=$(mktemp "$1.XXXXXX") && cat > "$tmp" && chmod "$2" "$tmp" && if cmp -s "$tmp" "$1"; then rm -f "$tmp"; echo unchanged; else mv "$tmp" "$1"; fi'
+export const WRITE_IF_CHANGED_SH =
+  'tmp=$(mktemp "$1.XXXXXX") && cat > "$tmp" && chmod "$2" "$tmp" && if cmp -s "$tmp" "$1"; then rm -f "$tmp"; echo unchanged; else mv "$tmp" "$1"; fi'

@@ -37,7 +37,10 @@ async function main({ args, progress, loadContext }) {
   await steps.reachableStep([inventory.monitor, ...inventory.nodes])
   const nodes = await steps.nodesNow()
   const primary = healthyPrimary(nodes.filter((n) => n.name !== node.nodeName)) ?? healthyPrimary(nodes)
-  if (!primary) throw new InputError(`no healthy primary for ${node.nodeName} to join (the monitor sees: ${describeNodes(nodes) || 'no nodes'}); run bringup.mjs or fix the cluster first`)
+  if (!primary)
+    throw new InputError(
+      `no healthy primary for ${node.nodeName} to join (the monitor sees: ${describeNodes(nodes) || 'no nodes'}); run bringup.mjs or fix the cluster first`,
+    )
 
   await steps.passfileStep(node)
   await steps.replicationPasswordStep()
@@ -46,7 +49,10 @@ async function main({ args, progress, loadContext }) {
   await steps.verifyStep()
   await steps.envFileStep(envFile)
   const changed = progress.results.filter((r) => r.status === 'changed').length
-  progress.info('done', `${changed ? `${node.nodeName} joined: ${changed} steps changed something` : `no change: ${node.nodeName} already in the cluster`} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`)
+  progress.info(
+    'done',
+    `${changed ? `${node.nodeName} joined: ${changed} steps changed something` : `no change: ${node.nodeName} already in the cluster`} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`,
+  )
 }
 
 await runClusterScript({ name: 'add-node', usage: USAGE, string: ['node', 'env-output'], main })

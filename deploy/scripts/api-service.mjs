@@ -46,7 +46,14 @@ export async function stopApi({ timeoutMs = 15_000 } = {}) {
   await fs.rm(pidFile, { force: true })
   if (!pid) return false
   process.kill(pid, 'SIGTERM')
-  const gone = await waitFor(async () => !(await fs.access(`/proc/${pid}`).then(() => true, () => false)), { timeoutMs, intervalMs: 100, what: 'the API to stop' }).catch(() => false)
+  const gone = await waitFor(
+    async () =>
+      !(await fs.access(`/proc/${pid}`).then(
+        () => true,
+        () => false,
+      )),
+    { timeoutMs, intervalMs: 100, what: 'the API to stop' },
+  ).catch(() => false)
   if (!gone) process.kill(pid, 'SIGKILL')
   return true
 }
@@ -68,7 +75,12 @@ export async function startApi({ envFile = path.join(repoRoot, '.env'), port = 3
   await fs.mkdir(runDir, { recursive: true })
   const out = openSync(logFile, 'a', 0o600)
   try {
-    const child = spawn(process.execPath, [path.join(apiDir, 'dist/main.js')], { cwd: apiDir, env: { ...env, PORT: String(port), HOST: host }, detached: true, stdio: ['ignore', out, out] })
+    const child = spawn(process.execPath, [path.join(apiDir, 'dist/main.js')], {
+      cwd: apiDir,
+      env: { ...env, PORT: String(port), HOST: host },
+      detached: true,
+      stdio: ['ignore', out, out],
+    })
     await fs.writeFile(pidFile, `${child.pid}\n`)
     child.unref()
   } finally {
@@ -76,10 +88,13 @@ export async function startApi({ envFile = path.join(repoRoot, '.env'), port = 3
   }
   const url = `http://${host}:${port}`
   log(`step 4: started (pid ${await fs.readFile(pidFile, 'utf8').then((s) => s.trim())}, log ${path.relative(process.cwd(), logFile)})`)
-  await waitFor(async () => {
-    if (!(await runningPid())) throw new Error(`the API exited; see ${logFile}`)
-    return (await fetch(`${url}/readyz`).catch(() => null))?.ok
-  }, { timeoutMs: 60_000, intervalMs: 250, what: 'the API to be ready' })
+  await waitFor(
+    async () => {
+      if (!(await runningPid())) throw new Error(`the API exited; see ${logFile}`)
+      return (await fetch(`${url}/readyz`).catch(() => null))?.ok
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: 'the API to be ready' },
+  )
   log(`step 5: ready at ${url}`)
   return url
 }
@@ -99,10 +114,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       positionals: true,
     })
     const [command, extra] = positionals
-    if (!['start', 'stop', 'status'].includes(command ?? '') || extra) throw new InputError(`expected one of start, stop, status${extra ? `, not "${extra}" after it` : command ? `, not "${command}"` : ''}; ${USAGE}`)
+    if (!['start', 'stop', 'status'].includes(command ?? '') || extra)
+      throw new InputError(
+        `expected one of start, stop, status${extra ? `, not "${extra}" after it` : command ? `, not "${command}"` : ''}; ${USAGE}`,
+      )
     const port = tcpPortOption(args.port, '--port') ?? 3000
     if (command === 'start') {
-      const url = await startApi({ envFile: path.resolve(args['env-file'] ?? path.join(repoRoot, '.env')), port, host: args.host ?? '127.0.0.1' })
+      const url = await startApi({
+        envFile: path.resolve(args['env-file'] ?? path.join(repoRoot, '.env')),
+        port,
+        host: args.host ?? '127.0.0.1',
+      })
       process.stdout.write(`${url}\n`)
     } else if (command === 'stop') {
       log((await stopApi()) ? 'stopped' : 'not running')

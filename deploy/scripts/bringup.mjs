@@ -32,7 +32,8 @@ const USAGE = 'usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--
 
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
-  if (args.ssl !== undefined && !['off', 'self-signed'].includes(args.ssl)) throw new InputError(`--ssl must be off or self-signed, got "${args.ssl}"`)
+  if (args.ssl !== undefined && !['off', 'self-signed'].includes(args.ssl))
+    throw new InputError(`--ssl must be off or self-signed, got "${args.ssl}"`)
   if (args.check && args['show-password']) throw new InputError('--check prints no password: drop --show-password')
   const ctx = await loadContext({ ssl: args.ssl, dryRun: args.check, secrets: 'create' })
   const envFile = path.resolve(args['env-output'] ?? path.join(repoRoot, '.env'))
@@ -44,11 +45,19 @@ async function main({ args, progress, loadContext }) {
   const changed = progress.results.filter((r) => r.status === 'changed').length
   const shown = args['show-password'] ? applicationDsn(ctx.inventory, { password: ctx.secrets.app_password }) : dsn
   if (args.json) {
-    progress.info('done', args.check ? 'dry run: nothing was run' : changed ? `${changed} steps changed something` : 'no changes', { dsn: shown, env_file: envFile, changed_steps: changed })
+    progress.info('done', args.check ? 'dry run: nothing was run' : changed ? `${changed} steps changed something` : 'no changes', {
+      dsn: shown,
+      env_file: envFile,
+      changed_steps: changed,
+    })
   } else if (args.check) {
-    process.stdout.write(`\ndry run: nothing was run. DSN the bring-up prints:\nDSN (keyword): ${shown.keyword}\nDSN (URI):     ${shown.uri}\n`)
+    process.stdout.write(
+      `\ndry run: nothing was run. DSN the bring-up prints:\nDSN (keyword): ${shown.keyword}\nDSN (URI):     ${shown.uri}\n`,
+    )
   } else {
-    process.stdout.write(`\n${changed ? `done: ${changed} steps changed something` : 'done: no changes, the cluster already matched the inventory'} (${(progress.elapsedMs() / 1000).toFixed(1)} s)\n`)
+    process.stdout.write(
+      `\n${changed ? `done: ${changed} steps changed something` : 'done: no changes, the cluster already matched the inventory'} (${(progress.elapsedMs() / 1000).toFixed(1)} s)\n`,
+    )
     process.stdout.write(`DSN (keyword): ${shown.keyword}\nDSN (URI):     ${shown.uri}\n`)
     process.stdout.write(`${args['show-password'] ? '' : `password: in ${envFile} and ${ctx.secretsFile} (--show-password prints it)\n`}`)
   }
@@ -60,17 +69,29 @@ async function main({ args, progress, loadContext }) {
  * @param {import('./lib/script-main.mjs').ScriptRun['progress']} progress @param {boolean} json
  */
 function startPlan({ inventory, transport, runtime, secrets }, progress, json) {
-  if (!isRecordingTransport(transport)) throw new Error('bringup --check: the context was not loaded with dryRun, its transport records nothing')
+  if (!isRecordingTransport(transport))
+    throw new Error('bringup --check: the context was not loaded with dryRun, its transport records nothing')
   /** @param {string} text */
   const scrub = (text) => redact(text, secrets)
   const hosts = [inventory.monitor, ...inventory.nodes]
   if (json) {
-    process.stdout.write(JSON.stringify({ event: 'plan', inventory: inventory.file, runtime: runtime.name, transport: transport.name, hosts: hosts.map((h) => ({ host: h.host, address: h.address, via: transport.describe(h) })) }) + '\n')
+    process.stdout.write(
+      JSON.stringify({
+        event: 'plan',
+        inventory: inventory.file,
+        runtime: runtime.name,
+        transport: transport.name,
+        hosts: hosts.map((h) => ({ host: h.host, address: h.address, via: transport.describe(h) })),
+      }) + '\n',
+    )
   } else {
-    process.stdout.write(`bringup --check: nothing is run. What a bring-up of ${inventory.file} runs on hosts where nothing exists yet\n` +
-      `(runtime ${runtime.name}, transport ${transport.name}), step by step, in order; each command is marked [host address] user$.\n` +
-      'Against existing hosts every step checks first and skips what is already done.\n' +
-      hosts.map((h) => `  ${h.host} (${h.address}): ${transport.describe(h)}\n`).join('') + '\n')
+    process.stdout.write(
+      `bringup --check: nothing is run. What a bring-up of ${inventory.file} runs on hosts where nothing exists yet\n` +
+        `(runtime ${runtime.name}, transport ${transport.name}), step by step, in order; each command is marked [host address] user$.\n` +
+        'Against existing hosts every step checks first and skips what is already done.\n' +
+        hosts.map((h) => `  ${h.host} (${h.address}): ${transport.describe(h)}\n`).join('') +
+        '\n',
+    )
   }
   progress.listen((record) => {
     if (record.event !== 'step') return

@@ -17,9 +17,11 @@ const USAGE = 'usage: cluster-exporter.mjs --inventory <file> [--listen <address
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
   const listen = /^(?<address>[^\s]+):(?<port>\d{1,5})$/.exec(args.listen ?? '127.0.0.1:9187')?.groups
-  if (!listen || Number(listen.port) < 1 || Number(listen.port) > 65535) throw new InputError(`--listen "${args.listen}" is not <address>:<port>; ${USAGE}`)
+  if (!listen || Number(listen.port) < 1 || Number(listen.port) > 65535)
+    throw new InputError(`--listen "${args.listen}" is not <address>:<port>; ${USAGE}`)
   const intervalS = Number(args.interval ?? 5)
-  if (!Number.isFinite(intervalS) || intervalS < 1 || intervalS > 3600) throw new InputError(`--interval "${args.interval}" must be a number of seconds from 1 to 3600`)
+  if (!Number.isFinite(intervalS) || intervalS < 1 || intervalS > 3600)
+    throw new InputError(`--interval "${args.interval}" must be a number of seconds from 1 to 3600`)
   const { inventory, runtime } = await loadContext()
   const metrics = createClusterMetrics({ formation: inventory.formation, expectedNodes: inventory.nodes.length })
 

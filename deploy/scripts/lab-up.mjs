@@ -33,7 +33,14 @@ const log = (line) => process.stderr.write(`lab-up: ${line}\n`)
 try {
   const { values: args } = parseOptions(process.argv.slice(2), {
     usage: USAGE,
-    options: { inventory: { type: 'string' }, 'env-output': { type: 'string' }, 'api-port': { type: 'string' }, json: { type: 'boolean' }, 'no-api': { type: 'boolean' }, yes: { type: 'boolean' } },
+    options: {
+      inventory: { type: 'string' },
+      'env-output': { type: 'string' },
+      'api-port': { type: 'string' },
+      json: { type: 'boolean' },
+      'no-api': { type: 'boolean' },
+      yes: { type: 'boolean' },
+    },
   })
   args.api = !args['no-api']
   const inventoryFile = path.resolve(args.inventory ?? path.join(here, '../inventory/lab.yml'))
@@ -42,15 +49,19 @@ try {
   const apiPort = tcpPortOption(args['api-port'], '--api-port') ?? 3000
   ensureRoot('lab-up')
   if (!args.yes && existsSync(lab.dir)) {
-    throw new InputError(`lab ${lab.name} already exists (${lab.dir}): lab-up deletes it, its cluster and its data, and builds a new one. ` +
-      'Add --yes to do that (npm run lab -- --yes), or take it down first (npm run lab:down)')
+    throw new InputError(
+      `lab ${lab.name} already exists (${lab.dir}): lab-up deletes it, its cluster and its data, and builds a new one. ` +
+        'Add --yes to do that (npm run lab -- --yes), or take it down first (npm run lab:down)',
+    )
   }
   // The API of an earlier run talks to the lab about to be rebuilt: stop it first.
   if (args.api && (await stopApi())) log('stopped the API of an earlier run')
   log(`step 1-2: lab ${lab.name} on ${lab.subnet}`)
   await labUp(lab, { log })
   log('step 3: bring-up')
-  await $({ stdio: 'inherit' })`node ${path.join(here, 'bringup.mjs')} --inventory ${inventoryFile} ${args['env-output'] ? ['--env-output', args['env-output']] : []} ${args.json ? ['--json'] : []}`
+  await $({
+    stdio: 'inherit',
+  })`node ${path.join(here, 'bringup.mjs')} --inventory ${inventoryFile} ${args['env-output'] ? ['--env-output', args['env-output']] : []} ${args.json ? ['--json'] : []}`
   log('step 4: status')
   await $({ stdio: 'inherit' })`node ${path.join(here, 'status.mjs')} --inventory ${inventoryFile}`
   if (args.api) {

@@ -45,26 +45,42 @@ async function main({ args, progress, loadContext }) {
     return 0
   }
   if (args.enable && roleOf(self) === 'primary' && !args['allow-failover']) {
-    throw new InputError(`${node.nodeName} is the primary: maintenance on it fails over to a standby first; add --allow-failover to do that, or switch over first (switchover.mjs)`)
+    throw new InputError(
+      `${node.nodeName} is the primary: maintenance on it fails over to a standby first; add --allow-failover to do that, or switch over first (switchover.mjs)`,
+    )
   }
 
   await progress.step(`${node.nodeName}: ${args.enable ? 'enable' : 'disable'} maintenance`, node.host, async () => {
-    await runtime.pg(node, ['pg_autoctl', args.enable ? 'enable' : 'disable', 'maintenance', '--pgdata', node.pgdata,
-      ...(args.enable && args['allow-failover'] ? ['--allow-failover'] : [])])
+    await runtime.pg(node, [
+      'pg_autoctl',
+      args.enable ? 'enable' : 'disable',
+      'maintenance',
+      '--pgdata',
+      node.pgdata,
+      ...(args.enable && args['allow-failover'] ? ['--allow-failover'] : []),
+    ])
     return { changed: true, detail: `was ${self.reported_state}/${self.assigned_state}` }
   })
   await progress.step(`${node.nodeName}: ${target}`, node.host, async () => {
-    await waitFor(async () => {
-      const now = await nodesNow()
-      const me = now.find((n) => n.name === node.nodeName)
-      // Postgres is stopped in maintenance, so the monitor's health check of it fails by design.
-      const there = args.enable ? me?.reported_state === 'maintenance' && me.assigned_state === 'maintenance' : settledIn(me, ['secondary'])
-      return there && problemsOfOthers(now, node.nodeName).length === 0
-    }, { timeoutMs: 120_000, what: `${node.nodeName} in ${target} and the rest healthy`, lastSeen: () => describeNodes(lastNodes) })
+    await waitFor(
+      async () => {
+        const now = await nodesNow()
+        const me = now.find((n) => n.name === node.nodeName)
+        // Postgres is stopped in maintenance, so the monitor's health check of it fails by design.
+        const there = args.enable
+          ? me?.reported_state === 'maintenance' && me.assigned_state === 'maintenance'
+          : settledIn(me, ['secondary'])
+        return there && problemsOfOthers(now, node.nodeName).length === 0
+      },
+      { timeoutMs: 120_000, what: `${node.nodeName} in ${target} and the rest healthy`, lastSeen: () => describeNodes(lastNodes) },
+    )
     const primary = lastNodes.find((n) => roleOf(n) === 'primary')
     return { changed: false, detail: `${node.nodeName} ${target}; primary ${primary?.name}, the rest healthy` }
   })
-  progress.info('done', `${node.nodeName} ${args.enable ? 'in maintenance' : 'back as a secondary'} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`)
+  progress.info(
+    'done',
+    `${node.nodeName} ${args.enable ? 'in maintenance' : 'back as a secondary'} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`,
+  )
 }
 
 await runClusterScript({ name: 'maintenance', usage: USAGE, string: ['node'], boolean: ['enable', 'disable', 'allow-failover'], main })

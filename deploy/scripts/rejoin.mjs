@@ -34,8 +34,10 @@ async function main({ args, progress, loadContext }) {
   const { inventory, runtime } = ctx
   const node = nodeByName(inventory, args.node, USAGE)
   if (!args.yes) {
-    throw new InputError(`rejoin deletes ${node.nodeName}'s data on ${node.host} (${node.pgdata}) and rebuilds it from a base backup of the primary: ` +
-      `stop its keeper, drop it from the monitor, delete its data, create it again as a standby. Add --yes to confirm. ${USAGE}`)
+    throw new InputError(
+      `rejoin deletes ${node.nodeName}'s data on ${node.host} (${node.pgdata}) and rebuilds it from a base backup of the primary: ` +
+        `stop its keeper, drop it from the monitor, delete its data, create it again as a standby. Add --yes to confirm. ${USAGE}`,
+    )
   }
   const steps = createClusterSteps({ ...ctx, progress })
 
@@ -46,7 +48,10 @@ async function main({ args, progress, loadContext }) {
     throw new InputError(`${node.nodeName} is the current primary: rejoin only rebuilds a standby (switch over first with switchover.mjs)`)
   }
   const primary = healthyPrimary(nodes.filter((n) => n.name !== node.nodeName))
-  if (!primary) throw new InputError(`no healthy primary to rebuild ${node.nodeName} from (the monitor sees: ${describeNodes(nodes) || 'no nodes'}); fix the primary first`)
+  if (!primary)
+    throw new InputError(
+      `no healthy primary to rebuild ${node.nodeName} from (the monitor sees: ${describeNodes(nodes) || 'no nodes'}); fix the primary first`,
+    )
   if (self !== undefined && settledIn(self, ['secondary']) && self.pg_running !== false) {
     progress.info('done', `no change: ${node.nodeName} is already a healthy secondary of ${primary.name}`)
     return 0
@@ -60,9 +65,14 @@ async function main({ args, progress, loadContext }) {
     const known = (await steps.nodesNow()).find((n) => n.name === node.nodeName)
     if (!known) return { changed: false, detail: 'not registered' }
     // --force: the keeper is stopped, so it cannot take part in its own removal.
-    await runtime.sqlExec(inventory.monitor, `select pgautofailover.remove_node(${Number(known.node_id)}::bigint, true);\n`, { db: 'pg_auto_failover' })
-    await waitFor(async () => !(await steps.nodesNow()).some((n) => n.name === node.nodeName),
-      { timeoutMs: 60_000, what: `the monitor to forget ${node.nodeName}`, lastSeen: () => describeNodes(steps.lastNodes()) })
+    await runtime.sqlExec(inventory.monitor, `select pgautofailover.remove_node(${Number(known.node_id)}::bigint, true);\n`, {
+      db: 'pg_auto_failover',
+    })
+    await waitFor(async () => !(await steps.nodesNow()).some((n) => n.name === node.nodeName), {
+      timeoutMs: 60_000,
+      what: `the monitor to forget ${node.nodeName}`,
+      lastSeen: () => describeNodes(steps.lastNodes()),
+    })
     return { changed: true, detail: `node id ${known.node_id} removed` }
   })
   await progress.step(`${node.nodeName}: delete data`, node.host, async () => {
@@ -72,7 +82,10 @@ async function main({ args, progress, loadContext }) {
   await steps.passfileStep(node)
   await steps.nodeSteps(node, { role: 'secondary', states: new Set(['secondary']) })
   await steps.verifyStep()
-  progress.info('done', `${node.nodeName} rebuilt from ${primary.name} and back as a secondary (${(progress.elapsedMs() / 1000).toFixed(1)} s)`)
+  progress.info(
+    'done',
+    `${node.nodeName} rebuilt from ${primary.name} and back as a secondary (${(progress.elapsedMs() / 1000).toFixed(1)} s)`,
+  )
 }
 
 await runClusterScript({ name: 'rejoin', usage: USAGE, string: ['node'], boolean: ['yes'], main })

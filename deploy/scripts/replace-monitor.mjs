@@ -99,18 +99,25 @@ async function main({ args, progress, loadContext }) {
   const monitor = inventory.monitor
   const newMonitor = `${monitor.address}:${monitor.port}`
   if (inventory.runtime !== 'native') {
-    throw new InputError(`runtime "${inventory.runtime}" is not supported: a docker node's container command carries the monitor URI and ` +
-      '`pg_autoctl create ... --run` writes it back into the keeper at every container start, so moving it needs its container re-created; replace-monitor.mjs handles runtime native only')
+    throw new InputError(
+      `runtime "${inventory.runtime}" is not supported: a docker node's container command carries the monitor URI and ` +
+        '`pg_autoctl create ... --run` writes it back into the keeper at every container start, so moving it needs its container re-created; replace-monitor.mjs handles runtime native only',
+    )
   }
-  const skipNames = [args['skip-node'] ?? []].flat().flatMap((value) => String(value).split(',')).map((name) => name.trim())
+  const skipNames = [args['skip-node'] ?? []]
+    .flat()
+    .flatMap((value) => String(value).split(','))
+    .map((name) => name.trim())
   for (const name of skipNames) {
     if (!name) throw new InputError(`--skip-node needs a node name; ${USAGE}`)
     nodeNamed(inventory, name, '--skip-node')
   }
   if (!args.yes) {
-    throw new InputError(`replace-monitor moves every data node to the monitor the inventory names (${monitor.host}, ${newMonitor}): it creates that monitor if needed, ` +
-      'then on each node runs `pg_autoctl disable monitor --force` (standbys first, the primary last) and `pg_autoctl enable monitor` (the primary first); ' +
-      `the old monitor must be gone for good (fenced). Add --yes to confirm. ${USAGE}`)
+    throw new InputError(
+      `replace-monitor moves every data node to the monitor the inventory names (${monitor.host}, ${newMonitor}): it creates that monitor if needed, ` +
+        'then on each node runs `pg_autoctl disable monitor --force` (standbys first, the primary last) and `pg_autoctl enable monitor` (the primary first); ' +
+        `the old monitor must be gone for good (fenced). Add --yes to confirm. ${USAGE}`,
+    )
   }
   const skip = new Set(skipNames)
   const steps = createClusterSteps({ ...ctx, progress })
@@ -131,23 +138,30 @@ async function main({ args, progress, loadContext }) {
   if (reachable.length === 0) throw new InputError(`no data node can be reached, so none can be re-registered: ${why(surveys)}`)
   const unreachable = surveys.filter((s) => !s.reachable && !skip.has(s.node.nodeName))
   if (unreachable.length > 0) {
-    throw new InputError(`cannot re-register ${why(unreachable)}. If ${unreachable.length === 1 ? 'it is' : 'they are'} lost, or will be rebuilt later with rejoin.mjs, ` +
-      `run again with ${unreachable.map((s) => `--skip-node ${s.node.nodeName}`).join(' ')}; nothing was changed`)
+    throw new InputError(
+      `cannot re-register ${why(unreachable)}. If ${unreachable.length === 1 ? 'it is' : 'they are'} lost, or will be rebuilt later with rejoin.mjs, ` +
+        `run again with ${unreachable.map((s) => `--skip-node ${s.node.nodeName}`).join(' ')}; nothing was changed`,
+    )
   }
   const targets = reachable.filter((s) => !skip.has(s.node.nodeName))
-  if (targets.length === 0) throw new InputError(`every reachable node is named in --skip-node (${skipNames.join(', ')}): nothing to re-register`)
+  if (targets.length === 0)
+    throw new InputError(`every reachable node is named in --skip-node (${skipNames.join(', ')}): nothing to re-register`)
   const alive = [...new Set(targets.filter((s) => s.oldMonitorAnswers).map((s) => monitorAddress(s.monitorUri)))]
   if (alive.length > 0) {
-    throw new InputError(`the old monitor ${alive.join(', ')} still answers: pg_auto_failover's procedure starts by fencing it (stop its service for good, or power its host off) ` +
-      'so it cannot come back during or after the move; pg_autoctl 2.0 does not remove the nodes from it. Nothing was changed')
+    throw new InputError(
+      `the old monitor ${alive.join(', ')} still answers: pg_auto_failover's procedure starts by fencing it (stop its service for good, or power its host off) ` +
+        'so it cannot come back during or after the move; pg_autoctl 2.0 does not remove the nodes from it. Nothing was changed',
+    )
   }
   const primaries = targets.filter((s) => !s.standby)
   const [primary] = primaries
   if (primaries.length !== 1 || primary === undefined) {
     const detail = targets.map((s) => `${s.node.nodeName} ${s.standby ? 'standby' : 'primary'}`).join(', ')
-    throw new InputError(primaries.length === 0
-      ? `no primary among the nodes to re-register (${detail}): the primary registers first, so the new monitor keeps it as the primary; bring it back (or stop skipping it) first`
-      : `${primaries.length} nodes are primaries (${detail}): refusing to register two primaries with a new monitor; resolve the split first`)
+    throw new InputError(
+      primaries.length === 0
+        ? `no primary among the nodes to re-register (${detail}): the primary registers first, so the new monitor keeps it as the primary; bring it back (or stop skipping it) first`
+        : `${primaries.length} nodes are primaries (${detail}): refusing to register two primaries with a new monitor; resolve the split first`,
+    )
   }
   const standbys = targets.filter((s) => s !== primary)
 
@@ -157,10 +171,13 @@ async function main({ args, progress, loadContext }) {
   const moved = (s) => monitorAddress(s.monitorUri) === newMonitor && registered(s.node, onMonitor.nodes)
   if (targets.every(moved) && !onMonitor.mark) {
     const view = onMonitor.nodes.filter((n) => targets.some((s) => s.node.nodeName === n.name))
-    const healthy = view.every((n) => settledIn(n, ['primary', 'secondary', 'single'])) && view.filter((n) => roleOf(n) === 'primary').length === 1
-    throw new InputError(`nothing to replace: ${targets.map((s) => s.node.nodeName).join(', ')} already use the inventory's monitor ${newMonitor} (${monitor.host}), ` +
-      `which answers and ${healthy ? 'sees them healthy' : `knows them (${describeNodes(view)}; see status.mjs)`}. ` +
-      'To move the nodes to a new monitor, point the inventory\'s monitor group at its host first')
+    const healthy =
+      view.every((n) => settledIn(n, ['primary', 'secondary', 'single'])) && view.filter((n) => roleOf(n) === 'primary').length === 1
+    throw new InputError(
+      `nothing to replace: ${targets.map((s) => s.node.nodeName).join(', ')} already use the inventory's monitor ${newMonitor} (${monitor.host}), ` +
+        `which answers and ${healthy ? 'sees them healthy' : `knows them (${describeNodes(view)}; see status.mjs)`}. ` +
+        "To move the nodes to a new monitor, point the inventory's monitor group at its host first",
+    )
   }
 
   // The new monitor.
@@ -192,7 +209,8 @@ async function main({ args, progress, loadContext }) {
     await progress.step(`${node.nodeName}: disable monitor`, node.host, async () => {
       const current = await keeperMonitor(node)
       if (current === MONITOR_DISABLED) return { changed: false, detail: 'already disabled' }
-      if (monitorAddress(current) === newMonitor && registered(node, await steps.nodesNow())) return { changed: false, detail: `registered with ${newMonitor} already` }
+      if (monitorAddress(current) === newMonitor && registered(node, await steps.nodesNow()))
+        return { changed: false, detail: `registered with ${newMonitor} already` }
       await runtime.pg(node, ['pg_autoctl', 'disable', 'monitor', '--force', '--pgdata', node.pgdata])
       return { changed: true, detail: `no longer on ${monitorAddress(current)}` }
     })
@@ -203,22 +221,34 @@ async function main({ args, progress, loadContext }) {
       const current = await keeperMonitor(node)
       const known = (await steps.nodesNow()).find((n) => n.name === node.nodeName)
       if (current !== MONITOR_DISABLED) {
-        if (monitorAddress(current) === newMonitor && known) return { changed: false, detail: `registered with ${newMonitor} as node ${known.node_id}` }
+        if (monitorAddress(current) === newMonitor && known)
+          return { changed: false, detail: `registered with ${newMonitor} as node ${known.node_id}` }
         throw new Error(`its keeper uses ${monitorAddress(current)}, not ${newMonitor}, and is not disabled`)
       }
       if (known) {
         // An earlier run registered it but did not finish (its keeper still has no monitor):
         // forget that registration so `enable monitor` can register it again.
-        await runtime.sqlExec(monitor, `select pgautofailover.remove_node(${Number(known.node_id)}::bigint, true);\n`, { db: 'pg_auto_failover' })
-        await waitFor(async () => !(await steps.nodesNow()).some((n) => n.name === node.nodeName), { timeoutMs, what: `${newMonitor} to forget ${node.nodeName}` })
+        await runtime.sqlExec(monitor, `select pgautofailover.remove_node(${Number(known.node_id)}::bigint, true);\n`, {
+          db: 'pg_auto_failover',
+        })
+        await waitFor(async () => !(await steps.nodesNow()).some((n) => n.name === node.nodeName), {
+          timeoutMs,
+          what: `${newMonitor} to forget ${node.nodeName}`,
+        })
       }
       await runtime.pg(node, ['timeout', String(ENABLE_TIMEOUT_S), 'pg_autoctl', 'enable', 'monitor', '--pgdata', node.pgdata, uri])
-      const self = await waitFor(async () => {
-        const row = (await steps.nodesNow()).find((n) => n.name === node.nodeName)
-        // The primary registers as single: wait until it reports it, so the standbys find it.
-        return row && (node !== primary.node || row.reported_state === row.assigned_state) ? row : null
-      }, { timeoutMs, what: `${newMonitor} to see ${node.nodeName}`, lastSeen: steps.describe })
-      return { changed: true, detail: `registered with ${newMonitor} as node ${self.node_id}, ${self.reported_state}/${self.assigned_state}` }
+      const self = await waitFor(
+        async () => {
+          const row = (await steps.nodesNow()).find((n) => n.name === node.nodeName)
+          // The primary registers as single: wait until it reports it, so the standbys find it.
+          return row && (node !== primary.node || row.reported_state === row.assigned_state) ? row : null
+        },
+        { timeoutMs, what: `${newMonitor} to see ${node.nodeName}`, lastSeen: steps.describe },
+      )
+      return {
+        changed: true,
+        detail: `registered with ${newMonitor} as node ${self.node_id}, ${self.reported_state}/${self.assigned_state}`,
+      }
     })
   }
   for (const { node } of targets) await steps.keeperProfileStep(node)
@@ -229,24 +259,34 @@ async function main({ args, progress, loadContext }) {
     const ours = nodes.filter((n) => names.includes(n.name))
     const problems = names.filter((name) => !ours.some((n) => n.name === name)).map((name) => `${name} not registered`)
     const settled = names.length === 1 ? ['single'] : ['primary', 'secondary']
-    for (const n of ours) if (!settledIn(n, settled)) problems.push(`${n.name}: ${n.reported_state}/${n.assigned_state}, health ${n.health}`)
+    for (const n of ours)
+      if (!settledIn(n, settled)) problems.push(`${n.name}: ${n.reported_state}/${n.assigned_state}, health ${n.health}`)
     const writable = ours.filter((n) => roleOf(n) === 'primary')
     if (writable.length !== 1) problems.push(`${writable.length} primaries`)
     return problems
   }
   await progress.step('verify', monitor.host, async () => {
-    await waitFor(async () => problemsOf(await steps.nodesNow()).length === 0,
-      { timeoutMs, what: `one healthy primary and healthy secondaries on ${newMonitor}`, lastSeen: () => `${describeNodes(steps.lastNodes())}: ${problemsOf(steps.lastNodes()).join('; ')}` })
+    await waitFor(async () => problemsOf(await steps.nodesNow()).length === 0, {
+      timeoutMs,
+      what: `one healthy primary and healthy secondaries on ${newMonitor}`,
+      lastSeen: () => `${describeNodes(steps.lastNodes())}: ${problemsOf(steps.lastNodes()).join('; ')}`,
+    })
     const now = steps.lastNodes()
-    return { changed: false, detail: `on ${newMonitor}: primary ${now.find((n) => names.includes(n.name) && roleOf(n) === 'primary')?.name}, ${names.length - 1} secondaries, all healthy` }
+    return {
+      changed: false,
+      detail: `on ${newMonitor}: primary ${now.find((n) => names.includes(n.name) && roleOf(n) === 'primary')?.name}, ${names.length - 1} secondaries, all healthy`,
+    }
   })
   const nodes = steps.lastNodes()
 
   const skipped = surveys.filter((s) => skip.has(s.node.nodeName))
   for (const s of skipped) {
-    progress.info('skipped', `${s.node.nodeName} on ${s.node.host} (${s.reachable ? 'reachable, skipped as asked' : s.reason}) is not registered with ${newMonitor}; its keeper still uses ` +
-      `${monitorAddress(s.monitorUri) ?? 'the old monitor'}. Rebuild it from the primary once its host is back (rejoin.mjs --inventory ${inventory.file} --node ${s.node.nodeName} --yes), ` +
-      'or remove it from the inventory')
+    progress.info(
+      'skipped',
+      `${s.node.nodeName} on ${s.node.host} (${s.reachable ? 'reachable, skipped as asked' : s.reason}) is not registered with ${newMonitor}; its keeper still uses ` +
+        `${monitorAddress(s.monitorUri) ?? 'the old monitor'}. Rebuild it from the primary once its host is back (rejoin.mjs --inventory ${inventory.file} --node ${s.node.nodeName} --yes), ` +
+        'or remove it from the inventory',
+    )
   }
   if (args.json) {
     progress.info('status', `${newMonitor} sees ${nodes.length} nodes`, { nodes: nodes.map((n) => ({ ...n, role: roleOf(n) })) })
@@ -254,8 +294,10 @@ async function main({ args, progress, loadContext }) {
     process.stdout.write(`\n${nodesTable(nodes)}\n`)
   }
   const changed = progress.results.filter((r) => r.status === 'changed').length
-  const outcome = onlyRestarted ? `nothing to replace: the monitor ${names.join(', ')} use (${newMonitor}) was not answering; its service runs again and it knows them`
-    : changed ? `${names.join(', ')} moved to the monitor on ${monitor.host} (${newMonitor}): ${changed} steps changed something`
+  const outcome = onlyRestarted
+    ? `nothing to replace: the monitor ${names.join(', ')} use (${newMonitor}) was not answering; its service runs again and it knows them`
+    : changed
+      ? `${names.join(', ')} moved to the monitor on ${monitor.host} (${newMonitor}): ${changed} steps changed something`
       : `no change: ${names.join(', ')} already on the monitor on ${monitor.host} (${newMonitor})`
   const skippedNote = skipped.length ? `; skipped ${skipped.map((s) => s.node.nodeName).join(', ')}` : ''
   progress.info('done', `${outcome}${skippedNote} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`)
@@ -267,7 +309,10 @@ async function main({ args, progress, loadContext }) {
 
   /** The replacement's mark on the inventory's monitor, or null. @returns {Promise<string | null>} */
   async function readMark() {
-    const [row] = await runtime.sqlJson(monitor, "select shobj_description(oid, 'pg_database') as note from pg_database where datname = 'pg_auto_failover'")
+    const [row] = await runtime.sqlJson(
+      monitor,
+      "select shobj_description(oid, 'pg_database') as note from pg_database where datname = 'pg_auto_failover'",
+    )
     return row?.note?.startsWith(MARK) ? row.note : null
   }
 
@@ -279,7 +324,10 @@ async function main({ args, progress, loadContext }) {
       if (!(await runtime.acceptsSql(monitor))) return { changed: false, detail: `nothing answers on ${newMonitor} yet` }
       const [nodes, mark] = await Promise.all([steps.nodesNow().catch(() => []), readMark().catch(() => null)])
       state = { answers: true, nodes, mark }
-      return { changed: false, detail: `answers on ${newMonitor}; ${nodes.length ? `knows ${describeNodes(nodes)}` : `knows no node of formation ${inventory.formation}`}${mark ? '; built by replace-monitor' : ''}` }
+      return {
+        changed: false,
+        detail: `answers on ${newMonitor}; ${nodes.length ? `knows ${describeNodes(nodes)}` : `knows no node of formation ${inventory.formation}`}${mark ? '; built by replace-monitor' : ''}`,
+      }
     })
     return state
   }
@@ -316,9 +364,14 @@ async function main({ args, progress, loadContext }) {
     await progress.step(`${node.nodeName}: current state`, node.host, async () => {
       if (!survey.reachable) return { changed: false, detail: `UNREACHABLE: ${survey.reason}` }
       const at = monitorAddress(survey.monitorUri)
-      const uses = survey.monitorUri === MONITOR_DISABLED ? 'monitor disabled'
-        : `keeper on ${at}${at === newMonitor ? '' : survey.oldMonitorAnswers ? ', which still answers' : ', which does not answer'}`
-      return { changed: false, detail: `${survey.standby ? 'standby' : 'primary'}, ${uses}${skip.has(node.nodeName) ? ', skipped as asked' : ''}` }
+      const uses =
+        survey.monitorUri === MONITOR_DISABLED
+          ? 'monitor disabled'
+          : `keeper on ${at}${at === newMonitor ? '' : survey.oldMonitorAnswers ? ', which still answers' : ', which does not answer'}`
+      return {
+        changed: false,
+        detail: `${survey.standby ? 'standby' : 'primary'}, ${uses}${skip.has(node.nodeName) ? ', skipped as asked' : ''}`,
+      }
     })
     return survey
   }

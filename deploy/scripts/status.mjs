@@ -22,9 +22,12 @@ async function main({ args, loadContext }) {
   const nodes = await runtime.clusterNodes()
   const syncStandbyNames = await runtime.synchronousStandbyNames(nodes)
   const { healthy, verdict, problems, maintenance } = assessCluster(nodes, inventory.nodes.length)
-  const hints = stuckNodes(nodes).map((n) => `${n.name} is still ${n.reported_state} ${Math.round(n.seconds_since_assigned)} s after the monitor assigned it ${n.assigned_state}; ` +
-    (stuckCause(n, nodes) ? `${stuckCause(n, nodes)}; ` : '') +
-    `if it does not move on, rebuild it from the primary: rejoin.mjs --inventory ${inventory.file} --node ${n.name} --yes`)
+  const hints = stuckNodes(nodes).map(
+    (n) =>
+      `${n.name} is still ${n.reported_state} ${Math.round(n.seconds_since_assigned)} s after the monitor assigned it ${n.assigned_state}; ` +
+      (stuckCause(n, nodes) ? `${stuckCause(n, nodes)}; ` : '') +
+      `if it does not move on, rebuild it from the primary: rejoin.mjs --inventory ${inventory.file} --node ${n.name} --yes`,
+  )
   if (args.json) {
     const out = {
       formation: inventory.formation,
@@ -39,7 +42,9 @@ async function main({ args, loadContext }) {
     process.stdout.write(JSON.stringify(out, null, 2) + '\n')
   } else {
     process.stdout.write(nodesTable(nodes))
-    process.stdout.write(`\nformation ${inventory.formation}; synchronous_standby_names: ${syncStandbyNames === null ? '(not asked: no node is assigned a writable state)' : syncStandbyNames || "''"}\n`)
+    process.stdout.write(
+      `\nformation ${inventory.formation}; synchronous_standby_names: ${syncStandbyNames === null ? '(not asked: no node is assigned a writable state)' : syncStandbyNames || "''"}\n`,
+    )
     process.stdout.write(verdictText({ verdict, problems, maintenance }, inventory.file))
     for (const hint of hints) process.stdout.write(`hint: ${hint}\n`)
   }
@@ -54,8 +59,10 @@ function verdictText({ verdict, problems, maintenance }, inventoryFile) {
   const inMaintenance = maintenance.length > 0 ? `in planned maintenance: ${maintenance.join(', ')}` : ''
   if (verdict === 'healthy') return 'healthy\n'
   if (verdict === 'degraded') {
-    return `DEGRADED (planned maintenance): ${inMaintenance}; the rest is healthy. ` +
+    return (
+      `DEGRADED (planned maintenance): ${inMaintenance}; the rest is healthy. ` +
       `Back with: ${maintenance.map((name) => `maintenance.mjs --inventory ${inventoryFile} --node ${name} --disable`).join('; ')}\n`
+    )
   }
   return `UNHEALTHY:\n${problems.map((p) => `  - ${p}`).join('\n')}\n${inMaintenance ? `  (${inMaintenance})\n` : ''}`
 }

@@ -33,15 +33,28 @@ async function main({ args, progress, loadContext }) {
   }
   await progress.step('perform switchover', inventory.monitor.host, async () => {
     const action = args.to ? ['promotion', '--name', args.to] : ['switchover']
-    await runtime.pg(inventory.monitor, ['pg_autoctl', 'perform', ...action, '--pgdata', inventory.monitor.pgdata, '--formation', inventory.formation])
+    await runtime.pg(inventory.monitor, [
+      'pg_autoctl',
+      'perform',
+      ...action,
+      '--pgdata',
+      inventory.monitor.pgdata,
+      '--formation',
+      inventory.formation,
+    ])
     return { changed: true, detail: `switched over from ${oldPrimary}${args.to ? ` to ${args.to}` : ''}` }
   })
   await progress.step('healthy after', undefined, async () => {
-    const nodes = await waitFor(async () => {
-      const now = await runtime.clusterNodes()
-      const primary = now.find((n) => roleOf(n) === 'primary')
-      return assessCluster(now, inventory.nodes.length).healthy && primary?.name !== oldPrimary && (!args.to || primary?.name === args.to) ? now : null
-    }, { timeoutMs: 120_000, what: 'a healthy cluster with a new primary' })
+    const nodes = await waitFor(
+      async () => {
+        const now = await runtime.clusterNodes()
+        const primary = now.find((n) => roleOf(n) === 'primary')
+        return assessCluster(now, inventory.nodes.length).healthy && primary?.name !== oldPrimary && (!args.to || primary?.name === args.to)
+          ? now
+          : null
+      },
+      { timeoutMs: 120_000, what: 'a healthy cluster with a new primary' },
+    )
     return { changed: false, detail: `primary ${nodes.find((n) => roleOf(n) === 'primary')?.name}` }
   })
 }

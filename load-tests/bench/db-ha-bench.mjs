@@ -87,7 +87,10 @@ try {
 }
 const seconds = Number(args.seconds ?? 5)
 const rounds = Number(args.rounds ?? 3)
-for (const [flag, value] of /** @type {const} */ ([['seconds', seconds], ['rounds', rounds]])) {
+for (const [flag, value] of /** @type {const} */ ([
+  ['seconds', seconds],
+  ['rounds', rounds],
+])) {
   if (!Number.isInteger(value) || value < 1 || value > 600) {
     process.stderr.write(`db-ha-bench: --${flag} must be an integer from 1 to 600, got "${args[flag]}"\n`)
     process.exit(2)
@@ -108,12 +111,15 @@ let clusterContext
 
 try {
   log('lab up + bring-up')
-  const cluster = labCluster = await startLabCluster(LAB)
+  const cluster = (labCluster = await startLabCluster(LAB))
   clusterContext = await loadClusterContext(cluster.inventory.file)
   // The logical write id is in a column WITHOUT a unique constraint, so verify() can see a write
   // stored twice (a unique index would reject the second row and hide it). The plain index keeps
   // the reads by id and the writer's existence check cheap.
-  const created = await psql(cluster.databaseUrl, 'create table bench(seq bigserial primary key, logical_id text not null, body text, via inet default inet_server_addr()); create index bench_logical_id on bench(logical_id)')
+  const created = await psql(
+    cluster.databaseUrl,
+    'create table bench(seq bigserial primary key, logical_id text not null, body text, via inet default inet_server_addr()); create index bench_logical_id on bench(logical_id)',
+  )
   if (!created.ok) throw new Error(`creating the bench table failed: ${created.stderr}`)
   results.steady_state = await steadyState()
   log(`steady state: ${JSON.stringify(results.steady_state)}`)
@@ -153,10 +159,13 @@ async function clusterNodes() {
 /** @returns {Promise<MonitorNode[]>} */
 async function healthyNodes() {
   const { ctx } = started()
-  return waitFor(async () => {
-    const nodes = await clusterNodes()
-    return assessCluster(nodes, ctx.inventory.nodes.length).healthy ? nodes : null
-  }, { timeoutMs: 180_000, what: 'a healthy cluster' })
+  return waitFor(
+    async () => {
+      const nodes = await clusterNodes()
+      return assessCluster(nodes, ctx.inventory.nodes.length).healthy ? nodes : null
+    },
+    { timeoutMs: 180_000, what: 'a healthy cluster' },
+  )
 }
 
 /** @returns {Promise<MonitorNode>} */
@@ -182,14 +191,16 @@ function vmOf(address) {
 async function loopRate(pool, label, ms, workers = 4) {
   let done = 0
   const until = performance.now() + ms
-  await Promise.all(Array.from({ length: workers }, async (_, w) => {
-    for (let i = 0; performance.now() < until; i++) {
-      const key = `${label}-${w}-${i}`
-      await pool.query('insert into bench(logical_id, body) values ($1, $2)', [key, 'x'])
-      await pool.query('select body from bench where logical_id = $1', [key])
-      done += 2
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = 0; performance.now() < until; i++) {
+        const key = `${label}-${w}-${i}`
+        await pool.query('insert into bench(logical_id, body) values ($1, $2)', [key, 'x'])
+        await pool.query('select body from bench where logical_id = $1', [key])
+        done += 2
+      }
+    }),
+  )
   return done / (ms / 1000)
 }
 
@@ -212,7 +223,14 @@ async function steadyState() {
     }
     const plainQps = sum(plainRates) / rounds
     const haQps = sum(haRates) / rounds
-    return { seconds_per_round: seconds, rounds, plain_pg_pool_qps: Math.round(plainQps), db_ha_qps: Math.round(haQps), ratio: round3(haQps / plainQps), goal_ratio: 0.97 }
+    return {
+      seconds_per_round: seconds,
+      rounds,
+      plain_pg_pool_qps: Math.round(plainQps),
+      db_ha_qps: Math.round(haQps),
+      ratio: round3(haQps / plainQps),
+      goal_ratio: 0.97,
+    }
   } finally {
     await plain.end()
     await ha.end()
@@ -228,33 +246,35 @@ async function steadyState() {
  */
 function probeStandbys(standbys, databaseUrl, stop, timeoutMs = 120_000) {
   const deadline = performance.now() + timeoutMs
-  return Promise.any(standbys.map(async (node) => {
-    /** @type {unknown} */
-    let lastError
-    while (!stop.value && performance.now() < deadline) {
-      const client = new pg.Client({ connectionString: nodeDsnUri(databaseUrl, node.host), connectionTimeoutMillis: 1000 })
-      client.on('error', () => {})
-      try {
-        await client.connect()
-        while (!stop.value) {
-          try {
-            await client.query("insert into bench(logical_id, body) values ('probe-' || gen_random_uuid(), 'probe')")
-            return { node: node.name, host: node.host, at: performance.now() }
-          } catch (error) {
-            if (codeOf(error) !== '25006') throw error
-            if (performance.now() > deadline) break
-            await sleep(2)
+  return Promise.any(
+    standbys.map(async (node) => {
+      /** @type {unknown} */
+      let lastError
+      while (!stop.value && performance.now() < deadline) {
+        const client = new pg.Client({ connectionString: nodeDsnUri(databaseUrl, node.host), connectionTimeoutMillis: 1000 })
+        client.on('error', () => {})
+        try {
+          await client.connect()
+          while (!stop.value) {
+            try {
+              await client.query("insert into bench(logical_id, body) values ('probe-' || gen_random_uuid(), 'probe')")
+              return { node: node.name, host: node.host, at: performance.now() }
+            } catch (error) {
+              if (codeOf(error) !== '25006') throw error
+              if (performance.now() > deadline) break
+              await sleep(2)
+            }
           }
+        } catch (error) {
+          lastError = error
+          await sleep(20)
+        } finally {
+          await client.end().catch(() => {})
         }
-      } catch (error) {
-        lastError = error
-        await sleep(20)
-      } finally {
-        await client.end().catch(() => {})
       }
-    }
-    throw new Error(`no write accepted on ${node.name}${lastError ? `: ${messageOf(lastError)}` : ''}`)
-  }))
+      throw new Error(`no write accepted on ${node.name}${lastError ? `: ${messageOf(lastError)}` : ''}`)
+    }),
+  )
 }
 
 /**
@@ -287,7 +307,14 @@ async function promotionToFirstQuery(scenario) {
         // synchronously, so the new primary sees its row and the retry inserts nothing (and
         // returns no row: via null). Nothing enforces that in the schema: a retry that did write
         // twice leaves two rows for the id, which verify() counts.
-        const { rows } = await withRetry(() => pool.query('insert into bench(logical_id, body) select $1::text, $2 where not exists (select 1 from bench where logical_id = $1::text) returning host(via) as via', [key, 'w']), { idempotent: true, budgetMs: 60_000, baseDelayMs: 10, maxDelayMs: 200 })
+        const { rows } = await withRetry(
+          () =>
+            pool.query(
+              'insert into bench(logical_id, body) select $1::text, $2 where not exists (select 1 from bench where logical_id = $1::text) returning host(via) as via',
+              [key, 'w'],
+            ),
+          { idempotent: true, budgetMs: 60_000, baseDelayMs: 10, maxDelayMs: 200 },
+        )
         acked.push({ key, at: performance.now(), via: rows[0]?.via ?? null })
       } catch {
         failures++
@@ -302,10 +329,23 @@ async function promotionToFirstQuery(scenario) {
     probe.catch(() => {})
     const faultAt = performance.now()
     const vm = vmOf(primary.host)
-    if (scenario === 'switchover') await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'switchover', '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
+    if (scenario === 'switchover')
+      await ctx.runtime.pg(ctx.inventory.monitor, [
+        'pg_autoctl',
+        'perform',
+        'switchover',
+        '--pgdata',
+        ctx.inventory.monitor.pgdata,
+        '--formation',
+        ctx.inventory.formation,
+      ])
     else await injectFault(cluster.lab, 'power-off', vm)
     const promoted = await probe
-    const first = await waitFor(async () => acked.find((w) => w.at >= faultAt && w.via === promoted.host), { timeoutMs: 60_000, intervalMs: 20, what: 'a db-ha write on the new primary' })
+    const first = await waitFor(async () => acked.find((w) => w.at >= faultAt && w.via === promoted.host), {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: 'a db-ha write on the new primary',
+    })
     if (scenario === 'power-off') await injectFault(cluster.lab, 'restart', vm)
     await healthyNodes()
     stop.value = true
@@ -350,23 +390,39 @@ async function deadHostFirst() {
   const firstNode = nodes.find((n) => n.host === first.address)
   if (!firstNode) throw new Error(`no node of the cluster is on ${first.vm} (${first.address})`)
   if (roleOf(firstNode) !== 'primary') {
-    await ctx.runtime.pg(ctx.inventory.monitor, ['pg_autoctl', 'perform', 'promotion', '--name', firstNode.name, '--pgdata', ctx.inventory.monitor.pgdata, '--formation', ctx.inventory.formation])
-    await waitFor(async () => {
-      nodes = await clusterNodes()
-      const node = nodes.find((n) => n.host === first.address)
-      return assessCluster(nodes, ctx.inventory.nodes.length).healthy && node !== undefined && roleOf(node) === 'primary'
-    }, { timeoutMs: 120_000, what: `${firstNode.name} as primary` })
+    await ctx.runtime.pg(ctx.inventory.monitor, [
+      'pg_autoctl',
+      'perform',
+      'promotion',
+      '--name',
+      firstNode.name,
+      '--pgdata',
+      ctx.inventory.monitor.pgdata,
+      '--formation',
+      ctx.inventory.formation,
+    ])
+    await waitFor(
+      async () => {
+        nodes = await clusterNodes()
+        const node = nodes.find((n) => n.host === first.address)
+        return assessCluster(nodes, ctx.inventory.nodes.length).healthy && node !== undefined && roleOf(node) === 'primary'
+      },
+      { timeoutMs: 120_000, what: `${firstNode.name} as primary` },
+    )
   }
   const warm = createPool({ dsn: cluster.databaseUrl, pool: { max: 8 } })
   await warm.query('select 1')
   await injectFault(cluster.lab, 'partition', first.vm)
   let figures
   try {
-    const newPrimary = await waitFor(async () => {
-      const now = await clusterNodes().catch(() => [])
-      const p = now.find((n) => roleOf(n) === 'primary' && n.host !== first.address)
-      return p ?? null
-    }, { timeoutMs: 120_000, what: 'a new primary' })
+    const newPrimary = await waitFor(
+      async () => {
+        const now = await clusterNodes().catch(() => [])
+        const p = now.find((n) => roleOf(n) === 'primary' && n.host !== first.address)
+        return p ?? null
+      },
+      { timeoutMs: 120_000, what: 'a new primary' },
+    )
     // Let the warm pool find the new primary once, as a running service would.
     await withRetry(() => warm.query('select 1'), { idempotent: true, budgetMs: 60_000 })
     const fresh = []
@@ -415,7 +471,10 @@ async function deadHostFirst() {
   }
   // Reported, not fatal: the figures above stand either way.
   /** @type {true | string} */
-  const converged = await healthyNodes().then(() => true, (error) => `no: ${messageOf(error)}`)
+  const converged = await healthyNodes().then(
+    () => true,
+    (error) => `no: ${messageOf(error)}`,
+  )
   return { ...figures, cluster_healthy_after_heal: converged }
 }
 
@@ -427,9 +486,13 @@ async function verify(keys) {
   const pool = createPool(started().cluster.databaseUrl)
   try {
     /** @type {import('pg').QueryResult<{lost: number, duplicated: number}>} */
-    const { rows: [counts] } = await pool.query(
+    const {
+      rows: [counts],
+    } = await pool.query(
       `select count(*) filter (where n = 0)::int as lost, coalesce(sum(n - 1) filter (where n > 1), 0)::int as duplicated
-       from (select k.id, count(b.seq) as n from unnest($1::text[]) as k(id) left join bench b on b.logical_id = k.id group by k.id) per_id`, [keys])
+       from (select k.id, count(b.seq) as n from unnest($1::text[]) as k(id) left join bench b on b.logical_id = k.id group by k.id) per_id`,
+      [keys],
+    )
     if (!counts) throw new Error('verify: the count query returned no row')
     return { lost: counts.lost, duplicated: counts.duplicated }
   } finally {
@@ -439,13 +502,20 @@ async function verify(keys) {
 
 function report() {
   const s = results.steady_state
-  if (s) process.stdout.write(`steady state (${s.rounds} x ${s.seconds_per_round} s, 4 workers, insert+select): plain pg.Pool ${s.plain_pg_pool_qps} q/s, db-ha ${s.db_ha_qps} q/s, ratio ${s.ratio} (goal >= ${s.goal_ratio})\n`)
+  if (s)
+    process.stdout.write(
+      `steady state (${s.rounds} x ${s.seconds_per_round} s, 4 workers, insert+select): plain pg.Pool ${s.plain_pg_pool_qps} q/s, db-ha ${s.db_ha_qps} q/s, ratio ${s.ratio} (goal >= ${s.goal_ratio})\n`,
+    )
   for (const p of results.promotion_to_first_query ?? []) {
-    process.stdout.write(`${p.scenario.padEnd(10)} promotion ${p.promotion_after_fault_ms} ms after the fault; first db-ha write on the new primary ${p.promotion_to_first_db_ha_write_ms} ms after promotion (goal <= ${p.goal_ms}); write outage ${p.write_outage_ms} ms; errors surfaced ${p.surfaced_errors}; acked ${p.acknowledged}, lost ${p.lost}, duplicated ${p.duplicated}\n`)
+    process.stdout.write(
+      `${p.scenario.padEnd(10)} promotion ${p.promotion_after_fault_ms} ms after the fault; first db-ha write on the new primary ${p.promotion_to_first_db_ha_write_ms} ms after promotion (goal <= ${p.goal_ms}); write outage ${p.write_outage_ms} ms; errors surfaced ${p.surfaced_errors}; acked ${p.acknowledged}, lost ${p.lost}, duplicated ${p.duplicated}\n`,
+    )
   }
   const d = results.dead_host_first
   if (d) {
-    process.stdout.write(`dead host first (${d.dsn_first_host}, connect_timeout=${d.connect_timeout_s}s): db-ha fresh pool ${d.db_ha_fresh_pool_first_query_ms.join('/')} ms, warm pool new connection ${d.db_ha_warm_pool_new_connection_ms.join('/')} ms; libpq (psql) ${d.libpq_psql_new_connection_ms.join('/')} ms vs ${d.libpq_psql_direct_to_primary_ms.join('/')} ms straight to the primary\n`)
+    process.stdout.write(
+      `dead host first (${d.dsn_first_host}, connect_timeout=${d.connect_timeout_s}s): db-ha fresh pool ${d.db_ha_fresh_pool_first_query_ms.join('/')} ms, warm pool new connection ${d.db_ha_warm_pool_new_connection_ms.join('/')} ms; libpq (psql) ${d.libpq_psql_new_connection_ms.join('/')} ms vs ${d.libpq_psql_direct_to_primary_ms.join('/')} ms straight to the primary\n`,
+    )
   }
 }
 

@@ -45,7 +45,8 @@ const log = (/** @type {string} */ line) => process.stderr.write(`drill: ${line}
 function seconds(text, flag, fallback, { min, max }) {
   if (text === undefined) return fallback
   const value = Number(text)
-  if (!/^\d+(\.\d+)?$/.test(text) || value < min || value > max) throw new InputError(`${flag} "${text}" must be a number of seconds from ${min} to ${max}`)
+  if (!/^\d+(\.\d+)?$/.test(text) || value < min || value > max)
+    throw new InputError(`${flag} "${text}" must be a number of seconds from ${min} to ${max}`)
   return value
 }
 
@@ -53,16 +54,31 @@ async function main() {
   const { values: args } = parseOptions(process.argv.slice(2), {
     usage: USAGE,
     options: {
-      scenario: { type: 'string' }, profile: { type: 'string' }, engine: { type: 'string' }, rate: { type: 'string' }, 'read-rate': { type: 'string' }, 'max-in-flight': { type: 'string' },
-      duration: { type: 'string' }, 'fault-at': { type: 'string' }, 'heal-after': { type: 'string' }, after: { type: 'string' },
-      inventory: { type: 'string' }, 'env-file': { type: 'string' }, 'api-url': { type: 'string' }, 'results-dir': { type: 'string' }, yes: { type: 'boolean' },
+      scenario: { type: 'string' },
+      profile: { type: 'string' },
+      engine: { type: 'string' },
+      rate: { type: 'string' },
+      'read-rate': { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      duration: { type: 'string' },
+      'fault-at': { type: 'string' },
+      'heal-after': { type: 'string' },
+      after: { type: 'string' },
+      inventory: { type: 'string' },
+      'env-file': { type: 'string' },
+      'api-url': { type: 'string' },
+      'results-dir': { type: 'string' },
+      yes: { type: 'boolean' },
     },
   })
-  if (args.scenario === undefined) throw new InputError(`--scenario is required (one of ${SCENARIO_NAMES.join(', ')}, a comma-separated list of them, or all)`)
+  if (args.scenario === undefined)
+    throw new InputError(`--scenario is required (one of ${SCENARIO_NAMES.join(', ')}, a comma-separated list of them, or all)`)
   const scenarios = args.scenario === 'all' ? SCENARIO_NAMES : String(args.scenario).split(',')
   const unknown = scenarios.find((name) => !SCENARIOS.has(name))
-  if (unknown !== undefined) throw new InputError(`--scenario "${unknown}" is not a scenario (${SCENARIO_NAMES.join(', ')}, a comma-separated list of them, or all)`)
-  if (args.profile !== undefined && !PROFILE_NAMES.includes(args.profile)) throw new InputError(`--profile "${args.profile}" is not a failover profile (${PROFILE_NAMES.join(', ')})`)
+  if (unknown !== undefined)
+    throw new InputError(`--scenario "${unknown}" is not a scenario (${SCENARIO_NAMES.join(', ')}, a comma-separated list of them, or all)`)
+  if (args.profile !== undefined && !PROFILE_NAMES.includes(args.profile))
+    throw new InputError(`--profile "${args.profile}" is not a failover profile (${PROFILE_NAMES.join(', ')})`)
   const engineName = args.engine ?? 'node'
   const engine = ENGINES.get(engineName)
   if (!engine) throw new InputError(`--engine "${engineName}" is not an engine (${ENGINE_NAMES.join(', ')})`)
@@ -78,10 +94,19 @@ async function main() {
   try {
     // The Node engine runs until the drill stops it; k6 runs its DURATION, long enough to converge.
     const loadS = engine.stopsOnSignal ? 3600 : Math.max(duration, timing.faultAtS + timing.healAfterS + 120)
-    settings = resolveSettings({ BASE_URL: apiUrl, RATE: args.rate, READ_RATE: args['read-rate'], MAX_IN_FLIGHT: args['max-in-flight'], DURATION: String(loadS), FAULT_AT: String(timing.faultAtS) })
+    settings = resolveSettings({
+      BASE_URL: apiUrl,
+      RATE: args.rate,
+      READ_RATE: args['read-rate'],
+      MAX_IN_FLIGHT: args['max-in-flight'],
+      DURATION: String(loadS),
+      FAULT_AT: String(timing.faultAtS),
+    })
   } catch (error) {
     const err = /** @type {Error & {setting?: string}} */ (error)
-    const flag = { BASE_URL: '--api-url', RATE: '--rate', READ_RATE: '--read-rate', MAX_IN_FLIGHT: '--max-in-flight' }[err.setting ?? ''] ?? err.setting
+    const flag =
+      { BASE_URL: '--api-url', RATE: '--rate', READ_RATE: '--read-rate', MAX_IN_FLIGHT: '--max-in-flight' }[err.setting ?? ''] ??
+      err.setting
     throw new InputError(`${flag}${err.message.slice(String(err.setting).length)}`)
   }
   engine.ensureAvailable()
@@ -91,10 +116,15 @@ async function main() {
   const transport = kit.inventory.transport
   const refused = scenarios.filter((name) => !SCENARIOS.get(name)?.transports.includes(transport))
   if (args.scenario !== 'all' && refused.length > 0) {
-    throw new InputError(`--scenario ${refused[0]} needs the lab (${SCENARIOS.get(refused[0] ?? '')?.fault}); over transport ${transport} the drills are: ` +
-      SCENARIO_NAMES.filter((n) => SCENARIOS.get(n)?.transports.includes(transport)).join(', '))
+    throw new InputError(
+      `--scenario ${refused[0]} needs the lab (${SCENARIOS.get(refused[0] ?? '')?.fault}); over transport ${transport} the drills are: ` +
+        SCENARIO_NAMES.filter((n) => SCENARIOS.get(n)?.transports.includes(transport)).join(', '),
+    )
   }
-  if (transport !== 'netns' && !args.yes) throw new InputError(`the inventory's cluster is reached over ${transport}: a drill disturbs a real cluster (faults on its primary); add --yes to go on`)
+  if (transport !== 'netns' && !args.yes)
+    throw new InputError(
+      `the inventory's cluster is reached over ${transport}: a drill disturbs a real cluster (faults on its primary); add --yes to go on`,
+    )
   if (transport === 'netns') ensureRoot('drill')
   const profile = args.profile ?? kit.inventory.profile
 
@@ -123,13 +153,23 @@ async function main() {
         continue
       }
       const { report, files } = await runDrill({
-        kit, scenario: name, engine: engineName, profile, settings: { ...settings, runId: `${settings.runId}${reports.length}` },
-        databaseUrl, timing, resultsDir, log, abortSignal: controller.signal,
+        kit,
+        scenario: name,
+        engine: engineName,
+        profile,
+        settings: { ...settings, runId: `${settings.runId}${reports.length}` },
+        databaseUrl,
+        timing,
+        resultsDir,
+        log,
+        abortSignal: controller.signal,
       })
       reports.push(report)
       const v = report.verification
-      log(`${name}: ${report.passed ? 'PASSED' : `FAILED: ${report.failures.join('; ')}`}; outage ${report.figures.write_outage_s} s, ` +
-        `${v.acknowledged} acknowledged, ${v.lost} lost, ${v.duplicated} duplicated; ${path.relative(process.cwd(), files.markdown)}`)
+      log(
+        `${name}: ${report.passed ? 'PASSED' : `FAILED: ${report.failures.join('; ')}`}; outage ${report.figures.write_outage_s} s, ` +
+          `${v.acknowledged} acknowledged, ${v.lost} lost, ${v.duplicated} duplicated; ${path.relative(process.cwd(), files.markdown)}`,
+      )
     }
   } finally {
     await kit.close()
@@ -150,19 +190,26 @@ async function ensureClusterAndApi({ kit, inventoryFile, envFile, apiUrl, profil
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(apiUrl).hostname)
   if (kit.lab && !existsSync(kit.lab.dir)) {
     log(`lab ${kit.lab.name} is not up: npm run lab (lab-up.mjs) first`)
-    await $({ stdio: ['ignore', 2, 'inherit'] })`node ${path.join(deployScripts, 'lab-up.mjs')} --inventory ${inventoryFile} --env-output ${envFile} --api-port ${port} ${loopback ? [] : ['--no-api']}`
+    await $({
+      stdio: ['ignore', 2, 'inherit'],
+    })`node ${path.join(deployScripts, 'lab-up.mjs')} --inventory ${inventoryFile} --env-output ${envFile} --api-port ${port} ${loopback ? [] : ['--no-api']}`
   }
   const nodes = await kit.nodes().catch((/** @type {Error} */ error) => {
     throw new InputError(`no cluster reachable through ${path.relative(process.cwd(), inventoryFile)}: ${error.message.split('\n')[0]}`)
   })
-  if (nodes.length === 0) throw new InputError(`the monitor of ${path.relative(process.cwd(), inventoryFile)} has no node in formation ${kit.inventory.formation}: bring the cluster up first`)
+  if (nodes.length === 0)
+    throw new InputError(
+      `the monitor of ${path.relative(process.cwd(), inventoryFile)} has no node in formation ${kit.inventory.formation}: bring the cluster up first`,
+    )
   let restartApi = false
   if (profile !== undefined) {
     // The inventory names a profile, but an earlier drill may have applied another: bring-up
     // compares the cluster's settings and changes only what differs (nothing when it has it).
     log(`--profile ${profile}: bring-up -e failover_profile=${profile} (changes only what differs)`)
     const envBefore = await fs.readFile(envFile, 'utf8').catch(() => '')
-    await $({ stdio: ['ignore', 2, 'inherit'] })`node ${path.join(deployScripts, 'bringup.mjs')} --inventory ${inventoryFile} -e failover_profile=${profile} --env-output ${envFile}`
+    await $({
+      stdio: ['ignore', 2, 'inherit'],
+    })`node ${path.join(deployScripts, 'bringup.mjs')} --inventory ${inventoryFile} -e failover_profile=${profile} --env-output ${envFile}`
     // The API reads its retry budget (DB_RETRY_BUDGET_MS) from the env file at start.
     restartApi = loopback && (await fs.readFile(envFile, 'utf8').catch(() => '')) !== envBefore
   }
@@ -170,14 +217,17 @@ async function ensureClusterAndApi({ kit, inventoryFile, envFile, apiUrl, profil
   if (restartApi || !(await ready())) {
     if (!loopback) throw new InputError(`the API at ${apiUrl} is not ready (GET /readyz): start it first`)
     log(`${restartApi ? 'restarting' : 'starting'} the API on port ${port} (api-service.mjs, env ${path.relative(process.cwd(), envFile)})`)
-    await $({ stdio: ['ignore', 2, 'inherit'] })`node ${path.join(deployScripts, 'api-service.mjs')} start --env-file ${envFile} --port ${port}`
+    await $({
+      stdio: ['ignore', 2, 'inherit'],
+    })`node ${path.join(deployScripts, 'api-service.mjs')} start --env-file ${envFile} --port ${port}`
   }
 }
 
 /** @param {string} envFile */
 async function databaseUrlFrom(envFile) {
   const text = await fs.readFile(envFile, 'utf8').catch(() => null)
-  if (text === null) throw new InputError(`${envFile} does not exist: it holds the application DSN the drill verifies through (bring-up writes it)`)
+  if (text === null)
+    throw new InputError(`${envFile} does not exist: it holds the application DSN the drill verifies through (bring-up writes it)`)
   const url = parseEnv(text).DATABASE_URL
   if (!url) throw new InputError(`${envFile} has no DATABASE_URL`)
   return url

@@ -59,7 +59,10 @@ export async function openFaultKit(inventoryFile) {
     /** Runs a command as root on a host (the VM's namespace, or ssh with sudo). @param {Parameters<typeof transport.run>[0]} host @param {string[]} argv @param {string} [input] */
     async root(host, argv, input) {
       const out = await transport.run(host, argv, { user: 'root', input })
-      if (out.exitCode !== 0) throw new Error(`${argv.join(' ')} on ${host.host} exited ${out.exitCode}: ${(out.stderr || out.stdout).trim().split('\n').slice(-2).join(' | ')}`)
+      if (out.exitCode !== 0)
+        throw new Error(
+          `${argv.join(' ')} on ${host.host} exited ${out.exitCode}: ${(out.stderr || out.stdout).trim().split('\n').slice(-2).join(' | ')}`,
+        )
       return out
     },
     async close() {

@@ -29,13 +29,16 @@ export function drillFigures(records, marks, probes) {
   const acked = writes.filter((r) => r.outcome === 'acked').sort((a, b) => Number(a.end_ms) - Number(b.end_ms))
   let outageMs = 0
   for (let i = 1; i < acked.length; i++) outageMs = Math.max(outageMs, Number(acked[i]?.end_ms) - Number(acked[i - 1]?.end_ms))
-  const phaseOf = (/** @type {number} */ t) => t < marks.fault_ms ? 'before' : t < (marks.converged_ms ?? Infinity) ? 'during' : 'after'
+  const phaseOf = (/** @type {number} */ t) => (t < marks.fault_ms ? 'before' : t < (marks.converged_ms ?? Infinity) ? 'during' : 'after')
   /** @type {Record<string, number[]>} */
   const latency = { before: [], during: [], after: [] }
   for (const r of acked) latency[phaseOf(r.scheduled_ms)]?.push(Number(r.end_ms) - r.scheduled_ms)
-  const firstAckAfterProbe = probes.new_primary_first_write_ms === null ? undefined
-    : acked.find((r) => Number(r.end_ms) >= /** @type {number} */ (probes.new_primary_first_write_ms))
-  const seconds = (/** @type {number | null | undefined} */ ms) => (ms === null || ms === undefined || !Number.isFinite(ms) ? null : Math.round(ms / 100) / 10)
+  const firstAckAfterProbe =
+    probes.new_primary_first_write_ms === null
+      ? undefined
+      : acked.find((r) => Number(r.end_ms) >= /** @type {number} */ (probes.new_primary_first_write_ms))
+  const seconds = (/** @type {number | null | undefined} */ ms) =>
+    ms === null || ms === undefined || !Number.isFinite(ms) ? null : Math.round(ms / 100) / 10
   return {
     write_outage_s: seconds(outageMs),
     client_errors: writes.filter((r) => r.outcome === 'retry' || r.outcome === 'rejected').length,
@@ -45,7 +48,9 @@ export function drillFigures(records, marks, probes) {
     ...percentiles('during', latency.during ?? []),
     ...percentiles('after', latency.after ?? []),
     promotion_s: seconds(marks.promotion_ms === null ? null : marks.promotion_ms - marks.fault_ms),
-    reconnect_s: seconds(firstAckAfterProbe ? Number(firstAckAfterProbe.end_ms) - /** @type {number} */ (probes.new_primary_first_write_ms) : null),
+    reconnect_s: seconds(
+      firstAckAfterProbe ? Number(firstAckAfterProbe.end_ms) - /** @type {number} */ (probes.new_primary_first_write_ms) : null,
+    ),
     rejoin_s: seconds(marks.converged_ms === null ? null : marks.converged_ms - (marks.heal_ms ?? marks.fault_ms)),
     overlap_s: seconds(probes.overlap_ms),
     acknowledged: acked.length,

@@ -41,18 +41,39 @@ const CONVERGE_TIMEOUT_MS = 300_000
 const PROMOTION_TIMEOUT_MS = 240_000
 
 /** @param {DrillOptions} options */
-export async function runDrill({ kit, scenario: scenarioName, engine: engineName, profile, settings, databaseUrl, timing, resultsDir, log, abortSignal }) {
+export async function runDrill({
+  kit,
+  scenario: scenarioName,
+  engine: engineName,
+  profile,
+  settings,
+  databaseUrl,
+  timing,
+  resultsDir,
+  log,
+  abortSignal,
+}) {
   const scenario = /** @type {import('./scenarios.mjs').Scenario} */ (SCENARIOS.get(scenarioName))
   const engine = /** @type {import('../engine/index.mjs').Engine} */ (ENGINES.get(engineName))
   const startedAt = new Date()
   const stamp = `${scenarioName}-${startedAt.toISOString().replace(/[:.]/g, '-')}`
   const workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-drill-'))
-  const sleep = (/** @type {number} */ ms) => new Promise((resolve, reject) => {
-    if (abortSignal?.aborted) return reject(new Error('interrupted'))
-    const interrupted = () => { clearTimeout(timer); reject(new Error('interrupted')) }
-    const timer = setTimeout(() => { abortSignal?.removeEventListener('abort', interrupted); resolve(undefined) }, Math.max(0, ms))
-    abortSignal?.addEventListener('abort', interrupted, { once: true })
-  })
+  const sleep = (/** @type {number} */ ms) =>
+    new Promise((resolve, reject) => {
+      if (abortSignal?.aborted) return reject(new Error('interrupted'))
+      const interrupted = () => {
+        clearTimeout(timer)
+        reject(new Error('interrupted'))
+      }
+      const timer = setTimeout(
+        () => {
+          abortSignal?.removeEventListener('abort', interrupted)
+          resolve(undefined)
+        },
+        Math.max(0, ms),
+      )
+      abortSignal?.addEventListener('abort', interrupted, { once: true })
+    })
   const waitUntil = (/** @type {() => Promise<any>} */ check, /** @type {number} */ timeoutMs, /** @type {string} */ what) =>
     waitFor(check, { timeoutMs, intervalMs: 250, what, signal: abortSignal })
   const healthy = async () => {
@@ -97,10 +118,14 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
     marks.fault_ms = fault.hitAt ?? marks.fault_ms
     log(`  injected on ${fault.target}`)
     if (scenario.failover) {
-      const promoted = await waitUntil(async () => {
-        const now = await kit.primary().catch(() => null)
-        return now && now.name !== before.name ? now : null
-      }, PROMOTION_TIMEOUT_MS, `another node promoted after the ${scenarioName}`).catch((/** @type {Error} */ error) => {
+      const promoted = await waitUntil(
+        async () => {
+          const now = await kit.primary().catch(() => null)
+          return now && now.name !== before.name ? now : null
+        },
+        PROMOTION_TIMEOUT_MS,
+        `another node promoted after the ${scenarioName}`,
+      ).catch((/** @type {Error} */ error) => {
         if (abortSignal?.aborted) throw error
         failures.push(error.message)
         return null
@@ -116,11 +141,15 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
     await healFault(fault)
 
     log('step 5: wait for the cluster to converge')
-    const settled = await waitUntil(async () => {
-      const nodes = await healthy()
-      // After a failover, converged means the old primary is a healthy secondary again.
-      return nodes && (!scenario.failover || nodes.some((n) => n.name === before.name && roleOf(n) === 'secondary')) ? nodes : null
-    }, CONVERGE_TIMEOUT_MS, 'the cluster to converge after the heal').catch((/** @type {Error} */ error) => {
+    const settled = await waitUntil(
+      async () => {
+        const nodes = await healthy()
+        // After a failover, converged means the old primary is a healthy secondary again.
+        return nodes && (!scenario.failover || nodes.some((n) => n.name === before.name && roleOf(n) === 'secondary')) ? nodes : null
+      },
+      CONVERGE_TIMEOUT_MS,
+      'the cluster to converge after the heal',
+    ).catch((/** @type {Error} */ error) => {
       if (abortSignal?.aborted) throw error
       failures.push(error.message)
       return null
@@ -141,7 +170,10 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
       log(`heal failed: ${error.message}`)
     })
     stop.abort()
-    const run = await load?.catch((/** @type {Error} */ error) => { failures.push(`load: ${error.message}`); return null })
+    const run = await load?.catch((/** @type {Error} */ error) => {
+      failures.push(`load: ${error.message}`)
+      return null
+    })
     marks.load_end_ms = Date.now()
     probeTimes = await probes.stop()
     await records.close()
@@ -156,7 +188,11 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
   let verification
   try {
     // A cluster that has not converged may still find a primary in a while.
-    const stored = await waitFor(() => storedWrites(pool, settings.runId).catch(() => null), { timeoutMs: 120_000, intervalMs: 2000, what: 'a primary to read the stored writes from' })
+    const stored = await waitFor(() => storedWrites(pool, settings.runId).catch(() => null), {
+      timeoutMs: 120_000,
+      intervalMs: 2000,
+      what: 'a primary to read the stored writes from',
+    })
     verification = verifyWrites(all, stored)
   } catch (error) {
     failures.push(`could not read the stored writes to verify them: ${/** @type {Error} */ (error).message}`)
@@ -166,21 +202,30 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
   }
   const promotionEvent = scenario.failover ? await promotionFromEvents(kit, before.name, marks.fault_ms) : null
   if (promotionEvent !== null) marks.promotion_ms = promotionEvent
-  const probeFigures = scenario.failover ? probeOverlap(probeTimes, oldPrimaryAddress, marks.fault_ms) : { new_primary_first_write_ms: null, overlap_ms: null }
+  const probeFigures = scenario.failover
+    ? probeOverlap(probeTimes, oldPrimaryAddress, marks.fault_ms)
+    : { new_primary_first_write_ms: null, overlap_ms: null }
   const figures = drillFigures(all, marks, probeFigures)
 
   if (verification.lost) failures.push(`${verification.lost} acknowledged writes lost`)
   if (verification.duplicated) failures.push(`${verification.duplicated} logical writes stored more than once`)
-  if (verification.changed > 0) failures.push(`${verification.changed} writes acknowledged with an order id the database does not hold for them`)
+  if (verification.changed > 0)
+    failures.push(`${verification.changed} writes acknowledged with an order id the database does not hold for them`)
   if (verification.unknown_stored > 0) failures.push(`${verification.unknown_stored} rows of this run that no attempt made`)
-  if (probeFigures.overlap_ms !== null && probeFigures.overlap_ms > 0) failures.push(`two primaries took writes for ${(probeFigures.overlap_ms / 1000).toFixed(1)} s`)
+  if (probeFigures.overlap_ms !== null && probeFigures.overlap_ms > 0)
+    failures.push(`two primaries took writes for ${(probeFigures.overlap_ms / 1000).toFixed(1)} s`)
   if (!converged) failures.push('the cluster did not converge after the heal')
   const ackTimes = all.filter((r) => r.kind === 'write' && r.outcome === 'acked').map((r) => Number(r.end_ms))
-  if (!ackTimes.some((t) => t < marks.fault_ms)) failures.push('no write was acknowledged before the fault: the API or the cluster was not taking writes')
-  else if (marks.converged_ms !== null && !ackTimes.some((t) => t > /** @type {number} */ (marks.converged_ms))) failures.push('writes did not resume: none was acknowledged after the cluster converged')
+  if (!ackTimes.some((t) => t < marks.fault_ms))
+    failures.push('no write was acknowledged before the fault: the API or the cluster was not taking writes')
+  else if (marks.converged_ms !== null && !ackTimes.some((t) => t > /** @type {number} */ (marks.converged_ms)))
+    failures.push('writes did not resume: none was acknowledged after the cluster converged')
   const started = new Set(all.filter((r) => r.kind === 'write' && r.outcome !== 'dropped').map((r) => r.logical_id)).size
   const successRate = started === 0 ? 0 : verification.acknowledged / started
-  if (successRate < LIMITS.minWriteSuccessRate) failures.push(`${verification.acknowledged} of ${started} writes started were acknowledged within their retry budget (${(successRate * 100).toFixed(1)} %, below ${LIMITS.minWriteSuccessRate * 100} %)`)
+  if (successRate < LIMITS.minWriteSuccessRate)
+    failures.push(
+      `${verification.acknowledged} of ${started} writes started were acknowledged within their retry budget (${(successRate * 100).toFixed(1)} %, below ${LIMITS.minWriteSuccessRate * 100} %)`,
+    )
 
   const picture = `drill-${stamp}.svg`
   /** @type {import('../report/index.mjs').TimelineMark[]} */
@@ -195,7 +240,16 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
     profile,
     engine: engineName,
     started_at: startedAt.toISOString(),
-    settings: { rate: settings.rate, readRate: settings.readRate, durationS: Math.round((marks.load_end_ms - marks.load_start_ms) / 1000), requestTimeoutMs: settings.requestTimeoutMs, retryBudgetMs: settings.retryBudgetMs, maxInFlight: settings.maxInFlight, runId: settings.runId, ...timing },
+    settings: {
+      rate: settings.rate,
+      readRate: settings.readRate,
+      durationS: Math.round((marks.load_end_ms - marks.load_start_ms) / 1000),
+      requestTimeoutMs: settings.requestTimeoutMs,
+      retryBudgetMs: settings.retryBudgetMs,
+      maxInFlight: settings.maxInFlight,
+      runId: settings.runId,
+      ...timing,
+    },
     fault: { target: fault.target, description: scenario.fault },
     figures,
     verification,
@@ -208,10 +262,16 @@ export async function runDrill({ kit, scenario: scenarioName, engine: engineName
   const base = path.join(resultsDir, `drill-${stamp}`)
   await fs.writeFile(`${base}.json`, JSON.stringify(report, null, 2) + '\n')
   await fs.writeFile(`${base}.md`, renderDrillMarkdown(report))
-  await fs.writeFile(path.join(resultsDir, picture), renderTimelineSvg({ records: all, marks: timelineMarks, title: `${scenarioName} (${profile} profile, ${engineName} engine)` }))
+  await fs.writeFile(
+    path.join(resultsDir, picture),
+    renderTimelineSvg({ records: all, marks: timelineMarks, title: `${scenarioName} (${profile} profile, ${engineName} engine)` }),
+  )
   await fs.rename(recordsFile, `${base}.records.jsonl`).catch(() => fs.copyFile(recordsFile, `${base}.records.jsonl`))
   await fs.rm(workDir, { recursive: true, force: true })
-  return { report, files: { json: `${base}.json`, markdown: `${base}.md`, picture: path.join(resultsDir, picture), records: `${base}.records.jsonl` } }
+  return {
+    report,
+    files: { json: `${base}.json`, markdown: `${base}.md`, picture: path.join(resultsDir, picture), records: `${base}.records.jsonl` },
+  }
 }
 
 /**
@@ -236,11 +296,17 @@ async function movePrimaryOffMonitorHost(kit, log) {
  * @returns {Promise<number | null>}
  */
 async function promotionFromEvents(kit, oldPrimary, faultMs) {
-  const rows = await kit.runtime.sqlJson(kit.inventory.monitor, `
+  const rows = await kit.runtime
+    .sqlJson(
+      kit.inventory.monitor,
+      `
     select (extract(epoch from eventtime) * 1000)::float8 as at_ms from pgautofailover.event
      where formationid = '${kit.inventory.formation}' and nodename <> '${oldPrimary.replaceAll("'", "''")}'
        and goalstate in ('prepare_promotion', 'stop_replication', 'wait_primary', 'primary') and eventtime >= to_timestamp(${faultMs / 1000})
-     order by eventtime limit 1`, { db: 'pg_auto_failover' }).catch(() => [])
+     order by eventtime limit 1`,
+      { db: 'pg_auto_failover' },
+    )
+    .catch(() => [])
   return rows[0]?.at_ms ? Math.round(rows[0].at_ms) : null
 }
 
@@ -248,5 +314,7 @@ async function promotionFromEvents(kit, oldPrimary, faultMs) {
 function probeOverlap(times, oldPrimary, cutAt) {
   if (!times) return { new_primary_first_write_ms: null, overlap_ms: null }
   const { newFirstMs, overlapMs } = overlapFrom(times, { oldPrimary, cutAt })
-  return Number.isFinite(newFirstMs) ? { new_primary_first_write_ms: cutAt + newFirstMs, overlap_ms: overlapMs } : { new_primary_first_write_ms: null, overlap_ms: null }
+  return Number.isFinite(newFirstMs)
+    ? { new_primary_first_write_ms: cutAt + newFirstMs, overlap_ms: overlapMs }
+    : { new_primary_first_write_ms: null, overlap_ms: null }
 }

@@ -84,7 +84,8 @@ const list = [
   },
   {
     name: 'isolate-primary',
-    fault: 'the primary cut off from the monitor and the standbys only (nft rules on its host), still reachable from the application; then healed',
+    fault:
+      'the primary cut off from the monitor and the standbys only (nft rules on its host), still reachable from the application; then healed',
     transports: ['netns', 'ssh'],
     failover: true,
     async inject(kit, state) {
@@ -95,11 +96,15 @@ const list = [
       state.undo.push(async () => void (await kit.transport.run(host, ['nft', 'delete', 'table', 'inet', ISOLATE_TABLE], { user: 'root' })))
       const set = peers.join(', ')
       state.hitAt = Date.now()
-      await kit.root(host, ['nft', '-f', '-'], `table inet ${ISOLATE_TABLE} {
+      await kit.root(
+        host,
+        ['nft', '-f', '-'],
+        `table inet ${ISOLATE_TABLE} {
   chain input { type filter hook input priority -10; policy accept; ip saddr { ${set} } drop; }
   chain output { type filter hook output priority -10; policy accept; ip daddr { ${set} } drop; }
 }
-`)
+`,
+      )
     },
   },
   {
@@ -123,9 +128,10 @@ const list = [
     async inject(kit, state) {
       const primary = await currentPrimary(kit)
       // Not the monitor's host: losing it would be monitor-loss too.
-      const standby = (await kit.nodes()).map((n) => kit.hostOf(n))
+      const standby = (await kit.nodes())
+        .map((n) => kit.hostOf(n))
         .find((h) => h.nodeName !== primary.name && h.address !== kit.inventory.monitor.address)
-      if (!standby) throw new Error('no standby off the monitor\'s host to lose')
+      if (!standby) throw new Error("no standby off the monitor's host to lose")
       state.target = standby.nodeName
       if (kit.lab) return labFault(kit, state, 'power-off', kit.vmOf(standby))
       state.undo.push(() => kit.runtime.ensureRunning(standby))
@@ -153,10 +159,13 @@ const list = [
       const first = await currentPrimary(kit)
       state.target = first.name
       await labFault(kit, state, 'power-off', kit.vmOf(kit.hostOf(first)))
-      const second = await waitFor(async () => {
-        const now = await kit.primary().catch(() => null)
-        return now && now.name !== first.name && ['primary', 'wait_primary'].includes(now.reported_state) ? now : null
-      }, { timeoutMs: 180_000, intervalMs: 250, what: 'a new primary after the first power-off' })
+      const second = await waitFor(
+        async () => {
+          const now = await kit.primary().catch(() => null)
+          return now && now.name !== first.name && ['primary', 'wait_primary'].includes(now.reported_state) ? now : null
+        },
+        { timeoutMs: 180_000, intervalMs: 250, what: 'a new primary after the first power-off' },
+      )
       state.target = `${first.name}, then ${second.name}`
       await labFault(kit, state, 'power-off', kit.vmOf(kit.hostOf(second)))
     },
@@ -189,5 +198,6 @@ export async function healFault(state) {
       errors.push(error)
     }
   }
-  if (errors.length > 0) throw new AggregateError(errors, `healing ${state.target}: ${errors.map((e) => /** @type {Error} */ (e).message).join('; ')}`)
+  if (errors.length > 0)
+    throw new AggregateError(errors, `healing ${state.target}: ${errors.map((e) => /** @type {Error} */ (e).message).join('; ')}`)
 }

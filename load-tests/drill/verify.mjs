@@ -15,7 +15,8 @@ export async function storedWrites(db, runId) {
   const { rows } = await db.query(
     `select substr(note, $2::int) as logical_id, array_agg(id::text order by id) as ids
        from orders where note like $1 group by 1`,
-    [`${NOTE_PREFIX}${runId}-%`, NOTE_PREFIX.length + 1])
+    [`${NOTE_PREFIX}${runId}-%`, NOTE_PREFIX.length + 1],
+  )
   return rows
 }
 
@@ -50,7 +51,9 @@ export function verifyWrites(records, stored) {
   const byId = new Map(stored.map((s) => [s.logical_id, s.ids]))
   const lost = [...acked.keys()].filter((id) => !byId.has(id))
   const duplicated = stored.filter((s) => s.ids.length > 1).map((s) => s.logical_id)
-  const changed = [...acked].filter(([id, orderId]) => byId.has(id) && orderId !== null && !byId.get(id)?.includes(orderId)).map(([id]) => id)
+  const changed = [...acked]
+    .filter(([id, orderId]) => byId.has(id) && orderId !== null && !byId.get(id)?.includes(orderId))
+    .map(([id]) => id)
   const failedButStored = stored.filter((s) => !acked.has(s.logical_id) && attempted.has(s.logical_id)).length
   const unknown = stored.filter((s) => !attempted.has(s.logical_id)).length
   return {
@@ -75,5 +78,16 @@ export function verifyWrites(records, stored) {
  */
 export function unverified(records) {
   const acked = new Set(records.filter((r) => r.kind === 'write' && r.outcome === 'acked').map((r) => r.logical_id))
-  return { acknowledged: acked.size, lost: null, duplicated: null, changed: 0, failed_but_stored: 0, unknown_stored: 0, lost_ids: [], duplicated_ids: [], changed_ids: [], passed: false }
+  return {
+    acknowledged: acked.size,
+    lost: null,
+    duplicated: null,
+    changed: 0,
+    failed_but_stored: 0,
+    unknown_stored: 0,
+    lost_ids: [],
+    duplicated_ids: [],
+    changed_ids: [],
+    passed: false,
+  }
 }

@@ -14,8 +14,19 @@ import { runNodeEngine } from './node-engine.mjs'
 
 /** @type {ReadonlyMap<string, Engine>} */
 export const ENGINES = new Map([
-  ['node', { description: 'the scenario on Node (undici), no k6 needed', ensureAvailable: () => {}, run: runNodeEngine, stopsOnSignal: true }],
-  ['k6', { description: 'k6 run load-tests/failover.js (your own k6 on PATH)', ensureAvailable: () => void ensureK6(), run: runK6Engine, stopsOnSignal: false }],
+  [
+    'node',
+    { description: 'the scenario on Node (undici), no k6 needed', ensureAvailable: () => {}, run: runNodeEngine, stopsOnSignal: true },
+  ],
+  [
+    'k6',
+    {
+      description: 'k6 run load-tests/failover.js (your own k6 on PATH)',
+      ensureAvailable: () => void ensureK6(),
+      run: runK6Engine,
+      stopsOnSignal: false,
+    },
+  ],
 ])
 export const ENGINE_NAMES = [...ENGINES.keys()]
 

@@ -13,7 +13,9 @@ const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fa
 export function ensureK6() {
   const out = spawnSync('k6', ['version'], { encoding: 'utf8' })
   if (out.error || out.status !== 0) {
-    throw Object.assign(new Error('--engine k6: no k6 on PATH. Install k6 yourself (this project does not ship it) or use --engine node'), { code: 'INPUT_INVALID' })
+    throw Object.assign(new Error('--engine k6: no k6 on PATH. Install k6 yourself (this project does not ship it) or use --engine node'), {
+      code: 'INPUT_INVALID',
+    })
   }
   return out.stdout.trim()
 }
@@ -28,11 +30,28 @@ export function ensureK6() {
 export async function runK6Engine(settings, records, { workDir, abortSignal }) {
   const out = path.join(workDir, 'k6-points.json')
   const vars = {
-    BASE_URL: settings.baseUrl, RATE: settings.rate, READ_RATE: settings.readRate, DURATION: settings.durationS,
-    REQUEST_TIMEOUT_MS: settings.requestTimeoutMs, RETRY_BUDGET_MS: settings.retryBudgetMs, MAX_IN_FLIGHT: settings.maxInFlight,
-    RUN_ID: settings.runId, FAULT_AT: settings.faultAtS, HEAL_AT: settings.healAtS, SUMMARY_JSON: path.join(workDir, 'k6-summary.json'),
+    BASE_URL: settings.baseUrl,
+    RATE: settings.rate,
+    READ_RATE: settings.readRate,
+    DURATION: settings.durationS,
+    REQUEST_TIMEOUT_MS: settings.requestTimeoutMs,
+    RETRY_BUDGET_MS: settings.retryBudgetMs,
+    MAX_IN_FLIGHT: settings.maxInFlight,
+    RUN_ID: settings.runId,
+    FAULT_AT: settings.faultAtS,
+    HEAL_AT: settings.healAtS,
+    SUMMARY_JSON: path.join(workDir, 'k6-summary.json'),
   }
-  const args = ['run', '--quiet', '--out', `json=${out}`, ...Object.entries(vars).filter(([, v]) => v !== null).flatMap(([k, v]) => ['-e', `${k}=${v}`]), script]
+  const args = [
+    'run',
+    '--quiet',
+    '--out',
+    `json=${out}`,
+    ...Object.entries(vars)
+      .filter(([, v]) => v !== null)
+      .flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    script,
+  ]
   const child = spawn('k6', args, { stdio: ['ignore', 'inherit', 'inherit'] })
   const stop = () => child.kill('SIGINT')
   abortSignal?.addEventListener('abort', stop, { once: true })

@@ -61,7 +61,8 @@ function attemptRecord(entry) {
   if (kind !== 'write' && kind !== 'read') return null
   const endMs = timeMs(entry.data?.time)
   const durationMs = entry.data?.value
-  if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0) throw new Error('an http_req_duration point without a duration')
+  if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0)
+    throw new Error('an http_req_duration point without a duration')
   const startMs = round(endMs - durationMs)
   const status = tags.status === undefined ? 0 : integerTag(tags, 'status')
   const scheduledMs = tags.scheduled_ms === undefined ? startMs : integerTag(tags, 'scheduled_ms')
@@ -142,7 +143,8 @@ function k6Error(/** @type {Record<string, string>} */ tags) {
 /** @param {Record<string, string>} tags @param {string} name */
 function integerTag(tags, name) {
   const text = tags[name]
-  if (text === undefined || !/^\d+$/.test(text)) throw new Error(`tag ${name} ${text === undefined ? 'missing' : `is not an integer: "${text.slice(0, 40)}"`}`)
+  if (text === undefined || !/^\d+$/.test(text))
+    throw new Error(`tag ${name} ${text === undefined ? 'missing' : `is not an integer: "${text.slice(0, 40)}"`}`)
   return Number(text)
 }
 

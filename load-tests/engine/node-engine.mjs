@@ -26,7 +26,7 @@ export async function runNodeEngine(settings, records, { stopSignal, abortSignal
   const signal = abortSignal
   // Every request in flight listens on it (AbortSignal.any): hundreds at once is expected.
   if (abortSignal) setMaxListeners(0, abortSignal)
-  const scheduling = stopSignal && abortSignal ? AbortSignal.any([stopSignal, abortSignal]) : stopSignal ?? abortSignal
+  const scheduling = stopSignal && abortSignal ? AbortSignal.any([stopSignal, abortSignal]) : (stopSignal ?? abortSignal)
   const dispatcher = createDispatcher(settings.maxInFlight + 16)
   let writesAcked = 0
   const durationMs = settings.durationS * 1000
@@ -42,11 +42,27 @@ export async function runNodeEngine(settings, records, { stopSignal, abortSignal
         const firstStart = Date.now()
         for (let attempt = 1; ; attempt++) {
           const start = Date.now()
-          const answer = await sendRequest(dispatcher, { url: req.url, method: 'POST', headers: req.headers, body: req.body, timeoutMs: settings.requestTimeoutMs, signal })
+          const answer = await sendRequest(dispatcher, {
+            url: req.url,
+            method: 'POST',
+            headers: req.headers,
+            body: req.body,
+            timeoutMs: settings.requestTimeoutMs,
+            signal,
+          })
           const outcome = classifyWrite(answer.status)
           records.write({
-            kind: 'write', logical_id: req.logicalId, key: req.logicalId, attempt, scheduled_ms: scheduledMs,
-            start_ms: start, end_ms: Date.now(), status: answer.status, outcome, error: answer.error, order_id: answer.orderId,
+            kind: 'write',
+            logical_id: req.logicalId,
+            key: req.logicalId,
+            attempt,
+            scheduled_ms: scheduledMs,
+            start_ms: start,
+            end_ms: Date.now(),
+            status: answer.status,
+            outcome,
+            error: answer.error,
+            order_id: answer.orderId,
           })
           if (outcome === 'acked') {
             writesAcked++
@@ -60,21 +76,33 @@ export async function runNodeEngine(settings, records, { stopSignal, abortSignal
       },
     })
     const readCap = Math.max(4, settings.readRate)
-    const reads = settings.readRate === 0 ? Promise.resolve({ started: 0, dropped: 0 }) : runOpenModel({
-      rate: settings.readRate,
-      durationMs,
-      maxInFlight: readCap,
-      signal: scheduling,
-      onDropped: ({ scheduledMs }) => records.write(droppedRecord('read', null, scheduledMs)),
-      run: async ({ scheduledMs }) => {
-        const start = Date.now()
-        const answer = await sendRequest(dispatcher, { url: readRequest(settings).url, timeoutMs: settings.requestTimeoutMs, signal })
-        records.write({
-          kind: 'read', logical_id: null, key: null, attempt: 1, scheduled_ms: scheduledMs, start_ms: start, end_ms: Date.now(),
-          status: answer.status, outcome: answer.status >= 200 && answer.status < 300 ? 'ok' : 'failed', error: answer.error, order_id: null,
-        })
-      },
-    })
+    const reads =
+      settings.readRate === 0
+        ? Promise.resolve({ started: 0, dropped: 0 })
+        : runOpenModel({
+            rate: settings.readRate,
+            durationMs,
+            maxInFlight: readCap,
+            signal: scheduling,
+            onDropped: ({ scheduledMs }) => records.write(droppedRecord('read', null, scheduledMs)),
+            run: async ({ scheduledMs }) => {
+              const start = Date.now()
+              const answer = await sendRequest(dispatcher, { url: readRequest(settings).url, timeoutMs: settings.requestTimeoutMs, signal })
+              records.write({
+                kind: 'read',
+                logical_id: null,
+                key: null,
+                attempt: 1,
+                scheduled_ms: scheduledMs,
+                start_ms: start,
+                end_ms: Date.now(),
+                status: answer.status,
+                outcome: answer.status >= 200 && answer.status < 300 ? 'ok' : 'failed',
+                error: answer.error,
+                order_id: null,
+              })
+            },
+          })
     const [w, r] = await Promise.all([writes, reads])
     return { writesStarted: w.started, writesAcked, writesDropped: w.dropped, readsStarted: r.started, readsDropped: r.dropped }
   } finally {
@@ -87,5 +115,17 @@ export async function runNodeEngine(settings, records, { stopSignal, abortSignal
  * @returns {import('./records.mjs').AttemptRecord}
  */
 function droppedRecord(kind, logicalId, scheduledMs) {
-  return { kind, logical_id: logicalId, key: logicalId, attempt: 0, scheduled_ms: scheduledMs, start_ms: null, end_ms: null, status: null, outcome: 'dropped', error: null, order_id: null }
+  return {
+    kind,
+    logical_id: logicalId,
+    key: logicalId,
+    attempt: 0,
+    scheduled_ms: scheduledMs,
+    start_ms: null,
+    end_ms: null,
+    status: null,
+    outcome: 'dropped',
+    error: null,
+    order_id: null,
+  }
 }

@@ -58,7 +58,8 @@ export async function openRecordWriter(/** @type {string} */ file) {
 export async function readRecords(file) {
   const records = []
   for await (const { value: record, line } of readJsonLines(file)) {
-    if (!OUTCOMES.includes(record?.outcome) || (record.kind !== 'write' && record.kind !== 'read')) throw new Error(`${file}:${line}: not an attempt record`)
+    if (!OUTCOMES.includes(record?.outcome) || (record.kind !== 'write' && record.kind !== 'read'))
+      throw new Error(`${file}:${line}: not an attempt record`)
     records.push(record)
   }
   return records

@@ -103,11 +103,18 @@ export function drillSummary(data) {
  */
 export function summaryText(summary, summaryFile) {
   const { settings, writes } = summary
-  const lines = [`failover drill (k6): ${summary.passed ? 'PASSED' : 'FAILED'}${summary.durationS === null ? '' : ` in ${summary.durationS.toFixed(1)} s`}`]
+  const lines = [
+    `failover drill (k6): ${summary.passed ? 'PASSED' : 'FAILED'}${summary.durationS === null ? '' : ` in ${summary.durationS.toFixed(1)} s`}`,
+  ]
   if (settings) {
     const reads = settings.readRate > 0 ? `, ${settings.readRate} reads/s` : ''
-    const fault = settings.faultAtS === null ? '' : `, fault at ${settings.faultAtS} s${settings.healAtS === null ? '' : `, healed at ${settings.healAtS} s`}`
-    lines.push(`  run         ${settings.runId} on ${settings.baseUrl}: ${settings.rate} writes/s for ${settings.durationS} s${reads}${fault}`)
+    const fault =
+      settings.faultAtS === null
+        ? ''
+        : `, fault at ${settings.faultAtS} s${settings.healAtS === null ? '' : `, healed at ${settings.healAtS} s`}`
+    lines.push(
+      `  run         ${settings.runId} on ${settings.baseUrl}: ${settings.rate} writes/s for ${settings.durationS} s${reads}${fault}`,
+    )
   }
   lines.push(
     `  writes      ${writes.started} started, ${writes.acked} acknowledged, ${writes.failed} failed: ${percent(writes.successRate)} acknowledged (at least ${percent(writes.minSuccessRate)} required)`,
@@ -117,7 +124,8 @@ export function summaryText(summary, summaryFile) {
   for (const [phase, values] of Object.entries(summary.writeLatencyMsByPhase)) lines.push(`    ${phase.padEnd(10)}${trendText(values)}`)
   if (summary.writeGapMs) lines.push(`  write gap   ${trendText(summary.writeGapMs)}  (per VU, between acknowledgements)`)
   if (summary.reads) lines.push(`  reads       ${summary.reads.count}, ${summary.reads.failed} failed`)
-  for (const { metric, threshold, ok } of summary.thresholds) lines.push(`  threshold   ${ok ? 'ok    ' : 'FAILED'} ${metric}: ${threshold}`)
+  for (const { metric, threshold, ok } of summary.thresholds)
+    lines.push(`  threshold   ${ok ? 'ok    ' : 'FAILED'} ${metric}: ${threshold}`)
   lines.push(`  summary     ${summaryFile}`)
   return lines.join('\n') + '\n'
 }

@@ -62,7 +62,10 @@ export class SettingsError extends Error {
 export function resolveSettings(env) {
   const baseUrl = env.BASE_URL ?? DEFAULTS.baseUrl
   if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(baseUrl) || /@/.test(baseUrl)) {
-    throw new SettingsError('BASE_URL', 'must be an http:// or https:// URL with no credentials, query or fragment, such as http://127.0.0.1:3000')
+    throw new SettingsError(
+      'BASE_URL',
+      'must be an http:// or https:// URL with no credentials, query or fragment, such as http://127.0.0.1:3000',
+    )
   }
   const durationS = number(env, 'DURATION', DEFAULTS.durationS, { min: 1, max: 86_400 })
   const settings = {

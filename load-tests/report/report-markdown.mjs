@@ -83,23 +83,28 @@ export function renderDrillMarkdown(report) {
   const v = report.verification
   const verified = v.lost === 0 && v.duplicated === 0
   if (v.lost === null || v.duplicated === null) {
-    lines.push('## Verification: NOT DONE', '', 'The stored writes could not be read (see the failures): nothing is known about lost or duplicated writes.', '')
+    lines.push(
+      '## Verification: NOT DONE',
+      '',
+      'The stored writes could not be read (see the failures): nothing is known about lost or duplicated writes.',
+      '',
+    )
   } else {
-  lines.push(`## Verification: ${verified ? 'PASS' : 'FAIL'}`, '')
-  lines.push(
-    verified
-      ? `Every acknowledged write is stored exactly once.`
-      : `${v.lost === 0 ? 'No' : v.lost} acknowledged write${v.lost === 1 ? ' is' : 's are'} lost and ${v.duplicated === 0 ? 'no' : v.duplicated} write${v.duplicated === 1 ? ' is' : 's are'} stored more than once.`,
-    '',
-  )
-  lines.push('| Check | Count |', '| --- | ---: |')
-  lines.push(`| Acknowledged | ${v.acknowledged} |`)
-  lines.push(`| Lost (acknowledged, not stored) | ${v.lost} |`)
-  lines.push(`| Duplicated (stored more than once) | ${v.duplicated} |`)
-  lines.push(`| Failed but stored (the client gave up; not a violation) | ${v.failed_but_stored} |`)
-  lines.push('')
-  if (v.lost_ids.length > 0) lines.push(`Lost: ${idList(v.lost_ids, v.lost)}`, '')
-  if (v.duplicated_ids.length > 0) lines.push(`Duplicated: ${idList(v.duplicated_ids, v.duplicated)}`, '')
+    lines.push(`## Verification: ${verified ? 'PASS' : 'FAIL'}`, '')
+    lines.push(
+      verified
+        ? `Every acknowledged write is stored exactly once.`
+        : `${v.lost === 0 ? 'No' : v.lost} acknowledged write${v.lost === 1 ? ' is' : 's are'} lost and ${v.duplicated === 0 ? 'no' : v.duplicated} write${v.duplicated === 1 ? ' is' : 's are'} stored more than once.`,
+      '',
+    )
+    lines.push('| Check | Count |', '| --- | ---: |')
+    lines.push(`| Acknowledged | ${v.acknowledged} |`)
+    lines.push(`| Lost (acknowledged, not stored) | ${v.lost} |`)
+    lines.push(`| Duplicated (stored more than once) | ${v.duplicated} |`)
+    lines.push(`| Failed but stored (the client gave up; not a violation) | ${v.failed_but_stored} |`)
+    lines.push('')
+    if (v.lost_ids.length > 0) lines.push(`Lost: ${idList(v.lost_ids, v.lost)}`, '')
+    if (v.duplicated_ids.length > 0) lines.push(`Duplicated: ${idList(v.duplicated_ids, v.duplicated)}`, '')
   }
 
   lines.push('## Timeline', '', `![timeline](${encodeURI(report.picture).replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'))})`, '')

@@ -77,7 +77,10 @@ export function renderTimelineSvg({ records, marks = [], title = 'Failover drill
 
   const times = records.map((r) => r.scheduled_ms).filter(Number.isFinite)
   if (times.length === 0) {
-    out.push(`<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle" fill="${COLOR.muted}" font-size="14">no records</text>`, '</svg>')
+    out.push(
+      `<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle" fill="${COLOR.muted}" font-size="14">no records</text>`,
+      '</svg>',
+    )
     return out.join('\n') + '\n'
   }
   const t0 = Math.min(...times)
@@ -161,7 +164,9 @@ export function renderTimelineSvg({ records, marks = [], title = 'Failover drill
   }
   out.push(`<path d="${grid.join('')}" stroke="${COLOR.grid}" stroke-width="1" fill="none"/>`)
   out.push(`<g fill="${COLOR.muted}">`, ...xLabels, '</g>')
-  out.push(`<text x="${LEFT + PLOT_W / 2}" y="${X_TITLE_Y}" text-anchor="middle" fill="${COLOR.muted}">seconds since the first write was due</text>`)
+  out.push(
+    `<text x="${LEFT + PLOT_W / 2}" y="${X_TITLE_Y}" text-anchor="middle" fill="${COLOR.muted}">seconds since the first write was due</text>`,
+  )
 
   // Top panel: acknowledged writes up, failed attempts and dropped slots down.
   const zeroY = topY + topH * UP_SHARE
@@ -173,11 +178,17 @@ export function renderTimelineSvg({ records, marks = [], title = 'Failover drill
   const yTicks = []
   for (let v = up.step; v <= up.top; v += up.step) {
     const y = r1(zeroY - (v / up.top) * upH)
-    yTicks.push(`<path d="M${LEFT} ${y}H${LEFT + PLOT_W}" stroke="${COLOR.grid}"/>`, `<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end" fill="${COLOR.muted}">${v}</text>`)
+    yTicks.push(
+      `<path d="M${LEFT} ${y}H${LEFT + PLOT_W}" stroke="${COLOR.grid}"/>`,
+      `<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end" fill="${COLOR.muted}">${v}</text>`,
+    )
   }
   for (let v = down.step; v <= down.top; v += down.step) {
     const y = r1(zeroY + (v / down.top) * downH)
-    yTicks.push(`<path d="M${LEFT} ${y}H${LEFT + PLOT_W}" stroke="${COLOR.grid}"/>`, `<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end" fill="${COLOR.muted}">${v}</text>`)
+    yTicks.push(
+      `<path d="M${LEFT} ${y}H${LEFT + PLOT_W}" stroke="${COLOR.grid}"/>`,
+      `<text x="${LEFT - 6}" y="${y + 4}" text-anchor="end" fill="${COLOR.muted}">${v}</text>`,
+    )
   }
   yTicks.push(`<text x="${LEFT - 6}" y="${r1(zeroY + 4)}" text-anchor="end" fill="${COLOR.muted}">0</text>`)
   out.push(...yTicks)
@@ -217,7 +228,9 @@ export function renderTimelineSvg({ records, marks = [], title = 'Failover drill
   const max = latencies.map((l) => (l.length === 0 ? null : Math.max(...l)))
   const present = /** @type {number[]} */ ([...p50, ...max].filter((v) => v !== null))
   if (present.length === 0) {
-    out.push(`<text x="${LEFT + PLOT_W / 2}" y="${BOTTOM_Y + BOTTOM_H / 2 + 4}" text-anchor="middle" fill="${COLOR.muted}">no acknowledged writes</text>`)
+    out.push(
+      `<text x="${LEFT + PLOT_W / 2}" y="${BOTTOM_Y + BOTTOM_H / 2 + 4}" text-anchor="middle" fill="${COLOR.muted}">no acknowledged writes</text>`,
+    )
   } else {
     const lo = Math.floor(Math.log10(Math.max(1, Math.min(...present))))
     let hi = Math.ceil(Math.log10(Math.max(1, Math.max(...present))))
@@ -257,7 +270,9 @@ export function renderTimelineSvg({ records, marks = [], title = 'Failover drill
       else run.push(`${r1(xOf((i + 0.5) * bucketMs))} ${r1(yOf(v))}`)
     })
     flush()
-    out.push(`<path class="p50" d="${segments.join('')}" stroke="${COLOR.p50}" stroke-width="1.8" stroke-linejoin="round" stroke-linecap="round" fill="none"/>`)
+    out.push(
+      `<path class="p50" d="${segments.join('')}" stroke="${COLOR.p50}" stroke-width="1.8" stroke-linejoin="round" stroke-linecap="round" fill="none"/>`,
+    )
   }
   out.push(`<rect x="${LEFT}" y="${BOTTOM_Y}" width="${PLOT_W}" height="${BOTTOM_H}" fill="none" stroke="${COLOR.axis}"/>`)
 
@@ -290,8 +305,14 @@ function legend() {
   let x = LEFT
   for (const [label, color, shape, width] of items) {
     if (shape === 'bar') parts.push(`<rect x="${x}" y="${LEGEND_Y - 9}" width="12" height="10" fill="${color}"/>`)
-    else if (shape === 'dot') parts.push(`<circle cx="${x + 3}" cy="${LEGEND_Y - 4}" r="${width}" fill="${color}"/><circle cx="${x + 9}" cy="${LEGEND_Y - 7}" r="${width}" fill="${color}"/><circle cx="${x + 14}" cy="${LEGEND_Y - 3}" r="${width}" fill="${color}"/>`)
-    else parts.push(`<path d="M${x} ${LEGEND_Y - 4}h16" stroke="${color}" stroke-width="${width}"${shape === 'dash' ? ' stroke-dasharray="5 3"' : ''}/>`)
+    else if (shape === 'dot')
+      parts.push(
+        `<circle cx="${x + 3}" cy="${LEGEND_Y - 4}" r="${width}" fill="${color}"/><circle cx="${x + 9}" cy="${LEGEND_Y - 7}" r="${width}" fill="${color}"/><circle cx="${x + 14}" cy="${LEGEND_Y - 3}" r="${width}" fill="${color}"/>`,
+      )
+    else
+      parts.push(
+        `<path d="M${x} ${LEGEND_Y - 4}h16" stroke="${color}" stroke-width="${width}"${shape === 'dash' ? ' stroke-dasharray="5 3"' : ''}/>`,
+      )
     const tx = x + (shape === 'bar' ? 17 : 21)
     parts.push(`<text x="${tx}" y="${LEGEND_Y}">${escapeXml(label)}</text>`)
     x = tx + textWidth(label) + 22

@@ -13,7 +13,9 @@ const key = path.join(dir, 'id_ed25519')
 fs.writeFileSync(key, 'not a key\n', { mode: 0o600 })
 fs.writeFileSync(path.join(dir, 'known_hosts'), '')
 const sshInventory = path.join(dir, 'ssh.yml')
-fs.writeFileSync(sshInventory, `all:
+fs.writeFileSync(
+  sshInventory,
+  `all:
   vars: { formation: default, dbname: app, app_user: app, failover_profile: fast, runtime: native, transport: ssh,
           network_cidr: 192.0.2.0/24, ansible_ssh_private_key_file: ${key}, ssh_known_hosts_file: ${path.join(dir, 'known_hosts')}, ssh_connect_timeout: 1 }
   children:
@@ -22,12 +24,17 @@ fs.writeFileSync(sshInventory, `all:
       hosts:
         a: { ansible_host: 192.0.2.11, node_name: node1 }
         b: { ansible_host: 192.0.2.12, node_name: node2 }
-`)
+`,
+)
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 /** @param {string[]} args */
 function run(args) {
-  const out = spawnSync(process.execPath, [drill, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: '/usr/bin:/bin' } })
+  const out = spawnSync(process.execPath, [drill, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, PATH: '/usr/bin:/bin' },
+  })
   return { code: out.status, stdout: out.stdout, stderr: out.stderr }
 }
 
@@ -63,7 +70,9 @@ describe('drill options', () => {
 
   it('over ssh, a fault only the lab can make exits 2 naming the drills that can run', () => {
     const out = run(['--scenario', 'power-off', '--inventory', sshInventory, '--yes'])
-    expect(out.stderr).toMatch(/--scenario power-off needs the lab.*over transport ssh the drills are: switchover, isolate-primary, crash-postgres, standby-loss/)
+    expect(out.stderr).toMatch(
+      /--scenario power-off needs the lab.*over transport ssh the drills are: switchover, isolate-primary, crash-postgres, standby-loss/,
+    )
     expect(out.code).toBe(2)
   })
 

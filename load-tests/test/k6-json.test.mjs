@@ -62,8 +62,24 @@ describe('recordsFromK6Json', () => {
 
   it('a 503 retried with the same key, then a 200 replay: both attempts keep the first attempt as scheduled time', () => {
     const [first, second] = writesOf('r1-1')
-    expect(first).toMatchObject({ attempt: 1, status: 503, outcome: 'retry', start_ms: T0 + 120, end_ms: T0 + 135.25, scheduled_ms: T0 + 120, error: null })
-    expect(second).toMatchObject({ attempt: 2, status: 200, outcome: 'acked', start_ms: T0 + 235.25, end_ms: T0 + 247.25, scheduled_ms: T0 + 120, key: 'r1-1' })
+    expect(first).toMatchObject({
+      attempt: 1,
+      status: 503,
+      outcome: 'retry',
+      start_ms: T0 + 120,
+      end_ms: T0 + 135.25,
+      scheduled_ms: T0 + 120,
+      error: null,
+    })
+    expect(second).toMatchObject({
+      attempt: 2,
+      status: 200,
+      outcome: 'acked',
+      start_ms: T0 + 235.25,
+      end_ms: T0 + 247.25,
+      scheduled_ms: T0 + 120,
+      key: 'r1-1',
+    })
   })
 
   it('a request with no answer: status 0, judged retry, k6 error code as the error', () => {
@@ -111,7 +127,11 @@ describe('recordsFromK6Json', () => {
   it('judges read answers: a 5xx or no answer is failed', async () => {
     const file = path.join(scratch, 'reads.json')
     const point = (/** @type {string} */ status, /** @type {Record<string, string>} */ extra = {}) =>
-      JSON.stringify({ type: 'Point', metric: 'http_req_duration', data: { time: '2026-03-02T10:00:01Z', value: 5, tags: { kind: 'read', scenario: 'reads', status, ...extra } } })
+      JSON.stringify({
+        type: 'Point',
+        metric: 'http_req_duration',
+        data: { time: '2026-03-02T10:00:01Z', value: 5, tags: { kind: 'read', scenario: 'reads', status, ...extra } },
+      })
     await fs.writeFile(file, [point('503'), point('0', { error_code: '1050' }), point('204')].join('\n') + '\n')
     const reads = await recordsFromK6Json(file)
     expect(reads.map((r) => [r.status, r.outcome, r.error])).toEqual([
@@ -130,7 +150,11 @@ describe('recordsFromK6Json', () => {
 
   it('throws on a drill write that lacks its attempt tag, naming the line', async () => {
     const file = path.join(scratch, 'no-attempt.json')
-    const point = { type: 'Point', metric: 'http_req_duration', data: { time: '2026-03-02T10:00:01Z', value: 5, tags: { kind: 'write', logical_id: 'r1-9', status: '201' } } }
+    const point = {
+      type: 'Point',
+      metric: 'http_req_duration',
+      data: { time: '2026-03-02T10:00:01Z', value: 5, tags: { kind: 'write', logical_id: 'r1-9', status: '201' } },
+    }
     await fs.writeFile(file, JSON.stringify(point) + '\n')
     await expect(recordsFromK6Json(file)).rejects.toThrow(`${file}:1: tag attempt missing`)
   })

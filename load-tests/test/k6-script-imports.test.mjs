@@ -58,7 +58,9 @@ describe('the k6 script imports', () => {
 
   it("imports nothing but k6's modules and relative files", () => {
     const offending = [...graph].flatMap(([file, specifiers]) =>
-      specifiers.filter((specifier) => !isRelative(specifier) && !K6_MODULES.includes(specifier)).map((specifier) => `${relative(file)}: ${specifier}`),
+      specifiers
+        .filter((specifier) => !isRelative(specifier) && !K6_MODULES.includes(specifier))
+        .map((specifier) => `${relative(file)}: ${specifier}`),
     )
     expect(offending).toEqual([])
   })
@@ -77,6 +79,12 @@ describe('the k6 script imports', () => {
       "const path = require('path')",
       '// import x from "in-a-comment"',
     ].join('\n')
-    expect(specifiersIn(source)).toEqual(['node:fs', 'https://jslib.k6.io/k6-summary/0.0.2/index.js', 'k6/experimental/redis', 'k6/browser', 'path'])
+    expect(specifiersIn(source)).toEqual([
+      'node:fs',
+      'https://jslib.k6.io/k6-summary/0.0.2/index.js',
+      'k6/experimental/redis',
+      'k6/browser',
+      'path',
+    ])
   })
 })

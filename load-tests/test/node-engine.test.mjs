@@ -25,7 +25,9 @@ async function fakeApi(answer) {
   const requests = []
   server = http.createServer((req, res) => {
     let text = ''
-    req.on('data', (chunk) => { text += chunk })
+    req.on('data', (chunk) => {
+      text += chunk
+    })
     req.on('end', () => {
       const key = /** @type {string | undefined} */ (req.headers['idempotency-key'])
       if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'application/json' }).end('[]')
@@ -46,7 +48,8 @@ function collect() {
   return { records, write: (/** @type {import('../engine/records.mjs').AttemptRecord} */ r) => void records.push(r) }
 }
 
-const created = (/** @type {http.ServerResponse} */ res, /** @type {number} */ id) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: String(id) }))
+const created = (/** @type {http.ServerResponse} */ res, /** @type {number} */ id) =>
+  res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: String(id) }))
 
 describe('the Node engine', () => {
   it('keeps the schedule while answers stall: what cannot start is dropped and recorded, not skipped', async () => {
@@ -68,7 +71,8 @@ describe('the Node engine', () => {
   it('retries a failed write with the same key and body until it is acknowledged', async () => {
     let id = 0
     const api = await fakeApi((req, res) => {
-      if (req.seen === 0) return void res.writeHead(503, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ code: 'DATABASE_UNAVAILABLE' }))
+      if (req.seen === 0)
+        return void res.writeHead(503, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ code: 'DATABASE_UNAVAILABLE' }))
       if (req.seen === 1) return void res.socket?.destroy()
       created(res, ++id)
     })
@@ -80,7 +84,11 @@ describe('the Node engine', () => {
       expect(bodies).toHaveLength(3)
       expect(new Set(bodies).size).toBe(1)
       const attempts = out.records.filter((r) => r.key === key).sort((a, b) => a.attempt - b.attempt)
-      expect(attempts.map((r) => [r.attempt, r.status, r.outcome])).toEqual([[1, 503, 'retry'], [2, 0, 'retry'], [3, 201, 'acked']])
+      expect(attempts.map((r) => [r.attempt, r.status, r.outcome])).toEqual([
+        [1, 503, 'retry'],
+        [2, 0, 'retry'],
+        [3, 201, 'acked'],
+      ])
       expect(attempts[0]?.error).toBe('DATABASE_UNAVAILABLE')
       expect(attempts[1]?.error).toBeTruthy()
     }
@@ -89,7 +97,10 @@ describe('the Node engine', () => {
   })
 
   it('never retries a rejected write (4xx other than 408/425/429)', async () => {
-    const api = await fakeApi((_req, res) => void res.writeHead(422, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ code: 'REQUEST_INVALID' })))
+    const api = await fakeApi(
+      (_req, res) =>
+        void res.writeHead(422, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ code: 'REQUEST_INVALID' })),
+    )
     const out = collect()
     const run = await runNodeEngine(resolveSettings({ BASE_URL: api.url, RATE: '5', DURATION: '1', READ_RATE: '0' }), out)
     expect(run.writesAcked).toBe(0)
@@ -100,7 +111,10 @@ describe('the Node engine', () => {
   it('gives a write up when its retry budget is spent', async () => {
     const api = await fakeApi((_req, res) => void res.writeHead(503).end())
     const out = collect()
-    const run = await runNodeEngine(resolveSettings({ BASE_URL: api.url, RATE: '2', DURATION: '1', READ_RATE: '0', RETRY_BUDGET_MS: '500' }), out)
+    const run = await runNodeEngine(
+      resolveSettings({ BASE_URL: api.url, RATE: '2', DURATION: '1', READ_RATE: '0', RETRY_BUDGET_MS: '500' }),
+      out,
+    )
     expect(run.writesAcked).toBe(0)
     for (const key of new Set(out.records.map((r) => r.key))) {
       const attempts = out.records.filter((r) => r.key === key)

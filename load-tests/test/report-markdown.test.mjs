@@ -88,12 +88,19 @@ describe('renderDrillMarkdown', () => {
   })
 
   it('counts the ids left out from the total when the list was cut short', () => {
-    const md = renderDrillMarkdown(report({ passed: false, verification: { acknowledged: 10, lost: 500, duplicated: 0, failed_but_stored: 0, lost_ids: ['a', 'b'], duplicated_ids: [] } }))
+    const md = renderDrillMarkdown(
+      report({
+        passed: false,
+        verification: { acknowledged: 10, lost: 500, duplicated: 0, failed_but_stored: 0, lost_ids: ['a', 'b'], duplicated_ids: [] },
+      }),
+    )
     expect(md).toContain('Lost: `a`, `b` and 498 more')
   })
 
   it('keeps table cells and the heading intact whatever the text holds', () => {
-    const md = renderDrillMarkdown(report({ scenario: 'part|ition\n# x', figures: { 'a|b': 'x|y' }, marks: [{ at_ms: T0, label: 'he|al' }], picture: 'a (1).svg' }))
+    const md = renderDrillMarkdown(
+      report({ scenario: 'part|ition\n# x', figures: { 'a|b': 'x|y' }, marks: [{ at_ms: T0, label: 'he|al' }], picture: 'a (1).svg' }),
+    )
     expect(md.split('\n')[0]).toBe('# Failover drill: part\\|ition # x (docker)')
     expect(md).toContain('| `a\\|b` | x\\|y |')
     expect(md).toContain('| he\\|al |')
@@ -116,7 +123,18 @@ describe('renderDrillTable', () => {
     const lines = text.trimEnd().split('\n')
     expect(lines).toHaveLength(4)
     const [header = '', rule = '', first = '', second = ''] = lines
-    expect(header.split(/\s{2,}/)).toEqual(['scenario', 'profile', 'outage s', 'errors', 'dropped', 'lost', 'duplicated', 'reconnect s', 'rejoin s', 'passed'])
+    expect(header.split(/\s{2,}/)).toEqual([
+      'scenario',
+      'profile',
+      'outage s',
+      'errors',
+      'dropped',
+      'lost',
+      'duplicated',
+      'reconnect s',
+      'rejoin s',
+      'passed',
+    ])
     expect(rule).toMatch(/^[- ]+$/)
     expect(first.split(/\s+/)).toEqual(['switchover', 'docker', '3.21', '152', '0', '0', '0', '3.3', '—', 'yes'])
     expect(second.split(/\s+/)).toEqual(['power-off-primary', 'vm', '12.5', '40', '3', '1', '0', '13', '95.25', 'NO'])

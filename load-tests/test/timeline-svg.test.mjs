@@ -22,13 +22,41 @@ function syntheticRun() {
       if (i % 10 === 0) {
         records.push({ ...base, key: null, attempt: 0, start_ms: null, end_ms: null, status: null, outcome: 'dropped' })
       } else {
-        records.push({ ...base, attempt: 1, start_ms: scheduled, end_ms: scheduled + 30, status: 0, outcome: 'retry', error: 'ECONNREFUSED' })
+        records.push({
+          ...base,
+          attempt: 1,
+          start_ms: scheduled,
+          end_ms: scheduled + 30,
+          status: 0,
+          outcome: 'retry',
+          error: 'ECONNREFUSED',
+        })
       }
       continue
     }
-    records.push({ ...base, attempt: 1, start_ms: scheduled, end_ms: scheduled + 5 + (i % 11), status: 201, outcome: 'acked', order_id: `o-${i}` })
+    records.push({
+      ...base,
+      attempt: 1,
+      start_ms: scheduled,
+      end_ms: scheduled + 5 + (i % 11),
+      status: 201,
+      outcome: 'acked',
+      order_id: `o-${i}`,
+    })
   }
-  records.push({ kind: 'read', logical_id: null, key: null, attempt: 1, scheduled_ms: T0 + 100, start_ms: T0 + 100, end_ms: T0 + 104, status: 200, outcome: 'ok', error: null, order_id: null })
+  records.push({
+    kind: 'read',
+    logical_id: null,
+    key: null,
+    attempt: 1,
+    scheduled_ms: T0 + 100,
+    start_ms: T0 + 100,
+    end_ms: T0 + 104,
+    status: 200,
+    outcome: 'ok',
+    error: null,
+    order_id: null,
+  })
   return records
 }
 
@@ -85,7 +113,9 @@ describe('renderTimelineSvg', () => {
   })
 
   it('draws one green bar per 100 ms bucket with an acknowledged write, and none in the outage', () => {
-    const ackBuckets = new Set(records.filter((r) => r.kind === 'write' && r.outcome === 'acked').map((r) => Math.floor(((r.end_ms ?? 0) - T0) / 100)))
+    const ackBuckets = new Set(
+      records.filter((r) => r.kind === 'write' && r.outcome === 'acked').map((r) => Math.floor(((r.end_ms ?? 0) - T0) / 100)),
+    )
     expect(ackBuckets.size).toBe(70)
     expect(count(svg, 'ack')).toBe(ackBuckets.size)
     const failBuckets = new Set(records.filter((r) => r.outcome === 'retry').map((r) => Math.floor(((r.end_ms ?? 0) - T0) / 100)))

@@ -29,11 +29,21 @@ const run = promisify(execFile)
 const apiDir = path.resolve(import.meta.dirname, '..')
 const resultsDir = path.resolve(apiDir, '../../bench/results')
 
-const { values } = parseArgs({ options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, rounds: { type: 'string', default: '2' } } })
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '15' },
+    rounds: { type: 'string', default: '2' },
+  },
+})
 const rate = Number(values.rate)
 const seconds = Number(values.seconds)
 const rounds = Number(values.rounds)
-for (const [flag, value, max] of [['rate', rate, 5000], ['seconds', seconds, 600], ['rounds', rounds, 20]] as const) {
+for (const [flag, value, max] of [
+  ['rate', rate, 5000],
+  ['seconds', seconds, 600],
+  ['rounds', rounds, 20],
+] as const) {
   if (!Number.isInteger(value) || value < 1 || value > max) {
     process.stderr.write(`api-bench: --${flag} must be an integer from 1 to ${max}\n`)
     process.exit(2)
@@ -42,7 +52,16 @@ for (const [flag, value, max] of [['rate', rate, 5000], ['seconds', seconds, 600
 
 const log = (line: string) => process.stderr.write(`api-bench: ${line}\n`)
 type Mode = 'db-ha' | 'plain'
-interface Sample { mode: Mode; round: number; sent: number; ok: number; errors: number; writesPerSecond: number; p50Ms: number; p99Ms: number }
+interface Sample {
+  mode: Mode
+  round: number
+  sent: number
+  ok: number
+  errors: number
+  writesPerSecond: number
+  p50Ms: number
+  p99Ms: number
+}
 
 async function main() {
   const results: Record<string, unknown> = { started_at: new Date().toISOString(), host: { cpus: os.cpus().length }, rate, seconds, rounds }
@@ -50,7 +69,10 @@ async function main() {
   try {
     log('lab up + bring-up')
     cluster = await startLabCluster(LAB)
-    await run(process.execPath, ['--import', 'tsx', 'src/db/migrate-cli.ts'], { cwd: apiDir, env: { PATH: process.env.PATH, DATABASE_URL: cluster.databaseUrl } })
+    await run(process.execPath, ['--import', 'tsx', 'src/db/migrate-cli.ts'], {
+      cwd: apiDir,
+      env: { PATH: process.env.PATH, DATABASE_URL: cluster.databaseUrl },
+    })
     const samples: Sample[] = []
     for (let round = 1; round <= rounds; round++) {
       for (const mode of ['plain', 'db-ha'] as const) {
@@ -61,14 +83,27 @@ async function main() {
     }
     const summary = (mode: Mode) => {
       const mine = samples.filter((s) => s.mode === mode)
-      const avg = (pick: (s: Sample) => number) => Math.round(mine.reduce((sum, s) => sum + pick(s), 0) / mine.length * 10) / 10
-      return { writes_per_second: avg((s) => s.writesPerSecond), p50_ms: avg((s) => s.p50Ms), p99_ms: avg((s) => s.p99Ms), errors: mine.reduce((n, s) => n + s.errors, 0) }
+      const avg = (pick: (s: Sample) => number) => Math.round((mine.reduce((sum, s) => sum + pick(s), 0) / mine.length) * 10) / 10
+      return {
+        writes_per_second: avg((s) => s.writesPerSecond),
+        p50_ms: avg((s) => s.p50Ms),
+        p99_ms: avg((s) => s.p99Ms),
+        errors: mine.reduce((n, s) => n + s.errors, 0),
+      }
     }
     const plain = summary('plain')
     const haPool = summary('db-ha')
-    Object.assign(results, { samples, plain_pg_pool: plain, db_ha: haPool, ratio_writes: Math.round(haPool.writes_per_second / plain.writes_per_second * 1000) / 1000, goal_ratio: 0.97 })
-    process.stdout.write(`API writes at ${rate}/s for ${seconds} s x ${rounds}: plain pg.Pool ${plain.writes_per_second}/s p50 ${plain.p50_ms} ms p99 ${plain.p99_ms} ms; `
-      + `db-ha ${haPool.writes_per_second}/s p50 ${haPool.p50_ms} ms p99 ${haPool.p99_ms} ms; ratio ${results.ratio_writes} (goal >= 0.97); errors ${plain.errors + haPool.errors}\n`)
+    Object.assign(results, {
+      samples,
+      plain_pg_pool: plain,
+      db_ha: haPool,
+      ratio_writes: Math.round((haPool.writes_per_second / plain.writes_per_second) * 1000) / 1000,
+      goal_ratio: 0.97,
+    })
+    process.stdout.write(
+      `API writes at ${rate}/s for ${seconds} s x ${rounds}: plain pg.Pool ${plain.writes_per_second}/s p50 ${plain.p50_ms} ms p99 ${plain.p99_ms} ms; ` +
+        `db-ha ${haPool.writes_per_second}/s p50 ${haPool.p50_ms} ms p99 ${haPool.p99_ms} ms; ratio ${results.ratio_writes} (goal >= 0.97); errors ${plain.errors + haPool.errors}\n`,
+    )
   } catch (error) {
     log(`failed: ${(error as Error).message}`)
     process.exitCode = 1
@@ -106,7 +141,16 @@ async function measure(databaseUrl: string, mode: Mode, round: number): Promise<
     const { latencies, errors, elapsedMs } = await fire(url, `${mode}-${round}`, rate, seconds)
     latencies.sort((a, b) => a - b)
     const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 10) / 10
-    return { mode, round, sent: latencies.length + errors, ok: latencies.length, errors, writesPerSecond: Math.round(latencies.length / (elapsedMs / 1000) * 10) / 10, p50Ms: at(0.5), p99Ms: at(0.99) }
+    return {
+      mode,
+      round,
+      sent: latencies.length + errors,
+      ok: latencies.length,
+      errors,
+      writesPerSecond: Math.round((latencies.length / (elapsedMs / 1000)) * 10) / 10,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+    }
   } finally {
     server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))
@@ -127,17 +171,19 @@ async function fire(url: string, prefix: string, perSecond: number, durationS: n
     const due = started + (i * 1000) / perSecond
     const wait = due - performance.now()
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-    inFlight.push((async () => {
-      const t0 = performance.now()
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': `${prefix}-${i}` },
-        body: JSON.stringify({ customerId: `c-${i % 50}`, currency: 'EUR', items: [{ sku: 'bench', quantity: 1, unitPriceCents: 100 }] }),
-      }).catch(() => null)
-      await res?.arrayBuffer()
-      if (res?.status === 201) latencies.push(performance.now() - t0)
-      else errors++
-    })())
+    inFlight.push(
+      (async () => {
+        const t0 = performance.now()
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': `${prefix}-${i}` },
+          body: JSON.stringify({ customerId: `c-${i % 50}`, currency: 'EUR', items: [{ sku: 'bench', quantity: 1, unitPriceCents: 100 }] }),
+        }).catch(() => null)
+        await res?.arrayBuffer()
+        if (res?.status === 201) latencies.push(performance.now() - t0)
+        else errors++
+      })(),
+    )
   }
   await Promise.all(inFlight)
   return { latencies, errors, elapsedMs: performance.now() - started }

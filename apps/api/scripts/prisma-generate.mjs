@@ -39,13 +39,16 @@ function placeholderEngine() {
   const file = join(dir, 'schema-engine-placeholder')
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true })
-    writeFileSync(file, [
-      '#!/bin/sh',
-      'echo "This is a placeholder for Prisma\'s schema engine, set by apps/api/scripts/prisma-generate.mjs so that' +
-        ' prisma generate runs offline. Commands that need the real engine (migrate, db) cannot use it." >&2',
-      'exit 1',
-      '',
-    ].join('\n'))
+    writeFileSync(
+      file,
+      [
+        '#!/bin/sh',
+        'echo "This is a placeholder for Prisma\'s schema engine, set by apps/api/scripts/prisma-generate.mjs so that' +
+          ' prisma generate runs offline. Commands that need the real engine (migrate, db) cannot use it." >&2',
+        'exit 1',
+        '',
+      ].join('\n'),
+    )
     chmodSync(file, 0o755)
   }
   return file
@@ -66,4 +69,7 @@ if (result.status !== 0) {
   const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.status}`
   fail(`\`prisma generate\` ${how}; see its output above. PRISMA_SCHEMA_ENGINE_BINARY=${env.PRISMA_SCHEMA_ENGINE_BINARY ?? '(unset)'}`)
 }
-if (!existsSync(generatedClient)) fail(`\`prisma generate\` succeeded but ${relative(appDir, generatedClient)} is missing; check the generator output in prisma/schema.prisma`)
+if (!existsSync(generatedClient))
+  fail(
+    `\`prisma generate\` succeeded but ${relative(appDir, generatedClient)} is missing; check the generator output in prisma/schema.prisma`,
+  )

@@ -38,12 +38,14 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple')
 
   if (deps.inFlight) app.use(deps.inFlight.middleware)
-  app.use(pinoHttp({
-    logger,
-    genReqId: () => randomUUID(),
-    // Successes at debug: at hundreds of writes/s, info-level access logs would cost more than the writes.
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
-  }))
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: () => randomUUID(),
+      // Successes at debug: at hundreds of writes/s, info-level access logs would cost more than the writes.
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
+    }),
+  )
   app.use(metrics.httpMiddleware)
   app.use(healthRoutes({ pool, lifecycle }))
   app.get('/metrics', async (_req, res) => {

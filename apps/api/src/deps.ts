@@ -15,7 +15,8 @@ export interface Deps extends AppDeps {
 }
 
 export function createDeps(env: Env, logger: Logger): Deps {
-  const onIdleError = (pool: string) => (error: Error) => logger.warn({ pool, err: { message: error.message } }, 'idle database connection lost')
+  const onIdleError = (pool: string) => (error: Error) =>
+    logger.warn({ pool, err: { message: error.message } }, 'idle database connection lost')
   const pool: HaPool = createPool({
     dsn: env.DATABASE_URL,
     pool: { max: env.DB_POOL_MAX, query_timeout: env.DB_QUERY_TIMEOUT_MS },

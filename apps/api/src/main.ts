@@ -30,4 +30,11 @@ const server = app.listen(env.PORT, env.HOST, (error) => {
   }
   logger.info({ address: server.address() }, 'listening')
 })
-installGracefulShutdown({ server, lifecycle: deps.lifecycle, inFlight, logger, timeoutMs: env.SHUTDOWN_TIMEOUT_MS, close: () => deps.close() })
+installGracefulShutdown({
+  server,
+  lifecycle: deps.lifecycle,
+  inFlight,
+  logger,
+  timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  close: () => deps.close(),
+})

@@ -72,7 +72,12 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   async function hardenHbaStep(host) {
     await progress.step(`${host.role === 'monitor' ? 'monitor' : host.nodeName}: pg_hba`, host.host, async () => {
       const changed = await runtime.hardenHba(host)
-      return { changed, detail: changed ? `no trust over TCP${host.role === 'node' ? `, ${inventory.appUser}@${inventory.dbname} from ${inventory.networkCidr}, pg_rewind between nodes` : ''}` : 'up to date' }
+      return {
+        changed,
+        detail: changed
+          ? `no trust over TCP${host.role === 'node' ? `, ${inventory.appUser}@${inventory.dbname} from ${inventory.networkCidr}, pg_rewind between nodes` : ''}`
+          : 'up to date',
+      }
     })
   }
 
@@ -109,10 +114,13 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     await keeperGuardStep(node)
     await serviceStep(node)
     await progress.step(`${label}: ${role}`, node.host, async () => {
-      const state = await waitFor(async () => {
-        const self = (await nodesNow()).find((n) => n.name === node.nodeName)
-        return self && self.reported_state === self.assigned_state && states.has(self.reported_state) ? self.reported_state : null
-      }, { timeoutMs, what: `${node.nodeName} to settle`, lastSeen: describe })
+      const state = await waitFor(
+        async () => {
+          const self = (await nodesNow()).find((n) => n.name === node.nodeName)
+          return self && self.reported_state === self.assigned_state && states.has(self.reported_state) ? self.reported_state : null
+        },
+        { timeoutMs, what: `${node.nodeName} to settle`, lastSeen: describe },
+      )
       await waitFor(() => runtime.acceptsSql(node), { timeoutMs, what: `${node.nodeName} to accept connections` })
       return { changed: false, detail: `state ${state}` }
     })
@@ -152,11 +160,20 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   async function systemSettingsStep(label, host, settings) {
     await progress.step(label, host.host, async () => {
       const names = Object.keys(settings)
-      const current = await runtime.sqlJson(host, `select name, setting from pg_settings where name in (${names.map((n) => `'${n}'`).join(',')})`)
+      const current = await runtime.sqlJson(
+        host,
+        `select name, setting from pg_settings where name in (${names.map((n) => `'${n}'`).join(',')})`,
+      )
       const differing = names.filter((name) => current.find((row) => row.name === name)?.setting !== settings[name])
       if (differing.length === 0) return { changed: false, detail: `${inventory.profile} already applied` }
-      await runtime.sqlExec(host, differing.map((name) => `alter system set ${name} = '${settings[name]}';`).join('\n') + '\nselect pg_reload_conf();\n')
-      return { changed: true, detail: `${inventory.profile}: set ${differing.map((n) => `${n.replace('pgautofailover.', '')}=${settings[n]}`).join(' ')}` }
+      await runtime.sqlExec(
+        host,
+        differing.map((name) => `alter system set ${name} = '${settings[name]}';`).join('\n') + '\nselect pg_reload_conf();\n',
+      )
+      return {
+        changed: true,
+        detail: `${inventory.profile}: set ${differing.map((n) => `${n.replace('pgautofailover.', '')}=${settings[n]}`).join(' ')}`,
+      }
     })
   }
 
@@ -178,7 +195,10 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       await waitFor(() => runtime.acceptsSql(monitor), { timeoutMs, what: 'the monitor to accept connections' })
       return { changed: false, detail: 'ready' }
     })
-    await passwordStep(monitor, 'autoctl_node', secret('monitor_password'), { db: 'pg_auto_failover', label: 'monitor: autoctl_node password' })
+    await passwordStep(monitor, 'autoctl_node', secret('monitor_password'), {
+      db: 'pg_auto_failover',
+      label: 'monitor: autoctl_node password',
+    })
     await systemSettingsStep('monitor: failover profile', monitor, profile.monitor)
     await progress.step('monitor: timeline guard', monitor.host, async () => {
       const [check] = await runtime.sqlJson(monitor, TIMELINE_GUARD_CHECK_SQL, { db: 'pg_auto_failover' })
@@ -190,8 +210,11 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
 
   async function verifyStep() {
     await progress.step('verify', undefined, async () => {
-      await waitFor(async () => assessCluster(await nodesNow(), inventory.nodes.length).healthy,
-        { timeoutMs, what: 'one healthy primary and healthy secondaries', lastSeen: describe })
+      await waitFor(async () => assessCluster(await nodesNow(), inventory.nodes.length).healthy, {
+        timeoutMs,
+        what: 'one healthy primary and healthy secondaries',
+        lastSeen: describe,
+      })
       const primary = lastNodes.find((n) => n.reported_state === 'primary')
       return { changed: false, detail: `primary ${primary?.name}, ${lastNodes.length - 1} secondaries, all healthy` }
     })
@@ -205,15 +228,28 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
    * @param {MonitorNode[]} nodes the monitor's view after verify
    */
   async function primaryPlacementStep(nodes) {
-    await progress.step('primary off the monitor\'s host', undefined, async () => {
+    await progress.step("primary off the monitor's host", undefined, async () => {
       const decision = primaryMoveTarget(nodes, inventory)
       if (!decision.move) return { changed: false, detail: decision.reason }
       const monitor = inventory.monitor
-      await runtime.pg(monitor, ['pg_autoctl', 'perform', 'promotion', '--name', decision.target, '--pgdata', monitor.pgdata, '--formation', inventory.formation])
-      await waitFor(async () => {
-        const now = await nodesNow()
-        return assessCluster(now, inventory.nodes.length).healthy && now.find((n) => roleOf(n) === 'primary')?.name === decision.target
-      }, { timeoutMs, what: `${decision.target} primary and the cluster healthy`, lastSeen: describe })
+      await runtime.pg(monitor, [
+        'pg_autoctl',
+        'perform',
+        'promotion',
+        '--name',
+        decision.target,
+        '--pgdata',
+        monitor.pgdata,
+        '--formation',
+        inventory.formation,
+      ])
+      await waitFor(
+        async () => {
+          const now = await nodesNow()
+          return assessCluster(now, inventory.nodes.length).healthy && now.find((n) => roleOf(n) === 'primary')?.name === decision.target
+        },
+        { timeoutMs, what: `${decision.target} primary and the cluster healthy`, lastSeen: describe },
+      )
       return { changed: true, detail: `${decision.reason}: promoted ${decision.target}, all healthy` }
     })
     return lastNodes
@@ -221,7 +257,11 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
 
   /** The replicator's password must be on the current primary before a standby can clone it. */
   async function replicationPasswordStep() {
-    const primaryRow = await waitFor(async () => (await nodesNow()).find((n) => WRITABLE_STATES.has(n.reported_state)), { timeoutMs, what: 'a primary', lastSeen: describe })
+    const primaryRow = await waitFor(async () => (await nodesNow()).find((n) => WRITABLE_STATES.has(n.reported_state)), {
+      timeoutMs,
+      what: 'a primary',
+      lastSeen: describe,
+    })
     const current = inventory.nodes.find((n) => n.nodeName === primaryRow.name)
     if (!current) throw new Error(`the primary ${primaryRow.name} is not a node of ${inventory.file}`)
     await passwordStep(current, 'pgautofailover_replicator', secret('replication_password'), { label: 'replication password' })
@@ -239,7 +279,11 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       if (exists && scramVerifierMatches(verifier, password)) return { changed: false, detail: `${role} password up to date` }
       if (!exists && !create) throw new Error(`role ${role} does not exist on ${host.host}`)
       const literal = `'${password.replaceAll("'", "''")}'`
-      await runtime.sqlExec(host, exists ? `alter role "${role}" password ${literal};\n` : `create role "${role}" login password ${literal};\n`, { db })
+      await runtime.sqlExec(
+        host,
+        exists ? `alter role "${role}" password ${literal};\n` : `create role "${role}" login password ${literal};\n`,
+        { db },
+      )
       return { changed: true, detail: `${role} password ${exists ? 'set' : 'created'}` }
     })
   }
@@ -247,7 +291,11 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   /** DATABASE_URL (every node of the inventory) in the env file, 0600, written only when it differs. @param {string} envFile */
   async function envFileStep(envFile) {
     await progress.step('application DSN', undefined, async () => {
-      if (dryRun) return { changed: true, detail: `would write DATABASE_URL (every node, target_session_attrs=read-write) and DB_RETRY_BUDGET_MS to ${envFile} (0600)` }
+      if (dryRun)
+        return {
+          changed: true,
+          detail: `would write DATABASE_URL (every node, target_session_attrs=read-write) and DB_RETRY_BUDGET_MS to ${envFile} (0600)`,
+        }
       const content = bringupEnvText(inventory, secret('app_password'))
       const current = await fs.readFile(envFile, 'utf8').catch(() => null)
       if (current === content) {
@@ -314,7 +362,8 @@ export function primaryMoveTarget(nodes, inventory) {
     .sort((a, b) => Number(b.candidate_priority) - Number(a.candidate_priority) || order(a.name) - order(b.name))
   const shares = `primary ${primary.name} (candidate priority ${primary.candidate_priority}) shares the monitor's host ${monitorAddress}`
   const [target] = candidates
-  if (target === undefined) return { move: false, primary: primary.name, reason: `${shares}; no healthy secondary elsewhere with a higher candidate priority` }
+  if (target === undefined)
+    return { move: false, primary: primary.name, reason: `${shares}; no healthy secondary elsewhere with a higher candidate priority` }
   return { move: true, primary: primary.name, target: target.name, reason: `${shares}; ${target.name} has ${target.candidate_priority}` }
 }
 
@@ -344,7 +393,10 @@ export async function bringUp({ envFile, ...ctx }) {
   if (!primary) throw new Error(`no node of ${inventory.file} is the primary after verify (the monitor's primary: ${primaryName})`)
   await steps.passwordStep(primary, inventory.appUser, secretOf(secrets, 'app_password'), { label: 'application role', create: true })
   await progress.step('application database', primary.host, async () => {
-    const [db] = await runtime.sqlJson(primary, `select pg_get_userbyid(datdba) as owner from pg_database where datname = '${inventory.dbname}'`)
+    const [db] = await runtime.sqlJson(
+      primary,
+      `select pg_get_userbyid(datdba) as owner from pg_database where datname = '${inventory.dbname}'`,
+    )
     if (!db) {
       await runtime.sqlExec(primary, `create database "${inventory.dbname}" owner "${inventory.appUser}";\n`)
       return { changed: true, detail: `created ${inventory.dbname} owned by ${inventory.appUser}` }

@@ -38,13 +38,24 @@ export async function loadClusterContext(inventoryFile, { ssl, extraVars, dryRun
   if (ssl !== undefined) inventory.ssl = ssl
   const { secrets, created, file: secretsFile } = await ensureSecrets(inventory.file, { write: secretsUse === 'create' && !dryRun })
   if (secretsUse === 'require' && created.length > 0) {
-    throw new InputError(`${created.join(', ')} missing: this script puts the running cluster's passwords on hosts, ` +
-      'so it needs the secrets file the bring-up of this cluster wrote (copy it beside the inventory)', { file: secretsFile })
+    throw new InputError(
+      `${created.join(', ')} missing: this script puts the running cluster's passwords on hosts, ` +
+        'so it needs the secrets file the bring-up of this cluster wrote (copy it beside the inventory)',
+      { file: secretsFile },
+    )
   }
   const real = createTransport(inventory, { dryRun })
   const transport = dryRun ? createRecordingTransport({ real }) : real
   const runtime = createRuntime(inventory, transport, secrets)
-  return { inventory, secrets, secretsCreated: created, secretsFile, transport, runtime: dryRun ? assumeFreshCluster(runtime) : runtime, dryRun }
+  return {
+    inventory,
+    secrets,
+    secretsCreated: created,
+    secretsFile,
+    transport,
+    runtime: dryRun ? assumeFreshCluster(runtime) : runtime,
+    dryRun,
+  }
 }
 
 /**

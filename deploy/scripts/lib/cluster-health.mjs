@@ -58,7 +58,8 @@ export function assessCluster(nodes, expectedNodes) {
   for (const node of nodes) {
     if (inMaintenance(node)) continue
     if (node.health !== 1) problems.push(`${node.name}: health check ${node.health === 0 ? 'failing' : 'unknown'}`)
-    if (node.reported_state !== node.assigned_state) problems.push(`${node.name}: ${node.reported_state} while assigned ${node.assigned_state}`)
+    if (node.reported_state !== node.assigned_state)
+      problems.push(`${node.name}: ${node.reported_state} while assigned ${node.assigned_state}`)
     if (!settled.includes(node.reported_state)) problems.push(`${node.name}: in state ${node.reported_state}`)
   }
   const verdict = problems.length > 0 ? 'unhealthy' : maintenance.length > 0 ? 'degraded' : 'healthy'

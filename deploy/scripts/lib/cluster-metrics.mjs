@@ -31,15 +31,32 @@ export function createClusterMetrics({ formation, expectedNodes }) {
     verdict: gauge('pgha_cluster_verdict', '1 for the current verdict of status.mjs (healthy, degraded, unhealthy)', ['verdict']),
     primaries: gauge('pgha_cluster_writable_nodes', 'nodes the monitor reports in a writable state (more than 1 must never happen)'),
     isPrimary: gauge('pgha_node_is_primary', '1 for the node the monitor reports as the primary', ['node']),
-    info: gauge('pgha_node_state', '1 per node, labelled with its reported and assigned states', ['node', 'host', 'port', 'reported_state', 'assigned_state']),
+    info: gauge('pgha_node_state', '1 per node, labelled with its reported and assigned states', [
+      'node',
+      'host',
+      'port',
+      'reported_state',
+      'assigned_state',
+    ]),
     nodeHealthy: gauge('pgha_node_healthy', "the monitor's health check of the node: 1 good, 0 bad or unknown", ['node']),
     pgRunning: gauge('pgha_node_postgres_running', "1 when the node's keeper reports Postgres running", ['node']),
     timeline: gauge('pgha_node_timeline', "the node's reported timeline", ['node']),
     lsn: gauge('pgha_node_reported_lsn_bytes', "the node's last reported WAL position, in bytes", ['node']),
-    lag: gauge('pgha_node_replication_lag_bytes', "the primary's reported WAL position minus the node's (reports arrive about every second)", ['node']),
+    lag: gauge(
+      'pgha_node_replication_lag_bytes',
+      "the primary's reported WAL position minus the node's (reports arrive about every second)",
+      ['node'],
+    ),
     sinceReport: gauge('pgha_node_seconds_since_report', "seconds since the node's keeper last reported to the monitor", ['node']),
-    lastPromotion: gauge('pgha_last_promotion_timestamp_seconds', 'when the monitor last took a standby to stop_replication (every failover and switchover does), Unix time'),
-    pollErrors: new client.Counter({ name: 'pgha_exporter_poll_errors_total', help: 'polls of the monitor that failed', registers: [registry] }),
+    lastPromotion: gauge(
+      'pgha_last_promotion_timestamp_seconds',
+      'when the monitor last took a standby to stop_replication (every failover and switchover does), Unix time',
+    ),
+    pollErrors: new client.Counter({
+      name: 'pgha_exporter_poll_errors_total',
+      help: 'polls of the monitor that failed',
+      registers: [registry],
+    }),
   }
 
   /**
@@ -59,7 +76,16 @@ export function createClusterMetrics({ formation, expectedNodes }) {
     for (const n of nodes) {
       const node = String(n.name)
       metrics.isPrimary.set({ node }, n === primary ? 1 : 0)
-      metrics.info.set({ node, host: String(n.host), port: String(n.port), reported_state: String(n.reported_state), assigned_state: String(n.assigned_state) }, 1)
+      metrics.info.set(
+        {
+          node,
+          host: String(n.host),
+          port: String(n.port),
+          reported_state: String(n.reported_state),
+          assigned_state: String(n.assigned_state),
+        },
+        1,
+      )
       metrics.nodeHealthy.set({ node }, Number(n.health) === 1 ? 1 : 0)
       metrics.pgRunning.set({ node }, n.pg_running ? 1 : 0)
       metrics.timeline.set({ node }, Number(n.tli) || 0)

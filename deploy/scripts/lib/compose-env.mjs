@@ -85,7 +85,10 @@ export function composeEnv(inventory, host, secrets) {
     })
   }
   /** @type {Array<[string, string]>} the secret and the variable it goes into */
-  const passwords = [['monitor_password', 'PGHA_MONITOR_PASSWORD'], ['replication_password', 'PGHA_REPLICATION_PASSWORD']]
+  const passwords = [
+    ['monitor_password', 'PGHA_MONITOR_PASSWORD'],
+    ['replication_password', 'PGHA_REPLICATION_PASSWORD'],
+  ]
   for (const [key, name] of passwords) {
     const value = secrets?.[key]
     if (typeof value !== 'string' || value === '') {
@@ -101,13 +104,17 @@ export function composeEnv(inventory, host, secrets) {
  * (newlines, quotes, `$`, `#`, spaces...) are refused rather than escaped: parsers disagree.
  * @param {Record<string, string>} env
  */
-export function renderEnvFile(env, { header = '# Generated from the inventory by deploy/scripts/lib/compose-env.mjs; holds passwords: keep it 0600.' } = {}) {
+export function renderEnvFile(
+  env,
+  { header = '# Generated from the inventory by deploy/scripts/lib/compose-env.mjs; holds passwords: keep it 0600.' } = {},
+) {
   const lines = header ? [header] : []
   for (const [key, raw] of Object.entries(env)) {
     if (!ENV_KEY.test(key)) throw new InputError('is not a valid environment variable name', { key })
     const value = String(raw)
     if (/[\r\n\0]/.test(value)) throw new InputError('must not contain a newline', { key })
-    if (!SAFE_VALUE.test(value)) throw new InputError(`must only contain letters, digits and _.,:/@?=&%+~- (got ${JSON.stringify(value)})`, { key })
+    if (!SAFE_VALUE.test(value))
+      throw new InputError(`must only contain letters, digits and _.,:/@?=&%+~- (got ${JSON.stringify(value)})`, { key })
     lines.push(`${key}=${value}`)
   }
   return lines.join('\n') + '\n'

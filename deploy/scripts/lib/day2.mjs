@@ -22,7 +22,9 @@ export function nodeNamed(inventory, name, flag, { unknown } = {}) {
   if (node) return node
   const byHost = inventory.nodes.find((n) => n.host === name)
   if (byHost) throw new InputError(`${name} is an inventory host; ${flag} takes a node_name: ${byHost.nodeName}`)
-  throw new InputError(`${flag} "${name}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})${unknown ? `; ${unknown}` : ''}`)
+  throw new InputError(
+    `${flag} "${name}" is not a node of the inventory (${inventory.nodes.map((n) => n.nodeName).join(', ')})${unknown ? `; ${unknown}` : ''}`,
+  )
 }
 
 /**
@@ -55,7 +57,9 @@ export function problemsOfOthers(nodes, exceptName) {
   const problems = []
   const primaries = others.filter((n) => roleOf(n) === 'primary')
   if (primaries.length !== 1) problems.push(`${primaries.length} primaries (${primaries.map((n) => n.name).join(', ') || 'none'})`)
-  for (const node of others) if (!settledIn(node, ['primary', 'secondary'])) problems.push(`${node.name}: ${node.reported_state}/${node.assigned_state}, health ${node.health}`)
+  for (const node of others)
+    if (!settledIn(node, ['primary', 'secondary']))
+      problems.push(`${node.name}: ${node.reported_state}/${node.assigned_state}, health ${node.health}`)
   return problems
 }
 
@@ -79,10 +83,22 @@ export function nodesTable(nodes) {
   const header = ['Node', 'Host:Port', 'Role', 'Health', 'TLI:LSN', 'Reported / Assigned']
   const rows = [header]
   for (const n of nodes) {
-    rows.push([n.name, `${n.host}:${n.port}`, roleOf(n), n.health === 1 ? 'ok' : n.health === 0 ? 'FAILING' : 'unknown', `${n.tli}:${n.lsn}`, `${n.reported_state} / ${n.assigned_state}`])
+    rows.push([
+      n.name,
+      `${n.host}:${n.port}`,
+      roleOf(n),
+      n.health === 1 ? 'ok' : n.health === 0 ? 'FAILING' : 'unknown',
+      `${n.tli}:${n.lsn}`,
+      `${n.reported_state} / ${n.assigned_state}`,
+    ])
   }
   const widths = header.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
-  const lines = rows.map((row) => row.map((cell, j) => String(cell).padEnd(widths[j] ?? 0)).join('  ').trimEnd())
+  const lines = rows.map((row) =>
+    row
+      .map((cell, j) => String(cell).padEnd(widths[j] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  )
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '))
   return lines.join('\n') + '\n'
 }

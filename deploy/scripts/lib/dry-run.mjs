@@ -42,7 +42,10 @@ export function createRecordingTransport({ real }) {
       // initdb leaves it on a fresh node, TCP from loopback trusted (bring-up hardens that).
       const [command, file] = argv.slice(-2)
       if (command === 'cat' && file !== undefined) {
-        return { ...ok, stdout: `# <${file} as it is on the host>\n${file.endsWith('/pg_hba.conf') ? 'host    all    all    127.0.0.1/32    trust\n' : ''}` }
+        return {
+          ...ok,
+          stdout: `# <${file} as it is on the host>\n${file.endsWith('/pg_hba.conf') ? 'host    all    all    127.0.0.1/32    trust\n' : ''}`,
+        }
       }
       return ok
     },
@@ -85,7 +88,16 @@ export function assumeFreshCluster(runtime) {
   /** @param {Host} host @param {number} index */
   const row = (host, index) => {
     const state = index === 0 ? 'primary' : 'secondary'
-    return { node_id: index + 1, name: host.nodeName, host: host.address, port: host.port, reported_state: state, assigned_state: state, health: 1, pg_running: true }
+    return {
+      node_id: index + 1,
+      name: host.nodeName,
+      host: host.address,
+      port: host.port,
+      reported_state: state,
+      assigned_state: state,
+      health: 1,
+      pg_running: true,
+    }
   }
   return {
     ...runtime,
@@ -127,7 +139,14 @@ export function renderCommands(commands, scrub) {
     if (input === undefined || input === '') {
       lines.push(`${where} ${user}$ ${command}`)
     } else {
-      lines.push(`${where} ${user}$ ${command} <<'EOF'`, ...scrub(input).replace(/\n$/, '').split('\n').map((l) => `      ${l}`), '      EOF')
+      lines.push(
+        `${where} ${user}$ ${command} <<'EOF'`,
+        ...scrub(input)
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => `      ${l}`),
+        '      EOF',
+      )
     }
   }
   return lines.length > 0 ? `${lines.join('\n')}\n` : ''
@@ -138,9 +157,18 @@ export function renderCommands(commands, scrub) {
  * @param {RecordedCommand[]} commands @param {string} step @param {(text: string) => string} scrub
  */
 export function commandsAsJson(commands, step, scrub) {
-  return commands.map(({ host, user, argv, note, input }) => JSON.stringify({
-    event: 'command', step, host: host.host, address: host.address, user,
-    ...(note !== undefined ? { note } : { argv: argv.map(scrub) }),
-    ...(input ? { input: scrub(input) } : {}),
-  }) + '\n').join('')
+  return commands
+    .map(
+      ({ host, user, argv, note, input }) =>
+        JSON.stringify({
+          event: 'command',
+          step,
+          host: host.host,
+          address: host.address,
+          user,
+          ...(note !== undefined ? { note } : { argv: argv.map(scrub) }),
+          ...(input ? { input: scrub(input) } : {}),
+        }) + '\n',
+    )
+    .join('')
 }

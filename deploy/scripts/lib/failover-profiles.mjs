@@ -102,7 +102,9 @@ export const PROFILE_NAMES = /** @type {[string, ...string[]]} */ (Object.keys(F
 const SECTIONS = /** @type {const} */ (['monitor', 'keeper', 'postgres', 'monitorConnection'])
 
 /** Every key `failover_settings` may set, with its section. */
-export const SETTING_KEYS = new Map(SECTIONS.flatMap((section) => Object.keys(FAILOVER_PROFILES.default[section]).map((key) => [key, section])))
+export const SETTING_KEYS = new Map(
+  SECTIONS.flatMap((section) => Object.keys(FAILOVER_PROFILES.default[section]).map((key) => [key, section])),
+)
 
 /**
  * A named profile with an inventory's `failover_settings` on top (values as the setting's own
@@ -113,12 +115,19 @@ export function resolveProfile(name, settings = {}) {
   const base = Object.hasOwn(FAILOVER_PROFILES, name) ? FAILOVER_PROFILES[/** @type {keyof typeof FAILOVER_PROFILES} */ (name)] : undefined
   if (!base) throw new ProfileError(`unknown failover profile "${name}": use one of ${PROFILE_NAMES.join(', ')}`, 'failover_profile')
   /** @type {Record<ProfileSection, Record<string, string>>} */
-  const profile = { monitor: { ...base.monitor }, keeper: { ...base.keeper }, postgres: { ...base.postgres }, monitorConnection: { ...base.monitorConnection } }
+  const profile = {
+    monitor: { ...base.monitor },
+    keeper: { ...base.keeper },
+    postgres: { ...base.postgres },
+    monitorConnection: { ...base.monitorConnection },
+  }
   for (const [key, value] of Object.entries(settings)) {
     const section = SETTING_KEYS.get(key)
-    if (!section) throw new ProfileError(`unknown setting "${key}": use one of ${[...SETTING_KEYS.keys()].join(', ')}`, `failover_settings.${key}`)
+    if (!section)
+      throw new ProfileError(`unknown setting "${key}": use one of ${[...SETTING_KEYS.keys()].join(', ')}`, `failover_settings.${key}`)
     const text = String(value)
-    if (!/^\d+$/.test(text)) throw new ProfileError(`must be a non-negative integer (got ${JSON.stringify(value)})`, `failover_settings.${key}`)
+    if (!/^\d+$/.test(text))
+      throw new ProfileError(`must be a non-negative integer (got ${JSON.stringify(value)})`, `failover_settings.${key}`)
     profile[section][key] = text
   }
   return /** @type {FailoverProfile} */ (profile)
@@ -135,7 +144,8 @@ export function fencingTerms(profile) {
   const { keeperSleepS, keeperConnectTimeoutS, reportAgeS, stopPostgresS, localWorkS } = PG_AUTOCTL_CONSTANTS
   const mc = profile.monitorConnection
   const userTimeout = Number(mc.tcp_user_timeout) / 1000
-  const keepalive = mc.keepalives === '1' ? Number(mc.keepalives_idle) + Number(mc.keepalives_interval) * Number(mc.keepalives_count) : Infinity
+  const keepalive =
+    mc.keepalives === '1' ? Number(mc.keepalives_idle) + Number(mc.keepalives_interval) * Number(mc.keepalives_count) : Infinity
   const terms = {
     P: ms('monitor', 'pgautofailover.health_check_period'),
     T: ms('monitor', 'pgautofailover.health_check_timeout'),
@@ -172,14 +182,21 @@ export function fencingViolations(profile) {
   const f = (x) => (Number.isFinite(x) ? `${Math.round(x * 10) / 10} s` : 'unbounded')
   const problems = []
   if (!(t.firstCheckMax < t.walsenderLingerMin)) {
-    problems.push(`the keeper's first failed monitor call may come after the standbys' walsenders are gone (first check up to ${f(t.firstCheckMax)} = max(C, E, 1) + C + 1 with C ${f(t.C)}, E ${f(t.E)} from tcp_user_timeout/keepalives; walsenders linger at least ${f(t.walsenderLingerMin)} = wal_sender_timeout - min(wal_receiver_status_interval, wal_sender_timeout/2)), and then it never demotes itself`)
+    problems.push(
+      `the keeper's first failed monitor call may come after the standbys' walsenders are gone (first check up to ${f(t.firstCheckMax)} = max(C, E, 1) + C + 1 with C ${f(t.C)}, E ${f(t.E)} from tcp_user_timeout/keepalives; walsenders linger at least ${f(t.walsenderLingerMin)} = wal_sender_timeout - min(wal_receiver_status_interval, wal_sender_timeout/2)), and then it never demotes itself`,
+    )
   }
   if (!(t.margin >= REQUIRED_MARGIN_S)) {
-    problems.push(`an isolated primary may still take writes ${f(t.fenceMax)} after the cut (wal_sender_timeout ${f(t.W)} + network_partition_timeout ${f(t.N)} + 1 + keeper loop ${f(t.L)} + 1) while a new primary may take writes from ${f(t.promoteMin)} (max(node_considered_unhealthy_timeout ${f(t.U)} - 1.5, (health_check_max_retries ${t.R} + 1) x health_check_timeout ${f(t.T)} + retries x health_check_retry_delay ${f(t.D)}) + primary_demote_timeout ${f(t.Dm)}): margin ${f(t.margin)}, needs at least ${REQUIRED_MARGIN_S} s`)
+    problems.push(
+      `an isolated primary may still take writes ${f(t.fenceMax)} after the cut (wal_sender_timeout ${f(t.W)} + network_partition_timeout ${f(t.N)} + 1 + keeper loop ${f(t.L)} + 1) while a new primary may take writes from ${f(t.promoteMin)} (max(node_considered_unhealthy_timeout ${f(t.U)} - 1.5, (health_check_max_retries ${t.R} + 1) x health_check_timeout ${f(t.T)} + retries x health_check_retry_delay ${f(t.D)}) + primary_demote_timeout ${f(t.Dm)}): margin ${f(t.margin)}, needs at least ${REQUIRED_MARGIN_S} s`,
+    )
   }
   if (t.R < 1) problems.push('health_check_max_retries must be at least 1: one lost health check would fail over')
   if (t.U < 3) problems.push(`node_considered_unhealthy_timeout ${f(t.U)} must be at least 3 s: a 1 s stall of a keeper would fail over`)
-  if (t.W < t.S + 2) problems.push(`wal_sender_timeout ${f(t.W)} must be at least wal_receiver_status_interval ${f(t.S)} + 2 s: a 1 s stall of a standby would drop its replication`)
+  if (t.W < t.S + 2)
+    problems.push(
+      `wal_sender_timeout ${f(t.W)} must be at least wal_receiver_status_interval ${f(t.S)} + 2 s: a 1 s stall of a standby would drop its replication`,
+    )
   if (t.N < 1) problems.push('network_partition_timeout must be at least 1 s')
   return problems
 }
@@ -196,7 +213,9 @@ export class ProfileError extends Error {
 
 /** The monitor URI a keeper uses: TLS as the inventory says, plus the profile's TCP timeouts. @param {FailoverProfile} profile */
 export function monitorUriParams(profile) {
-  return Object.entries(profile.monitorConnection).map(([key, value]) => `${key}=${value}`).join('&')
+  return Object.entries(profile.monitorConnection)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('&')
 }
 
 // Beyond promote_min, what the lab measured before the new primary took its first write: the

@@ -7,11 +7,18 @@ import { InputError } from '../../lib/errors.mjs'
  * @param {string} script who asks, for the error
  */
 export function labOfInventory(inventory, file, script) {
-  if (inventory.transport !== 'netns') throw new InputError(`${script} needs an inventory with transport "netns"`, { file, key: 'all.vars.transport' })
-  const vms = new Set([inventory.monitor, ...inventory.nodes].map((h) => {
-    // The inventory's validation requires it with transport netns.
-    if (h.labVm === undefined) throw new InputError('transport "netns" needs lab_vm on every host', { file, key: `${h.key}.lab_vm` })
-    return h.labVm
-  }))
-  return resolveLabConfig({ name: inventory.labName, subnet: inventory.networkCidr, vms: Math.max(...[...vms].map((vm) => Number(vm.slice(2)))) })
+  if (inventory.transport !== 'netns')
+    throw new InputError(`${script} needs an inventory with transport "netns"`, { file, key: 'all.vars.transport' })
+  const vms = new Set(
+    [inventory.monitor, ...inventory.nodes].map((h) => {
+      // The inventory's validation requires it with transport netns.
+      if (h.labVm === undefined) throw new InputError('transport "netns" needs lab_vm on every host', { file, key: `${h.key}.lab_vm` })
+      return h.labVm
+    }),
+  )
+  return resolveLabConfig({
+    name: inventory.labName,
+    subnet: inventory.networkCidr,
+    vms: Math.max(...[...vms].map((vm) => Number(vm.slice(2)))),
+  })
 }

@@ -19,8 +19,14 @@ const TRANSPORT_NAMES = /** @type {import('./transports/index.mjs').TransportNam
 const SSL_MODES = ['off', 'self-signed']
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier (letters, digits, _)')
-const port = z.coerce.number({ error: 'must be a TCP port' }).int('must be an integer').min(1, 'must be 1-65535').max(65535, 'must be 1-65535')
-const ipv4 = z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, 'must be an IPv4 address')
+const port = z.coerce
+  .number({ error: 'must be a TCP port' })
+  .int('must be an integer')
+  .min(1, 'must be 1-65535')
+  .max(65535, 'must be 1-65535')
+const ipv4 = z
+  .string()
+  .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, 'must be an IPv4 address')
   .refine((s) => s.split('.').every((o) => Number(o) <= 255), 'must be an IPv4 address')
 const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR such as 10.0.0.0/24')
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9_./-]+$/, 'must be an absolute path')
@@ -36,10 +42,14 @@ const imageRef = (() => {
   const tag = '[\\w][\\w.-]{0,127}'
   const digest = 'sha256:[a-f0-9]{64}'
   const pattern = new RegExp(`^(?:${registry}/)?${component}(?:/${component})*(?::${tag}(?:@${digest})?|@${digest})$`)
-  return z.string({ error: 'must be an image reference' })
+  return z
+    .string({ error: 'must be an image reference' })
     .regex(pattern, `must be an image reference with a tag or digest, such as ${DEFAULT_DOCKER_IMAGE}`)
 })()
-const remoteDir = absolutePath.refine((p) => p !== '/' && !p.split('/').includes('..'), 'must be an absolute path other than / without ".."')
+const remoteDir = absolutePath.refine(
+  (p) => p !== '/' && !p.split('/').includes('..'),
+  'must be an absolute path other than / without ".."',
+)
 
 const clusterVars = z.object({
   formation: identifier.default('default'),
@@ -53,15 +63,28 @@ const clusterVars = z.object({
   transport: z.enum(TRANSPORT_NAMES, { error: `must be one of ${TRANSPORT_NAMES.join(', ')}` }).default('netns'),
   ssl: z.enum(SSL_MODES, { error: `must be one of ${SSL_MODES.join(', ')}` }).default('off'),
   network_cidr: cidr,
-  connect_timeout: z.coerce.number().int('must be an integer').min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds').default(3),
+  connect_timeout: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be at least 1 second')
+    .max(60, 'must be at most 60 seconds')
+    .default(3),
   pg_bindir: absolutePath.default('/usr/lib/postgresql/15/bin'),
-  lab_name: z.string().regex(/^[a-z][a-z0-9]{0,9}$/, 'must be a lab name (1-10 lowercase letters or digits)').optional(),
+  lab_name: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{0,9}$/, 'must be a lab name (1-10 lowercase letters or digits)')
+    .optional(),
   // Transport "ssh": host keys are checked against this file only (StrictHostKeyChecking=yes).
   ssh_known_hosts_file: localFile.default('~/.ssh/known_hosts'),
   // Trust on first use: a host whose key is not in the file yet is accepted and recorded.
   // Convenient for fresh VMs, but the first connection is then open to a man-in-the-middle.
   ssh_accept_new_host_keys: boolean.default(false),
-  ssh_connect_timeout: z.coerce.number().int('must be an integer').min(1, 'must be 1-300 seconds').max(300, 'must be 1-300 seconds').default(10),
+  ssh_connect_timeout: z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be 1-300 seconds')
+    .max(300, 'must be 1-300 seconds')
+    .default(10),
   // Runtime "docker" (deploy/compose): the pg_auto_failover image, and where on each VM the
   // compose projects live (one directory per project).
   docker_image: imageRef.default(DEFAULT_DOCKER_IMAGE),
@@ -75,9 +98,15 @@ const hostVars = z.object({
   pgdata: absolutePath.optional(),
   candidate_priority: z.coerce.number().int('must be an integer').min(0, 'must be 0-100').max(100, 'must be 0-100').optional(),
   replication_quorum: boolean.optional(),
-  lab_vm: z.string().regex(/^vm\d$/, 'must name a lab VM such as vm1').optional(),
+  lab_vm: z
+    .string()
+    .regex(/^vm\d$/, 'must name a lab VM such as vm1')
+    .optional(),
   // Transport "ssh", as Ansible names them (per host, or in all.vars / group vars for every host).
-  ansible_user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name').default('root'),
+  ansible_user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name')
+    .default('root'),
   ansible_port: port.default(22),
   ansible_ssh_private_key_file: localFile.optional(),
 })
@@ -101,7 +130,9 @@ export async function loadInventory(file, { extraVars = {} } = {}) {
   try {
     text = await fs.readFile(file, 'utf8')
   } catch (error) {
-    throw new InputError(errorCode(error) === 'ENOENT' ? 'inventory file not found' : `cannot read inventory: ${errorMessage(error)}`, { file })
+    throw new InputError(errorCode(error) === 'ENOENT' ? 'inventory file not found' : `cannot read inventory: ${errorMessage(error)}`, {
+      file,
+    })
   }
   let doc
   try {
@@ -124,14 +155,23 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     if (!entry || Object.keys(entry.hosts).length === 0) {
       throw new InputError(`group "${group}" is missing or has no hosts`, { file, key: `${group}.hosts` })
     }
-    return Object.entries(entry.hosts).map(([name, vars]) => ({ name, group, key: `${entry.key}.hosts.${name}`, vars: { ...allVars, ...entry.vars, ...(vars ?? {}), ...extraVars } }))
+    return Object.entries(entry.hosts).map(([name, vars]) => ({
+      name,
+      group,
+      key: `${entry.key}.hosts.${name}`,
+      vars: { ...allVars, ...entry.vars, ...(vars ?? {}), ...extraVars },
+    }))
   }
   const monitors = hostsOf('monitor')
   if (monitors.length !== 1) {
-    throw new InputError(`group "monitor" must have exactly one host, has ${monitors.length} (${monitors.map((h) => h.name).join(', ')})`, { file, key: 'monitor.hosts' })
+    throw new InputError(`group "monitor" must have exactly one host, has ${monitors.length} (${monitors.map((h) => h.name).join(', ')})`, {
+      file,
+      key: 'monitor.hosts',
+    })
   }
   const nodeHosts = hostsOf('nodes')
-  if (nodeHosts.length < 2) throw new InputError(`group "nodes" needs at least 2 hosts, has ${nodeHosts.length}`, { file, key: 'nodes.hosts' })
+  if (nodeHosts.length < 2)
+    throw new InputError(`group "nodes" needs at least 2 hosts, has ${nodeHosts.length}`, { file, key: 'nodes.hosts' })
 
   const vars = validate(clusterVars, { ...allVars, ...groups.get('nodes')?.vars, ...extraVars }, file, 'all.vars')
   if (vars.transport === 'netns' && !vars.lab_name) {
@@ -148,15 +188,22 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
   const violations = fencingViolations(failover)
   if (violations.length > 0) {
     const key = Object.keys(vars.failover_settings).length > 0 ? 'all.vars.failover_settings' : 'all.vars.failover_profile'
-    throw new InputError(`failover profile "${vars.failover_profile}" with these settings is not fencing-safe: ${violations.join('; ')}`, { file, key })
+    throw new InputError(`failover profile "${vars.failover_profile}" with these settings is not fencing-safe: ${violations.join('; ')}`, {
+      file,
+      key,
+    })
   }
 
   /** @param {{name: string, key: string, vars: Record<string, unknown>}} entry @param {'monitor' | 'node'} role */
   const toHost = (entry, role) => {
     const hv = validate(hostVars, entry.vars, file, `${entry.key}`)
-    if (vars.transport === 'netns' && !hv.lab_vm) throw new InputError('transport "netns" needs lab_vm on every host', { file, key: `${entry.key}.lab_vm` })
+    if (vars.transport === 'netns' && !hv.lab_vm)
+      throw new InputError('transport "netns" needs lab_vm on every host', { file, key: `${entry.key}.lab_vm` })
     if (vars.runtime === 'docker' && hv.pgdata !== undefined) {
-      throw new InputError(`runtime "docker" keeps PGDATA at ${IMAGE.pgdata} inside each container, on a volume of its own: remove pgdata`, { file, key: `${entry.key}.pgdata` })
+      throw new InputError(
+        `runtime "docker" keeps PGDATA at ${IMAGE.pgdata} inside each container, on a volume of its own: remove pgdata`,
+        { file, key: `${entry.key}.pgdata` },
+      )
     }
     if (!inCidr(hv.ansible_host, vars.network_cidr)) {
       throw new InputError(`${hv.ansible_host} is outside network_cidr ${vars.network_cidr}`, { file, key: `${entry.key}.ansible_host` })
@@ -188,17 +235,25 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
   const seen = new Map()
   for (const host of [monitor, ...nodes]) {
     // Docker: every container has its own volume, so data directories cannot collide.
-    const checks = [['address', `${host.address}:${host.port}`], ...(vars.runtime === 'docker' ? [] : [['data directory', `${host.address}:${host.pgdata}`]])]
+    const checks = [
+      ['address', `${host.address}:${host.port}`],
+      ...(vars.runtime === 'docker' ? [] : [['data directory', `${host.address}:${host.pgdata}`]]),
+    ]
     for (const [what, id] of checks) {
       const other = seen.get(`${what}|${id}`)
-      if (other) throw new InputError(`duplicate ${what} ${id}: already used by ${other}`, { file, key: `${host.key}.${what === 'address' ? 'ansible_host' : 'pgdata'}` })
+      if (other)
+        throw new InputError(`duplicate ${what} ${id}: already used by ${other}`, {
+          file,
+          key: `${host.key}.${what === 'address' ? 'ansible_host' : 'pgdata'}`,
+        })
       seen.set(`${what}|${id}`, host.host)
     }
   }
   const names = new Map()
   for (const node of nodes) {
     const other = names.get(node.nodeName)
-    if (other) throw new InputError(`duplicate node_name "${node.nodeName}": already used by ${other}`, { file, key: `${node.key}.node_name` })
+    if (other)
+      throw new InputError(`duplicate node_name "${node.nodeName}": already used by ${other}`, { file, key: `${node.key}.node_name` })
     names.set(node.nodeName, node.host)
   }
 

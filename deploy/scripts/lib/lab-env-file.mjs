@@ -39,7 +39,10 @@ export function labEnvFileVerdict(text, { subnet }) {
 function dsnHosts(url) {
   const match = /^postgres(?:ql)?:\/\/(?:[^@/?]*@)?([^/?]*)/.exec(url)
   if (!match) return []
-  return (match[1] ?? '').split(',').filter(Boolean).map((hostPort) => hostPort.replace(/:\d*$/, ''))
+  return (match[1] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((hostPort) => hostPort.replace(/:\d*$/, ''))
 }
 
 /** @param {string} address @param {string} cidr a.b.c.d/n */

@@ -48,13 +48,29 @@ export function createProgress({ json = false, out = process.stdout, onEvent, sc
       try {
         const { changed, detail } = await fn()
         /** @type {ProgressRecord} */
-        const record = { event: 'step', step, host, status: changed ? 'changed' : 'ok', detail, duration_ms: Date.now() - t0, elapsed_ms: Date.now() - startedAt }
+        const record = {
+          event: 'step',
+          step,
+          host,
+          status: changed ? 'changed' : 'ok',
+          detail,
+          duration_ms: Date.now() - t0,
+          elapsed_ms: Date.now() - startedAt,
+        }
         results.push(record)
         emit(record)
         return record
       } catch (error) {
         /** @type {ProgressRecord} */
-        const record = { event: 'step', step, host, status: 'failed', detail: errorMessage(error), duration_ms: Date.now() - t0, elapsed_ms: Date.now() - startedAt }
+        const record = {
+          event: 'step',
+          step,
+          host,
+          status: 'failed',
+          detail: errorMessage(error),
+          duration_ms: Date.now() - t0,
+          elapsed_ms: Date.now() - startedAt,
+        }
         results.push(record)
         emit(record)
         if (error instanceof StepError) throw error

@@ -46,8 +46,10 @@ export function readPrivateDataDir(dir) {
   /** @type {Record<string, string>} */
   const envvars = {}
   for (const [key, value] of Object.entries(mapping('envvars'))) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new InputError('not an environment variable name', { file: path.join(root, 'env', 'envvars'), key })
-    if (!['string', 'number', 'boolean'].includes(typeof value)) throw new InputError('must be a string, number or boolean', { file: path.join(root, 'env', 'envvars'), key })
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      throw new InputError('not an environment variable name', { file: path.join(root, 'env', 'envvars'), key })
+    if (!['string', 'number', 'boolean'].includes(typeof value))
+      throw new InputError('must be a string, number or boolean', { file: path.join(root, 'env', 'envvars'), key })
     envvars[key] = String(value)
   }
   const extravars = mapping('extravars')
@@ -56,13 +58,15 @@ export function readPrivateDataDir(dir) {
   let jobTimeoutS
   if (settings.job_timeout !== undefined) {
     jobTimeoutS = Number(settings.job_timeout)
-    if (!Number.isInteger(jobTimeoutS) || jobTimeoutS < 1) throw new InputError('must be a whole number of seconds', { file: path.join(root, 'env', 'settings'), key: 'job_timeout' })
+    if (!Number.isInteger(jobTimeoutS) || jobTimeoutS < 1)
+      throw new InputError('must be a whole number of seconds', { file: path.join(root, 'env', 'settings'), key: 'job_timeout' })
   }
   const keyFile = path.join(root, 'env', 'ssh_key')
   let sshKey
   if (fs.existsSync(keyFile)) {
     sshKey = fs.readFileSync(keyFile, 'utf8')
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshKey)) throw new InputError('is not a private key (no "-----BEGIN ... PRIVATE KEY-----" line)', { file: keyFile })
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshKey))
+      throw new InputError('is not a private key (no "-----BEGIN ... PRIVATE KEY-----" line)', { file: keyFile })
   }
   const hosts = path.join(root, 'inventory', 'hosts')
   return { dir: root, inventoryFile: fs.existsSync(hosts) ? hosts : undefined, envvars, extravars, sshKey, jobTimeoutS }
@@ -169,14 +173,18 @@ export function openArtifacts({ dir, ident = crypto.randomUUID(), script, argv, 
       const changed = record.status === 'changed'
       count(failed ? 'failures' : 'ok', host)
       if (changed) count('changed', host)
-      event(failed ? 'runner_on_failed' : 'runner_on_ok', {
-        host,
-        task: record.step,
-        step: record.step,
-        task_uuid: taskUuids.get(`${record.step}|${host}`),
-        duration: (record.duration_ms ?? 0) / 1000,
-        res: { changed, msg: scrub(record.detail ?? ''), ...(failed ? { failed: true } : {}) },
-      }, line)
+      event(
+        failed ? 'runner_on_failed' : 'runner_on_ok',
+        {
+          host,
+          task: record.step,
+          step: record.step,
+          task_uuid: taskUuids.get(`${record.step}|${host}`),
+          duration: (record.duration_ms ?? 0) / 1000,
+          res: { changed, msg: scrub(record.detail ?? ''), ...(failed ? { failed: true } : {}) },
+        },
+        line,
+      )
     },
     /** A failure outside any step (bad input, an early refusal). @param {string} step @param {string} message @param {string} shown */
     failure(step, message, shown) {

@@ -20,6 +20,11 @@ export function parseScriptArgs(argv, { usage, string = [], boolean = [] }) {
     return { args, validate() {} }
   } catch (error) {
     // --json still shapes the error report when the rest of the line is wrong.
-    return { args: { json: argv.includes('--json') }, validate() { throw error } }
+    return {
+      args: { json: argv.includes('--json') },
+      validate() {
+        throw error
+      },
+    }
   }
 }

@@ -23,7 +23,11 @@ import { parseScriptArgs } from './script-args.mjs'
 export async function runClusterScript({ name, usage, string = [], boolean = [], service = false, main }) {
   const fullUsage = `${usage} [-e key=value|@file ...] [--json] [--private-data-dir <dir> [--ident <id>]]`
   const argv = process.argv.slice(2)
-  const { args, validate } = parseScriptArgs(argv, { usage: fullUsage, string: [...string, 'private-data-dir', 'ident'], boolean: ['json', ...boolean] })
+  const { args, validate } = parseScriptArgs(argv, {
+    usage: fullUsage,
+    string: [...string, 'private-data-dir', 'ident'],
+    boolean: ['json', ...boolean],
+  })
   /** The cluster's secrets once loadContext has read them: scrubbed from everything shown. @type {Record<string, unknown>} */
   let secrets = {}
   /** @param {string} text */
@@ -57,7 +61,13 @@ export async function runClusterScript({ name, usage, string = [], boolean = [],
     if (args['private-data-dir'] !== undefined) {
       const dir = path.resolve(String(args['private-data-dir']))
       // Artifacts first, so even a bad input file is reported there as a failed run.
-      artifacts = openArtifacts({ dir, ident: args.ident, script: `${name}.mjs`, argv: [process.execPath, String(process.argv[1]), ...argv], scrub })
+      artifacts = openArtifacts({
+        dir,
+        ident: args.ident,
+        script: `${name}.mjs`,
+        argv: [process.execPath, String(process.argv[1]), ...argv],
+        scrub,
+      })
       teeOutput(artifacts)
       const input = readPrivateDataDir(dir)
       Object.assign(process.env, input.envvars)
@@ -80,16 +90,17 @@ export async function runClusterScript({ name, usage, string = [], boolean = [],
     extraVars = { ...extraVars, ...args.extraVars }
     if (!inventoryFile) throw new InputError(`--inventory is required (or --private-data-dir with inventory/hosts); ${fullUsage}`)
 
-    const rc = (await main({
-      args,
-      progress,
-      inventoryFile,
-      loadContext: async (overrides = {}) => {
-        const ctx = await loadClusterContext(inventoryFile, { ...overrides, extraVars })
-        secrets = ctx.secrets
-        return ctx
-      },
-    })) ?? 0
+    const rc =
+      (await main({
+        args,
+        progress,
+        inventoryFile,
+        loadContext: async (overrides = {}) => {
+          const ctx = await loadClusterContext(inventoryFile, { ...overrides, extraVars })
+          secrets = ctx.secrets
+          return ctx
+        },
+      })) ?? 0
     finish(rc === 0 ? 'successful' : 'failed', rc)
   } catch (error) {
     const message = scrub(errorMessage(error))

@@ -30,7 +30,8 @@ export async function ensureSecrets(inventoryFile, { write = true } = {}) {
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw new InputError(`cannot read secrets: ${errorMessage(error).split('\n')[0]}`, { file })
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InputError('must be a mapping of secret names to values', { file })
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InputError('must be a mapping of secret names to values', { file })
   // Checked below: every key of SECRET_KEYS ends up a valid string (other keys are kept as the file has them).
   const secrets = /** @type {Record<string, string>} */ (parsed)
   /** @type {string[]} */

@@ -32,7 +32,8 @@ afterAll(async () => {
 })
 
 /** @param {...string} args */
-const addNode = (...args) => runScript('scripts/add-node.mjs', ['--inventory', cluster.inventory.file, '--env-output', cluster.inventory.envFile, ...args])
+const addNode = (...args) =>
+  runScript('scripts/add-node.mjs', ['--inventory', cluster.inventory.file, '--env-output', cluster.inventory.envFile, ...args])
 /** @returns {Promise<StatusView>} */
 async function status() {
   const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
@@ -47,7 +48,9 @@ describe('add-node.mjs', () => {
     const env = await fs.readFile(cluster.inventory.envFile, 'utf8')
     const unknown = await addNode('--node', 'node4')
     expect(unknown.code).toBe(2)
-    expect(unknown.stderr).toMatch(/--node "node4" is not a node of the inventory \(node1, node2, node3\); add its host to the nodes group first/)
+    expect(unknown.stderr).toMatch(
+      /--node "node4" is not a node of the inventory \(node1, node2, node3\); add its host to the nodes group first/,
+    )
     const hostName = await addNode('--node', 'vm1')
     expect(hostName.code).toBe(2)
     expect(hostName.stderr).toContain('vm1 is an inventory host; --node takes a node_name: node1')
@@ -59,7 +62,9 @@ describe('add-node.mjs', () => {
   })
 
   it('joins a 4th node as a healthy secondary; a second run is a no-op', async () => {
-    expect((await psql(cluster.databaseUrl, 'create table t(id int primary key); insert into t select generate_series(1, 500)')).stderr).toBe('')
+    expect(
+      (await psql(cluster.databaseUrl, 'create table t(id int primary key); insert into t select generate_series(1, 500)')).stderr,
+    ).toBe('')
     const vm4 = findVm(cluster.lab, 'vm4')
     const doc = YAML.parse(await fs.readFile(cluster.inventory.file, 'utf8'))
     doc.all.children.nodes.hosts.vm4 = { ansible_host: vm4.address, node_name: 'node4', lab_vm: 'vm4' }
@@ -72,9 +77,20 @@ describe('add-node.mjs', () => {
     const startedAt = Date.now()
     const out = await addNode('--node', 'node4', '--json')
     expect(out.code, out.stderr).toBe(0)
-    const changed = jsonLines(out.stdout).filter((e) => e.status === 'changed').map((e) => `${e.step}${e.host ? ` [${e.host}]` : ''}`)
-    expect(changed).toEqual(expect.arrayContaining(['passfile [vm4]', 'node4: create [vm4]', 'node4: service [vm4]',
-      'node1: pg_hba [vm1]', 'node2: pg_hba [vm2]', 'node3: pg_hba [vm3]', 'application DSN']))
+    const changed = jsonLines(out.stdout)
+      .filter((e) => e.status === 'changed')
+      .map((e) => `${e.step}${e.host ? ` [${e.host}]` : ''}`)
+    expect(changed).toEqual(
+      expect.arrayContaining([
+        'passfile [vm4]',
+        'node4: create [vm4]',
+        'node4: service [vm4]',
+        'node1: pg_hba [vm1]',
+        'node2: pg_hba [vm2]',
+        'node3: pg_hba [vm3]',
+        'application DSN',
+      ]),
+    )
     process.stdout.write(`add-node of a 4th node: ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`)
 
     const view = await status()

@@ -28,7 +28,11 @@ afterAll(async () => {
  */
 function bringupKilledAfter(stopAfter) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(deployDir, 'scripts/bringup.mjs'), '--inventory', inventory.file, '--env-output', inventory.envFile, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(
+      process.execPath,
+      [path.join(deployDir, 'scripts/bringup.mjs'), '--inventory', inventory.file, '--env-output', inventory.envFile, '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     let stdout = ''
     child.stdout.on('data', (chunk) => {
       stdout += chunk
@@ -48,7 +52,11 @@ describe('bring-up resumed after an interruption', () => {
     const second = await runScript('scripts/bringup.mjs', ['--inventory', inventory.file, '--env-output', inventory.envFile, '--json'])
     expect(second.stderr).toBe('')
     expect(second.code).toBe(0)
-    const steps = new Map(jsonLines(second.stdout).filter((r) => r.event === 'step').map((r) => [`${r.step}@${r.host}`, r.status]))
+    const steps = new Map(
+      jsonLines(second.stdout)
+        .filter((r) => r.event === 'step')
+        .map((r) => [`${r.step}@${r.host}`, r.status]),
+    )
     expect(steps.get('monitor: create@vm3-monitor')).toBe('ok')
     expect(steps.get('node1: create@vm1')).toBe('ok')
     expect(steps.get('node1: service@vm1')).toBe('ok')

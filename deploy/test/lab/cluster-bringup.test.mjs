@@ -50,17 +50,26 @@ describe('bring-up on a fresh lab', () => {
 
   it('replicates a row written on the primary to both standbys', async () => {
     const marker = `row-${Date.now()}`
-    const write = await psql(cluster.databaseUrl, `create table if not exists replication_probe(v text); insert into replication_probe values ('${marker}')`)
+    const write = await psql(
+      cluster.databaseUrl,
+      `create table if not exists replication_probe(v text); insert into replication_probe values ('${marker}')`,
+    )
     expect(write.stderr).toBe('')
     expect(write.ok).toBe(true)
     const { status } = await statusJson()
     const standbys = status.nodes.filter((n) => n.role === 'secondary')
     expect(standbys).toHaveLength(2)
     for (const standby of standbys) {
-      const seen = await waitFor(async () => {
-        const read = await psql(nodeDsn(cluster.databaseUrl, standby.host), `select count(*) from replication_probe where v = '${marker}'`)
-        return read.stdout === '1' ? read : null
-      }, { timeoutMs: 15_000, what: `the row on ${standby.name}` })
+      const seen = await waitFor(
+        async () => {
+          const read = await psql(
+            nodeDsn(cluster.databaseUrl, standby.host),
+            `select count(*) from replication_probe where v = '${marker}'`,
+          )
+          return read.stdout === '1' ? read : null
+        },
+        { timeoutMs: 15_000, what: `the row on ${standby.name}` },
+      )
       expect(seen.stdout).toBe('1')
       const recovery = await psql(nodeDsn(cluster.databaseUrl, standby.host), 'select pg_is_in_recovery()')
       expect(recovery.stdout).toBe('t')
@@ -71,7 +80,7 @@ describe('bring-up on a fresh lab', () => {
     const { status } = await statusJson()
     const primary = status.nodes.find((n) => n.role === 'primary')
     if (!primary) throw new Error('status reports no primary')
-    const out = await psql(cluster.databaseUrl, 'select host(inet_server_addr()) || \' \' || pg_is_in_recovery()')
+    const out = await psql(cluster.databaseUrl, "select host(inet_server_addr()) || ' ' || pg_is_in_recovery()")
     expect(out.stdout).toBe(`${primary.host} false`)
   })
 
@@ -84,7 +93,13 @@ describe('bring-up on a fresh lab', () => {
   })
 
   it('changes nothing when run again on the healthy cluster', async () => {
-    const again = await runScript('scripts/bringup.mjs', ['--inventory', cluster.inventory.file, '--env-output', cluster.inventory.envFile, '--json'])
+    const again = await runScript('scripts/bringup.mjs', [
+      '--inventory',
+      cluster.inventory.file,
+      '--env-output',
+      cluster.inventory.envFile,
+      '--json',
+    ])
     expect(again.stderr).toBe('')
     expect(again.code).toBe(0)
     const records = jsonLines(again.stdout)
@@ -97,25 +112,45 @@ describe('bring-up on a fresh lab', () => {
     const { status } = await statusJson()
     const monitorVm = findVm(cluster.lab, 'vm3')
     const argv = vmCommand(monitorVm, ['pg_autoctl', 'show', 'state', '--pgdata', '/var/lib/postgresql/pgaf/monitor', '--json'], {
-      user: 'postgres', env: { PATH: '/usr/lib/postgresql/15/bin:/usr/bin:/bin' },
+      user: 'postgres',
+      env: { PATH: '/usr/lib/postgresql/15/bin:/usr/bin:/bin' },
     })
     /** @type {MonitorStateNode[]} */
     const fromMonitor = JSON.parse((await $({ quiet: true })`${argv}`).stdout)
     /** @param {Array<Omit<StatusNode, 'role'>>} nodes */
-    const project = (nodes) => nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, state: n.reported_state, assigned: n.assigned_state, health: n.health, tli: n.tli }))
-    expect(project(status.nodes)).toEqual(project(fromMonitor.map((n) => ({
-      name: n.nodename, host: n.nodehost, port: n.nodeport, reported_state: n.current_group_state,
-      assigned_state: n.assigned_group_state, health: n.health, tli: n.reported_tli,
-    }))))
+    const project = (nodes) =>
+      nodes.map((n) => ({
+        name: n.name,
+        host: n.host,
+        port: n.port,
+        state: n.reported_state,
+        assigned: n.assigned_state,
+        health: n.health,
+        tli: n.tli,
+      }))
+    expect(project(status.nodes)).toEqual(
+      project(
+        fromMonitor.map((n) => ({
+          name: n.nodename,
+          host: n.nodehost,
+          port: n.nodeport,
+          reported_state: n.current_group_state,
+          assigned_state: n.assigned_group_state,
+          health: n.health,
+          tli: n.reported_tli,
+        })),
+      ),
+    )
   })
 
-  it('moves the primary off the monitor\'s host when it finds it there, then changes nothing', async () => {
+  it("moves the primary off the monitor's host when it finds it there, then changes nothing", async () => {
     const primaryName = async () => (await statusJson()).status.nodes.find((n) => n.role === 'primary')?.name
     const to3 = await runScript('scripts/switchover.mjs', ['--inventory', cluster.inventory.file, '--to', 'node3'])
     expect(to3.code, to3.stderr).toBe(0)
     expect(await primaryName()).toBe('node3')
 
-    const rerun = () => runScript('scripts/bringup.mjs', ['--inventory', cluster.inventory.file, '--env-output', cluster.inventory.envFile, '--json'])
+    const rerun = () =>
+      runScript('scripts/bringup.mjs', ['--inventory', cluster.inventory.file, '--env-output', cluster.inventory.envFile, '--json'])
     const startedAt = Date.now()
     const moved = await rerun()
     process.stdout.write(`bring-up moving the primary off VM3: ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`)
@@ -123,7 +158,9 @@ describe('bring-up on a fresh lab', () => {
     const changed = jsonLines(moved.stdout).filter((r) => r.event === 'step' && r.status !== 'ok')
     expect(changed.map((r) => r.step)).toEqual(["primary off the monitor's host"])
     // lab.yml: node1 and node2 at pg_auto_failover's default 50, node3 (with the monitor) at 10.
-    expect(changed[0].detail).toMatch(/^primary node3 \(candidate priority 10\) shares the monitor's host [\d.]+; node1 has 50: promoted node1, all healthy$/)
+    expect(changed[0].detail).toMatch(
+      /^primary node3 \(candidate priority 10\) shares the monitor's host [\d.]+; node1 has 50: promoted node1, all healthy$/,
+    )
     const { code, status } = await statusJson()
     expect(code).toBe(0)
     expect(status.nodes.find((n) => n.role === 'primary')?.name).toBe('node1')
@@ -131,7 +168,9 @@ describe('bring-up on a fresh lab', () => {
     const again = await rerun()
     expect(again.code, again.stderr).toBe(0)
     expect(jsonLines(again.stdout).filter((r) => r.event === 'step' && r.status !== 'ok')).toEqual([])
-    expect(jsonLines(again.stdout).find((r) => r.step === "primary off the monitor's host")?.detail).toMatch(/^primary node1, not on the monitor's host/)
+    expect(jsonLines(again.stdout).find((r) => r.step === "primary off the monitor's host")?.detail).toMatch(
+      /^primary node1, not on the monitor's host/,
+    )
   })
 
   it('keeps the application password out of everything it prints', async () => {

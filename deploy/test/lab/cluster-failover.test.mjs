@@ -58,12 +58,15 @@ describe('power-off of the primary', () => {
 
     // Keep writing through the DSN, as an application would, until a write succeeds.
     let id = 100
-    const landed = await waitFor(async () => {
-      const out = await psql(cluster.databaseUrl, `insert into acked(id) values (${++id}) returning host(via)`, { timeoutMs: 10_000 })
-      if (!out.ok) return null
-      acknowledged.push(id)
-      return out.stdout
-    }, { timeoutMs: 90_000, intervalMs: 200, what: 'a write through the DSN after the power-off' })
+    const landed = await waitFor(
+      async () => {
+        const out = await psql(cluster.databaseUrl, `insert into acked(id) values (${++id}) returning host(via)`, { timeoutMs: 10_000 })
+        if (!out.ok) return null
+        acknowledged.push(id)
+        return out.stdout
+      },
+      { timeoutMs: 90_000, intervalMs: 200, what: 'a write through the DSN after the power-off' },
+    )
     const outageMs = Date.now() - poweredOffAt
     expect(before.name).toBe('node1')
     expect(landed).toBe(cluster.lab.vms.find((vm) => vm.vm === 'vm3')?.address)
@@ -83,16 +86,21 @@ describe('power-off of the primary', () => {
     const keeperLog = await fs.readFile(path.join(oldPrimaryVm.logDir, `pgautofailover-node-${before.port}.log`), 'utf8')
     expect(keeperLog).toContain('Rewinding PostgreSQL to follow new primary')
     expect(keeperLog).not.toContain('Failed to rewind')
-    process.stdout.write(`power-off of ${before.name} (${LAB.profile} profile): write outage ${(outageMs / 1000).toFixed(1)} s; rejoin as secondary ${(rejoinMs / 1000).toFixed(1)} s\n`)
+    process.stdout.write(
+      `power-off of ${before.name} (${LAB.profile} profile): write outage ${(outageMs / 1000).toFixed(1)} s; rejoin as secondary ${(rejoinMs / 1000).toFixed(1)} s\n`,
+    )
 
-    const rows = await psql(cluster.databaseUrl, 'select coalesce(string_agg(id::text, \',\' order by id), \'\') from acked')
+    const rows = await psql(cluster.databaseUrl, "select coalesce(string_agg(id::text, ',' order by id), '') from acked")
     const stored = rows.stdout.split(',').map(Number)
     for (const ackedId of acknowledged) expect(stored).toContain(ackedId)
     // The rejoined node has every acknowledged row too.
-    const onRejoined = await waitFor(async () => {
-      const out = await psql(nodeDsn(cluster.databaseUrl, before.host), 'select count(*) from acked')
-      return Number(out.stdout) === stored.length ? out : null
-    }, { timeoutMs: 15_000, what: 'the rejoined node to replay every row' })
+    const onRejoined = await waitFor(
+      async () => {
+        const out = await psql(nodeDsn(cluster.databaseUrl, before.host), 'select count(*) from acked')
+        return Number(out.stdout) === stored.length ? out : null
+      },
+      { timeoutMs: 15_000, what: 'the rejoined node to replay every row' },
+    )
     expect(Number(onRejoined.stdout)).toBe(stored.length)
   })
 
@@ -103,30 +111,66 @@ describe('power-off of the primary', () => {
     // Its own port: on VM3 the monitor listens on 5432 and the node on 5433.
     const killed = await crashPostgres(cluster.lab, vmOf(standby.host), { port: standby.port })
     expect(killed).toBeGreaterThan(0)
-    const back = await waitFor(async () => {
-      const out = await psql(nodeDsn(cluster.databaseUrl, standby.host), 'select pg_postmaster_start_time() > now() - interval \'2 minutes\' and pg_is_in_recovery()', { timeoutMs: 5000 })
-      return out.stdout === 't' ? out : null
-    }, { timeoutMs: 60_000, what: `${standby.name} to restart as a standby` })
+    const back = await waitFor(
+      async () => {
+        const out = await psql(
+          nodeDsn(cluster.databaseUrl, standby.host),
+          "select pg_postmaster_start_time() > now() - interval '2 minutes' and pg_is_in_recovery()",
+          { timeoutMs: 5000 },
+        )
+        return out.stdout === 't' ? out : null
+      },
+      { timeoutMs: 60_000, what: `${standby.name} to restart as a standby` },
+    )
     expect(back.stdout).toBe('t')
     await waitFor(async () => (await status()).healthy, { timeoutMs: 60_000, what: 'the cluster to be healthy again' })
   })
 
-  it('shows in the cluster exporter\'s metrics: the new primary, healthy, when it was promoted', async () => {
-    const exporter = spawn(process.execPath, [path.join(deployDir, 'scripts/cluster-exporter.mjs'), '--inventory', cluster.inventory.file, '--listen', '127.0.0.1:19187', '--interval', '1'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  it("shows in the cluster exporter's metrics: the new primary, healthy, when it was promoted", async () => {
+    const exporter = spawn(
+      process.execPath,
+      [
+        path.join(deployDir, 'scripts/cluster-exporter.mjs'),
+        '--inventory',
+        cluster.inventory.file,
+        '--listen',
+        '127.0.0.1:19187',
+        '--interval',
+        '1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     let stderr = ''
-    exporter.stderr.on('data', (chunk) => { stderr += chunk })
+    exporter.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
     const exited = new Promise((resolve) => exporter.once('exit', (code) => resolve(code)))
     try {
       /** @param {string} text @param {string} series */
-      const valueIn = (text, series) => Number(text.split('\n').find((line) => line.startsWith(series))?.split(' ').at(-1))
+      const valueIn = (text, series) =>
+        Number(
+          text
+            .split('\n')
+            .find((line) => line.startsWith(series))
+            ?.split(' ')
+            .at(-1),
+        )
       // The monitor's health checks may flap for a second after the crash above: a poll that
       // shows the cluster healthy, as status saw it, is what the rest is read from.
       let lastScrape = ''
-      const text = await waitFor(async () => {
-        const response = await fetch('http://127.0.0.1:19187/metrics').catch(() => null)
-        lastScrape = response?.ok ? await response.text() : ''
-        return valueIn(lastScrape, 'pgha_cluster_healthy{') === 1 ? lastScrape : null
-      }, { timeoutMs: 30_000, intervalMs: 500, what: 'the exporter to serve /metrics with the cluster healthy', lastSeen: () => `${stderr}\n${lastScrape}` })
+      const text = await waitFor(
+        async () => {
+          const response = await fetch('http://127.0.0.1:19187/metrics').catch(() => null)
+          lastScrape = response?.ok ? await response.text() : ''
+          return valueIn(lastScrape, 'pgha_cluster_healthy{') === 1 ? lastScrape : null
+        },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 500,
+          what: 'the exporter to serve /metrics with the cluster healthy',
+          lastSeen: () => `${stderr}\n${lastScrape}`,
+        },
+      )
       /** @param {string} series */
       const value = (series) => valueIn(text, series)
       expect(value('pgha_monitor_up{')).toBe(1)

@@ -8,9 +8,26 @@ import { resolveLabConfig } from '../../lab/lab-config.mjs'
 import { writeLabInventory } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 
-const CLUSTER_SCRIPTS = ['bringup', 'status', 'switchover', 'maintenance', 'rejoin', 'add-node', 'teardown', 'replace-monitor', 'cluster-exporter']
-  .map((name) => `scripts/${name}.mjs`)
-const ENTRY_POINTS = [...CLUSTER_SCRIPTS, 'scripts/lab-up.mjs', 'scripts/lab-down.mjs', 'scripts/api-service.mjs', 'lab/cli.mjs', 'bench/lab-failover.mjs', 'bench/gorm-dead-host.mjs']
+const CLUSTER_SCRIPTS = [
+  'bringup',
+  'status',
+  'switchover',
+  'maintenance',
+  'rejoin',
+  'add-node',
+  'teardown',
+  'replace-monitor',
+  'cluster-exporter',
+].map((name) => `scripts/${name}.mjs`)
+const ENTRY_POINTS = [
+  ...CLUSTER_SCRIPTS,
+  'scripts/lab-up.mjs',
+  'scripts/lab-down.mjs',
+  'scripts/api-service.mjs',
+  'lab/cli.mjs',
+  'bench/lab-failover.mjs',
+  'bench/gorm-dead-host.mjs',
+]
 
 describe('every entry point', () => {
   it.each(ENTRY_POINTS)('%s --help prints its usage and exits 0', async (script) => {

@@ -34,7 +34,8 @@ const inVm = (vm, argv, options) => $({ quiet: true, nothrow: true, ...options }
 
 // A TCP echo-less listener on port 7000 inside vm2, run as a lab service like the keepers are.
 const LISTENER = ['node', '-e', "require('net').createServer((s) => s.end('ok')).listen(7000, '0.0.0.0')"]
-const CONNECT_PROBE = "const s=require('net').connect(7000,process.argv[1]);s.setTimeout(1500,()=>process.exit(3));s.on('data',()=>process.exit(0));s.on('error',()=>process.exit(4))"
+const CONNECT_PROBE =
+  "const s=require('net').connect(7000,process.argv[1]);s.setTimeout(1500,()=>process.exit(3));s.on('data',()=>process.exit(0));s.on('error',()=>process.exit(4))"
 /** @param {string} fromVm @param {string} address */
 const canConnect = async (fromVm, address) => {
   return (await inVm(fromVm, ['node', '-e', CONNECT_PROBE, address])).exitCode === 0
@@ -69,11 +70,28 @@ describe('lab', () => {
 
   it('exec runs a command on a VM, as a given user, and passes its exit code on', async () => {
     // Options go before "--": everything after it is the command.
-    const addr = await runScript('lab/cli.mjs', ['exec', 'vm3', '--name', NAME, '--subnet', SUBNET, '--user', 'postgres', '--', 'sh', '-c', 'id -un; ip -4 -br addr show dev eth0; exit 7'])
+    const addr = await runScript('lab/cli.mjs', [
+      'exec',
+      'vm3',
+      '--name',
+      NAME,
+      '--subnet',
+      SUBNET,
+      '--user',
+      'postgres',
+      '--',
+      'sh',
+      '-c',
+      'id -un; ip -4 -br addr show dev eth0; exit 7',
+    ])
     expect(addr.code).toBe(7)
     expect(addr.stdout).toContain('postgres\n')
     expect(addr.stdout).toContain(`${findVm(lab, 'vm3').address}/24`)
-    for (const args of [['exec', 'vm1'], ['exec', 'vm9', '--', 'true'], ['heal', 'vm1', '--', 'true']]) {
+    for (const args of [
+      ['exec', 'vm1'],
+      ['exec', 'vm9', '--', 'true'],
+      ['heal', 'vm1', '--', 'true'],
+    ]) {
       const out = await labCli(...args)
       expect(out.code, args.join(' ')).toBe(2)
       expect(out.stderr).toMatch(/lab: /)
@@ -94,7 +112,9 @@ describe('lab', () => {
     /** @type {LabStatus} */
     const status = JSON.parse(out.stdout)
     expect(status.vms.map((vm) => [vm.vm, vm.address, vm.link])).toEqual([
-      ['vm1', '10.213.43.11', 'up'], ['vm2', '10.213.43.12', 'up'], ['vm3', '10.213.43.13', 'up'],
+      ['vm1', '10.213.43.11', 'up'],
+      ['vm2', '10.213.43.12', 'up'],
+      ['vm3', '10.213.43.13', 'up'],
     ])
     expect(status.vms[1]?.services).toEqual([{ name: 'listener', pid: expect.any(Number) }])
   })
@@ -119,7 +139,11 @@ describe('lab', () => {
     expect(await canConnect('vm2', vm2.address)).toBe(true)
     /** @type {LabStatus} */
     const status = JSON.parse((await labCli('status', '--json')).stdout)
-    expect(status.vms.map((vm) => [vm.vm, vm.link, vm.isolated])).toEqual([['vm1', 'up', false], ['vm2', 'up', true], ['vm3', 'up', false]])
+    expect(status.vms.map((vm) => [vm.vm, vm.link, vm.isolated])).toEqual([
+      ['vm1', 'up', false],
+      ['vm2', 'up', true],
+      ['vm3', 'up', false],
+    ])
     expect((await labCli('heal', 'vm2')).code).toBe(0)
     expect(await waitFor(() => canConnect('vm1', vm2.address), { timeoutMs: 10_000, what: 'vm2 after heal' })).toBe(true)
   })
@@ -130,12 +154,15 @@ describe('lab', () => {
     // An orphan, as a daemon's processes are: init reaps it, late. Until reaped its pid still
     // looks alive, which makes a keeper started again at once refuse to run over its pidfile.
     spawnInVm('vm2', ['sh', '-c', 'sleep 601 & exit 0'])
-    const orphan = await waitFor(async () => {
-      for (const pid of await namespacePids(vm2.netns)) {
-        if ((await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === 'sleep\u0000601\u0000') return pid
-      }
-      return null
-    }, { timeoutMs: 5000, what: 'an orphaned process in vm2' })
+    const orphan = await waitFor(
+      async () => {
+        for (const pid of await namespacePids(vm2.netns)) {
+          if ((await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === 'sleep\u0000601\u0000') return pid
+        }
+        return null
+      },
+      { timeoutMs: 5000, what: 'an orphaned process in vm2' },
+    )
     expect((await labCli('power-off', 'vm2')).code).toBe(0)
     expect(await namespacePids(vm2.netns)).toEqual([])
     await expect(fs.access(`/proc/${orphan}`), 'power-off returns once the killed processes are reaped').rejects.toThrow()
@@ -151,7 +178,7 @@ describe('lab', () => {
     expect(out.stderr).toContain('no postmaster listening on port 5432 runs on vm1')
   })
 
-  it('crash-postgres needs the node\'s port: 5432 on vm3 of the users\' layout is the monitor', async () => {
+  it("crash-postgres needs the node's port: 5432 on vm3 of the users' layout is the monitor", async () => {
     const out = await labCli('crash-postgres', 'vm3')
     expect(out.code).toBe(2)
     expect(out.stderr).toContain('"crash-postgres" needs --port')
@@ -187,7 +214,9 @@ describe('lab', () => {
   })
 
   it('refuses to run without root, with exit 2', async () => {
-    const out = await runScript('lab/cli.mjs', ['status', '--name', NAME], { prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] })
+    const out = await runScript('lab/cli.mjs', ['status', '--name', NAME], {
+      prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'],
+    })
     expect(out.code).toBe(2)
     expect(out.stderr).toContain('needs root')
   })

@@ -55,7 +55,11 @@ describe('maintenance.mjs', () => {
   it('puts a standby into maintenance and back; a second run is a no-op', async () => {
     const enable = await maintenance('--node', 'node2', '--enable', '--json')
     expect(enable.code, enable.stderr).toBe(0)
-    expect(jsonLines(enable.stdout).filter((e) => e.status === 'changed').map((e) => e.step)).toEqual(['node2: enable maintenance'])
+    expect(
+      jsonLines(enable.stdout)
+        .filter((e) => e.status === 'changed')
+        .map((e) => e.step),
+    ).toEqual(['node2: enable maintenance'])
     let view = await status()
     expect(stateOf(view, 'node2')).toMatchObject({ reported_state: 'maintenance', assigned_state: 'maintenance' })
     expect(stateOf(view, 'node1')).toMatchObject({ role: 'primary', health: 1 })

@@ -69,11 +69,14 @@ describe('rejoin.mjs', () => {
     await startService(vm, KEEPER)
     // Writes go on without node2; these rows exist only on the primary and node3.
     expect((await psql(cluster.databaseUrl, 'insert into kept select generate_series(1001, 2000)')).ok).toBe(true)
-    const broken = await waitFor(async () => {
-      const node2 = stateOf(await status(), 'node2')
-      if (!node2) throw new Error('status does not list node2')
-      return node2.health === 0 ? node2 : null
-    }, { timeoutMs: 60_000, what: 'the monitor to see node2 failing' })
+    const broken = await waitFor(
+      async () => {
+        const node2 = stateOf(await status(), 'node2')
+        if (!node2) throw new Error('status does not list node2')
+        return node2.health === 0 ? node2 : null
+      },
+      { timeoutMs: 60_000, what: 'the monitor to see node2 failing' },
+    )
     expect(broken.health).toBe(0)
     // It does not heal by itself.
     await new Promise((resolve) => setTimeout(resolve, 5000))
@@ -82,8 +85,12 @@ describe('rejoin.mjs', () => {
     const startedAt = Date.now()
     const out = await rejoin('--node', 'node2', '--yes', '--json')
     expect(out.code, out.stderr).toBe(0)
-    const changed = jsonLines(out.stdout).filter((e) => e.status === 'changed').map((e) => e.step)
-    expect(changed).toEqual(expect.arrayContaining(['node2: stop', 'node2: drop from monitor', 'node2: delete data', 'node2: create', 'node2: service']))
+    const changed = jsonLines(out.stdout)
+      .filter((e) => e.status === 'changed')
+      .map((e) => e.step)
+    expect(changed).toEqual(
+      expect.arrayContaining(['node2: stop', 'node2: drop from monitor', 'node2: delete data', 'node2: create', 'node2: service']),
+    )
     process.stdout.write(`rejoin of a wrecked standby: ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`)
 
     const view = await status()

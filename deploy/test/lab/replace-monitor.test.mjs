@@ -60,8 +60,10 @@ async function status() {
 const snapshot = (view) => view.nodes.map((n) => `${n.node_id}:${n.name}=${n.reported_state}/${n.assigned_state}`).sort()
 /** What the keeper on a VM has as pg_autoctl.monitor, read on the VM itself. @param {string} vmName */
 async function keeperMonitor(vmName) {
-  const command = vmCommand(findVm(cluster.lab, vmName), ['pg_autoctl', 'config', 'get', '--pgdata', NODE_PGDATA, 'pg_autoctl.monitor'],
-    { user: 'postgres', env: { PATH: '/usr/lib/postgresql/15/bin:/usr/bin:/bin' } })
+  const command = vmCommand(findVm(cluster.lab, vmName), ['pg_autoctl', 'config', 'get', '--pgdata', NODE_PGDATA, 'pg_autoctl.monitor'], {
+    user: 'postgres',
+    env: { PATH: '/usr/lib/postgresql/15/bin:/usr/bin:/bin' },
+  })
   return (await $({ quiet: true })`${command}`).stdout.trim()
 }
 /**
@@ -70,9 +72,14 @@ async function keeperMonitor(vmName) {
  * NULL list in a 2-node group with no node in a primary state), and each crash stalls the failover.
  */
 async function newMonitorNodes() {
-  const query = "select coalesce(json_agg(t order by t.node_id), '[]') from (select nodeid as node_id, nodename as name, nodehost as host, " +
+  const query =
+    "select coalesce(json_agg(t order by t.node_id), '[]') from (select nodeid as node_id, nodename as name, nodehost as host, " +
     'reportedstate::text as reported_state, goalstate::text as assigned_state, health from pgautofailover.node) t'
-  const command = vmCommand(findVm(cluster.lab, 'vm4'), ['psql', '-X', '-At', '-h', '/var/run/postgresql', '-p', String(MONITOR_PORT), '-d', 'pg_auto_failover', '-c', query], { user: 'postgres' })
+  const command = vmCommand(
+    findVm(cluster.lab, 'vm4'),
+    ['psql', '-X', '-At', '-h', '/var/run/postgresql', '-p', String(MONITOR_PORT), '-d', 'pg_auto_failover', '-c', query],
+    { user: 'postgres' },
+  )
   /** @type {MonitorNode[]} */
   const nodes = JSON.parse((await $({ quiet: true })`${command}`).stdout)
   return nodes.map((n) => ({ ...n, role: roleOf(n) }))
@@ -85,14 +92,20 @@ async function rejectedHealthChecks(vmName) {
   return text.split('\n').filter((line) => /no pg_hba\.conf entry for host "10\.213\.59\.14", user "pgautofailover_monitor"/.test(line))
 }
 /** Whether a monitor's data directory exists on vm4. */
-const monitorOnVm4 = () => fs.access(path.join(findVm(cluster.lab, 'vm4').mounts['/var/lib/postgresql'], 'pgaf/monitor')).then(() => true, () => false)
+const monitorOnVm4 = () =>
+  fs.access(path.join(findVm(cluster.lab, 'vm4').mounts['/var/lib/postgresql'], 'pgaf/monitor')).then(
+    () => true,
+    () => false,
+  )
 
 describe('replace-monitor.mjs', () => {
   it('refuses (exit 2) while the inventory still names the live monitor: nothing to replace', async () => {
     const before = snapshot(await status())
     const out = await replaceMonitor('--yes')
     expect(out.code, out.stdout).toBe(2)
-    expect(out.stderr).toMatch(/nothing to replace: node1, node2, node3 already use the inventory's monitor 10\.213\.59\.13:5432 .* sees them healthy/)
+    expect(out.stderr).toMatch(
+      /nothing to replace: node1, node2, node3 already use the inventory's monitor 10\.213\.59\.13:5432 .* sees them healthy/,
+    )
     expect(snapshot(await status())).toEqual(before)
   })
 
@@ -103,7 +116,9 @@ describe('replace-monitor.mjs', () => {
     expect(out.code, out.stderr).toBe(0)
     const events = jsonLines(out.stdout)
     expect(events.filter((e) => e.status === 'changed').map((e) => e.step)).toEqual(['monitor: service'])
-    expect(events.find((e) => e.step === 'done')?.detail).toMatch(/^nothing to replace: the monitor node1, node2, node3 use \(10\.213\.59\.13:5432\) was not answering/)
+    expect(events.find((e) => e.step === 'done')?.detail).toMatch(
+      /^nothing to replace: the monitor node1, node2, node3 use \(10\.213\.59\.13:5432\) was not answering/,
+    )
     expect(snapshot(await status())).toEqual(before)
     // No mark on it: the next run still says there is nothing to replace.
     const again = await replaceMonitor('--yes')
@@ -123,7 +138,9 @@ describe('replace-monitor.mjs', () => {
     const out = await replaceMonitor('--yes')
     expect(out.code, out.stdout).toBe(2)
     expect(out.stdout).toMatch(/node1: current state \[vm1\]: primary, keeper on 10\.213\.59\.13:5432, which still answers/)
-    expect(out.stderr).toMatch(/the old monitor 10\.213\.59\.13:5432 still answers: pg_auto_failover's procedure starts by fencing it.*Nothing was changed/)
+    expect(out.stderr).toMatch(
+      /the old monitor 10\.213\.59\.13:5432 still answers: pg_auto_failover's procedure starts by fencing it.*Nothing was changed/,
+    )
     expect(await monitorOnVm4()).toBe(false)
     expect(await keeperMonitor('vm1')).toBe(oldMonitorUri)
   })
@@ -132,7 +149,9 @@ describe('replace-monitor.mjs', () => {
     await powerOff(cluster.lab, 'vm3')
     const noYes = await replaceMonitor('--skip-node', 'node3')
     expect(noYes.code).toBe(2)
-    expect(noYes.stderr).toMatch(/replace-monitor moves every data node to the monitor the inventory names \(vm4-monitor, 10\.213\.59\.14:5432\).*Add --yes to confirm/)
+    expect(noYes.stderr).toMatch(
+      /replace-monitor moves every data node to the monitor the inventory names \(vm4-monitor, 10\.213\.59\.14:5432\).*Add --yes to confirm/,
+    )
     const unknownFlag = await replaceMonitor('--yes', '--skip-node', 'node3', '--force')
     expect(unknownFlag.code).toBe(2)
     expect(unknownFlag.stderr).toMatch(/unknown option --force/)
@@ -143,7 +162,9 @@ describe('replace-monitor.mjs', () => {
     const unreachable = await replaceMonitor('--yes')
     expect(unreachable.code).toBe(2)
     expect(unreachable.stdout).toMatch(/node3: current state \[vm3\]: UNREACHABLE/)
-    expect(unreachable.stderr).toMatch(/cannot re-register node3 on vm3 \(its Postgres does not answer.*run again with --skip-node node3; nothing was changed/)
+    expect(unreachable.stderr).toMatch(
+      /cannot re-register node3 on vm3 \(its Postgres does not answer.*run again with --skip-node node3; nothing was changed/,
+    )
 
     expect(await monitorOnVm4()).toBe(false)
     expect(await keeperMonitor('vm1')).toBe(oldMonitorUri)
@@ -159,16 +180,29 @@ describe('replace-monitor.mjs', () => {
     const changed = events.filter((e) => e.status === 'changed').map((e) => e.step)
     // pg_auto_failover's order: disable the standbys then the primary; enable the primary first.
     expect(changed).toEqual(expect.arrayContaining(['monitor: create', 'monitor: service']))
-    expect(changed.filter((step) => /: (disable|enable) monitor$/.test(step)))
-      .toEqual(['node2: disable monitor', 'node1: disable monitor', 'node1: enable monitor', 'node2: enable monitor'])
-    expect(events.find((e) => e.step === 'skipped')?.detail).toMatch(/^node3 on vm3 .* is not registered with 10\.213\.59\.14:5432.*rejoin\.mjs .* --node node3 --yes/)
-    expect(events.find((e) => e.step === 'status')?.nodes.map((/** @type {StatusNode} */ n) => `${n.name}=${n.role}`)).toEqual(['node1=primary', 'node2=secondary'])
+    expect(changed.filter((step) => /: (disable|enable) monitor$/.test(step))).toEqual([
+      'node2: disable monitor',
+      'node1: disable monitor',
+      'node1: enable monitor',
+      'node2: enable monitor',
+    ])
+    expect(events.find((e) => e.step === 'skipped')?.detail).toMatch(
+      /^node3 on vm3 .* is not registered with 10\.213\.59\.14:5432.*rejoin\.mjs .* --node node3 --yes/,
+    )
+    expect(events.find((e) => e.step === 'status')?.nodes.map((/** @type {StatusNode} */ n) => `${n.name}=${n.role}`)).toEqual([
+      'node1=primary',
+      'node2=secondary',
+    ])
     process.stdout.write(`replace-monitor (new monitor on vm4, node1 and node2 re-registered): ${replaceS.toFixed(1)} s\n`)
 
     // The new monitor (status.mjs reads the inventory's) sees node1 and node2, healthy, one primary.
     const view = await status()
-    expect(view.nodes.map((n) => ({ name: n.name, role: n.role, health: n.health, settled: n.reported_state === n.assigned_state })))
-      .toEqual([{ name: 'node1', role: 'primary', health: 1, settled: true }, { name: 'node2', role: 'secondary', health: 1, settled: true }])
+    expect(
+      view.nodes.map((n) => ({ name: n.name, role: n.role, health: n.health, settled: n.reported_state === n.assigned_state })),
+    ).toEqual([
+      { name: 'node1', role: 'primary', health: 1, settled: true },
+      { name: 'node2', role: 'secondary', health: 1, settled: true },
+    ])
     expect(view.problems).toEqual(['the monitor knows 2 nodes, the inventory has 3'])
     // The keepers use the new monitor, with the profile's keepalives.
     const newUri = monitorUri(await loadInventory(cluster.inventory.file))
@@ -179,7 +213,14 @@ describe('replace-monitor.mjs', () => {
     // "up" too, but each rejection would be a FATAL in the node's log every health_check_period.
     await new Promise((resolve) => setTimeout(resolve, 3000))
     for (const vm of ['vm1', 'vm2']) expect(await rejectedHealthChecks(vm), vm).toEqual([])
-    expect((await psql(cluster.databaseUrl, 'create table if not exists after_replace(id int primary key); insert into after_replace values (1)')).stderr).toBe('')
+    expect(
+      (
+        await psql(
+          cluster.databaseUrl,
+          'create table if not exists after_replace(id int primary key); insert into after_replace values (1)',
+        )
+      ).stderr,
+    ).toBe('')
 
     const before = snapshot(view)
     const again = await replaceMonitor('--yes', '--skip-node', 'node3')
@@ -189,7 +230,7 @@ describe('replace-monitor.mjs', () => {
     expect(snapshot(await status())).toEqual(before)
   })
 
-  it('fails over through the new monitor when the primary\'s VM is powered off', async () => {
+  it("fails over through the new monitor when the primary's VM is powered off", async () => {
     const view = await status()
     const primary = view.nodes.find((n) => n.role === 'primary')
     const standby = view.nodes.find((n) => n.role === 'secondary')
@@ -200,25 +241,50 @@ describe('replace-monitor.mjs', () => {
 
     const cutAt = Date.now()
     await powerOff(cluster.lab, primaryVm)
-    const promoted = await waitFor(async () => {
-      const now = (await newMonitorNodes()).find((n) => n.name === standby.name)
-      return now?.role === 'primary' ? now : null
-    }, { timeoutMs: 90_000, intervalMs: 250, what: `${standby.name} to be primary per the new monitor` })
+    const promoted = await waitFor(
+      async () => {
+        const now = (await newMonitorNodes()).find((n) => n.name === standby.name)
+        return now?.role === 'primary' ? now : null
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: `${standby.name} to be primary per the new monitor` },
+    )
     const promotedS = (Date.now() - cutAt) / 1000
-    await waitFor(async () => (await psql(cluster.databaseUrl, 'insert into after_replace values (2)', { timeoutMs: 15_000 })).ok,
-      { timeoutMs: 60_000, intervalMs: 500, what: 'a write through the application DSN' })
+    await waitFor(async () => (await psql(cluster.databaseUrl, 'insert into after_replace values (2)', { timeoutMs: 15_000 })).ok, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: 'a write through the application DSN',
+    })
     const writeS = (Date.now() - cutAt) / 1000
     expect(promoted.reported_state).toMatch(/^(wait_primary|primary)$/)
-    expect((await psql(cluster.databaseUrl, 'select count(*), host(inet_server_addr()) from after_replace')).stdout).toBe(`2|${standby.host}`)
+    expect((await psql(cluster.databaseUrl, 'select count(*), host(inet_server_addr()) from after_replace')).stdout).toBe(
+      `2|${standby.host}`,
+    )
 
     // The new monitor decided it: its own event log, on the lab's one clock.
-    const command = vmCommand(findVm(cluster.lab, 'vm4'), ['psql', '-X', '-At', '-h', '/var/run/postgresql', '-p', String(MONITOR_PORT), '-d', 'pg_auto_failover', '-c',
-      `select extract(epoch from eventtime) * 1000 from pgautofailover.event where nodename = '${standby.name}' and goalstate in ('wait_primary', 'primary') ` +
-      `and reportedstate = goalstate and eventtime >= to_timestamp(${cutAt / 1000}) order by eventid limit 1`], { user: 'postgres' })
+    const command = vmCommand(
+      findVm(cluster.lab, 'vm4'),
+      [
+        'psql',
+        '-X',
+        '-At',
+        '-h',
+        '/var/run/postgresql',
+        '-p',
+        String(MONITOR_PORT),
+        '-d',
+        'pg_auto_failover',
+        '-c',
+        `select extract(epoch from eventtime) * 1000 from pgautofailover.event where nodename = '${standby.name}' and goalstate in ('wait_primary', 'primary') ` +
+          `and reportedstate = goalstate and eventtime >= to_timestamp(${cutAt / 1000}) order by eventid limit 1`,
+      ],
+      { user: 'postgres' },
+    )
     const promotedAt = Number((await $({ quiet: true })`${command}`).stdout.trim())
     expect(promotedAt).toBeGreaterThan(cutAt)
-    process.stdout.write(`failover through the new monitor (${primary.name} powered off): ${standby.name} reported ${promoted.reported_state} ` +
-      `${((promotedAt - cutAt) / 1000).toFixed(1)} s after the cut (new monitor's event log; seen ${promotedS.toFixed(1)} s), first write through the DSN after ${writeS.toFixed(1)} s\n`)
+    process.stdout.write(
+      `failover through the new monitor (${primary.name} powered off): ${standby.name} reported ${promoted.reported_state} ` +
+        `${((promotedAt - cutAt) / 1000).toFixed(1)} s after the cut (new monitor's event log; seen ${promotedS.toFixed(1)} s), first write through the DSN after ${writeS.toFixed(1)} s\n`,
+    )
   })
 
   it('refuses (exit 2) when no data node can be reached', async () => {

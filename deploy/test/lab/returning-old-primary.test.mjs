@@ -37,7 +37,9 @@ let lastView = ''
 const status = async () => {
   /** @type {StatusView} */
   const view = JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
-  lastView = view.nodes.map((n) => `${n.name}=${n.reported_state}/${n.assigned_state} tli ${n.tli} lsn ${n.lsn} health ${n.health}`).join('; ')
+  lastView = view.nodes
+    .map((n) => `${n.name}=${n.reported_state}/${n.assigned_state} tli ${n.tli} lsn ${n.lsn} health ${n.health}`)
+    .join('; ')
   return view
 }
 /** @param {StatusView} view @param {string} name */
@@ -57,15 +59,27 @@ describe('a former primary back during another failover', () => {
     // Writes only node1 has: WAL on timeline 1 past the point where node2 will fork.
     let local = 0
     for (let i = 0; i < 10; i++) {
-      if ((await psql(nodeDsn(cluster.databaseUrl, address('vm1')), `set synchronous_commit = local; insert into acked values (${-1 - i})`, { timeoutMs: 5000 })).ok) local++
+      if (
+        (
+          await psql(nodeDsn(cluster.databaseUrl, address('vm1')), `set synchronous_commit = local; insert into acked values (${-1 - i})`, {
+            timeoutMs: 5000,
+          })
+        ).ok
+      )
+        local++
     }
     expect(local).toBeGreaterThan(0)
 
     // node2 primary with node3 its synchronous standby (wait_primary would acknowledge alone).
-    await waitFor(async () => {
-      const view = await status()
-      return nodeNamed(view, 'node2')?.reported_state === 'primary' && nodeNamed(view, 'node3')?.reported_state === 'secondary' ? view : null
-    }, { timeoutMs: 120_000, intervalMs: 500, what: 'node2 primary with node3 as its standby' })
+    await waitFor(
+      async () => {
+        const view = await status()
+        return nodeNamed(view, 'node2')?.reported_state === 'primary' && nodeNamed(view, 'node3')?.reported_state === 'secondary'
+          ? view
+          : null
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'node2 primary with node3 as its standby' },
+    )
     /** @type {number[]} */
     const acknowledged = []
     for (let id = 1; id <= 20; id++) {
@@ -77,14 +91,23 @@ describe('a former primary back during another failover', () => {
     await heal(cluster.lab, 'vm1')
     process.stdout.write(`returning old primary: ${acknowledged.length} writes acknowledged on timeline 2; vm2 powered off, vm1 back\n`)
 
-    const landed = await waitFor(async () => {
-      await status()
-      const out = await psql(cluster.databaseUrl, 'insert into acked values (1000) returning host(inet_server_addr())', { timeoutMs: 10_000 })
-      return out.ok ? out.stdout : null
-    }, { timeoutMs: 180_000, intervalMs: 1000, what: 'a primary taking writes after node1 came back', lastSeen: () => lastView })
-    const stored = (await psql(cluster.databaseUrl, 'select coalesce(string_agg(id::text, \',\'), \'\') from acked')).stdout.split(',').map(Number)
+    const landed = await waitFor(
+      async () => {
+        await status()
+        const out = await psql(cluster.databaseUrl, 'insert into acked values (1000) returning host(inet_server_addr())', {
+          timeoutMs: 10_000,
+        })
+        return out.ok ? out.stdout : null
+      },
+      { timeoutMs: 180_000, intervalMs: 1000, what: 'a primary taking writes after node1 came back', lastSeen: () => lastView },
+    )
+    const stored = (await psql(cluster.databaseUrl, "select coalesce(string_agg(id::text, ','), '') from acked")).stdout
+      .split(',')
+      .map(Number)
     const lost = acknowledged.filter((id) => !stored.includes(id))
-    process.stdout.write(`returning old primary: new primary ${landed}, ${acknowledged.length} writes acknowledged on timeline 2, ${lost.length} lost\n`)
+    process.stdout.write(
+      `returning old primary: new primary ${landed}, ${acknowledged.length} writes acknowledged on timeline 2, ${lost.length} lost\n`,
+    )
     expect(lost).toEqual([])
     expect(landed).toBe(address('vm3'))
 
@@ -97,21 +120,36 @@ describe('a former primary back during another failover', () => {
       const vm1 = cluster.lab.vms.find((v) => v.vm === 'vm1')
       if (!vm1) throw new Error(`vm1 is no VM of lab ${cluster.lab.name}`)
       return (await readFile(path.join(vm1.logDir, 'pgautofailover-node-5432.log'), 'utf8'))
-        .split('\n').filter((line) => line.includes('keeper-guard:')).join('\n')
+        .split('\n')
+        .filter((line) => line.includes('keeper-guard:'))
+        .join('\n')
     }
     let guardSeen = ''
-    await waitFor(async () => {
-      guardSeen = await guardLog()
-      return (await status()).healthy ? true : null
-    }, { timeoutMs: 240_000, intervalMs: 2000, what: 'the cluster to be healthy again by itself', lastSeen: () => `${lastView}\nnode1's keeper guard:\n${guardSeen}` })
-    process.stdout.write(`returning old primary: every node a healthy secondary or primary ${((Date.now() - backAt) / 1000).toFixed(1)} s after vm2 came back\n`)
+    await waitFor(
+      async () => {
+        guardSeen = await guardLog()
+        return (await status()).healthy ? true : null
+      },
+      {
+        timeoutMs: 240_000,
+        intervalMs: 2000,
+        what: 'the cluster to be healthy again by itself',
+        lastSeen: () => `${lastView}\nnode1's keeper guard:\n${guardSeen}`,
+      },
+    )
+    process.stdout.write(
+      `returning old primary: every node a healthy secondary or primary ${((Date.now() - backAt) / 1000).toFixed(1)} s after vm2 came back\n`,
+    )
     process.stdout.write(`returning old primary: node1's keeper guard:\n${await guardLog()}\n`)
     expect(await guardLog()).toMatch(/keeper-guard: in join_secondary on timeline 1 .* stopping the keeper to rewind/)
     for (const vm of ['vm1', 'vm2', 'vm3']) {
-      const rows = await waitFor(async () => {
-        const out = await psql(nodeDsn(cluster.databaseUrl, address(vm)), `select count(*) from acked where id between 1 and 20`)
-        return Number(out.stdout) === acknowledged.length ? out : null
-      }, { timeoutMs: 30_000, what: `${vm} to hold every acknowledged write` })
+      const rows = await waitFor(
+        async () => {
+          const out = await psql(nodeDsn(cluster.databaseUrl, address(vm)), `select count(*) from acked where id between 1 and 20`)
+          return Number(out.stdout) === acknowledged.length ? out : null
+        },
+        { timeoutMs: 30_000, what: `${vm} to hold every acknowledged write` },
+      )
       expect(Number(rows.stdout)).toBe(acknowledged.length)
     }
   }, 600_000)

@@ -78,7 +78,11 @@ const statusJson = async (file) => {
 /** A path inside a VM's private /var/lib/postgresql, seen from this host. @param {string} vm @param {string} relative */
 const inVmHome = (vm, relative) => path.join(findVm(lab, vm).mounts['/var/lib/postgresql'], relative)
 /** @param {string} file */
-const exists = (file) => fs.access(file).then(() => true, () => false)
+const exists = (file) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
+  )
 
 /** A key pair the VMs know nothing about. */
 async function otherKey() {
@@ -122,11 +126,15 @@ describe('transport ssh refuses bad connections before anything changes', () => 
   it('an unknown host key, unless ssh_accept_new_host_keys is set', async () => {
     // known_hosts with vm1 and vm2 only: vm3 is unknown.
     const knownHosts = path.join(dir, 'known_hosts_without_vm3')
-    const lines = readFileSync(keys.knownHosts, 'utf8').split('\n').filter((line) => line && !line.startsWith(`${prefix}.13 `))
+    const lines = readFileSync(keys.knownHosts, 'utf8')
+      .split('\n')
+      .filter((line) => line && !line.startsWith(`${prefix}.13 `))
     await fs.writeFile(knownHosts, lines.join('\n') + '\n', { mode: 0o600 })
     const out = await bringup(await writeInventory('unknown-host-key', { vars: { ssh_known_hosts_file: knownHosts } }))
     expect(out.code).toBe(1)
-    expect(out.stderr).toContain(`vm3-monitor, vm3 (root@${prefix}.13:22): its host key is unknown: ${knownHosts} has no entry for ${prefix}.13`)
+    expect(out.stderr).toContain(
+      `vm3-monitor, vm3 (root@${prefix}.13:22): its host key is unknown: ${knownHosts} has no entry for ${prefix}.13`,
+    )
     expect(out.stderr).toContain('ssh_accept_new_host_keys: true')
     expect(out.stderr).not.toMatch(/vm1|vm2/)
     expect(await fs.readFile(knownHosts, 'utf8'), 'known_hosts untouched').toBe(lines.join('\n') + '\n')
@@ -136,10 +144,14 @@ describe('transport ssh refuses bad connections before anything changes', () => 
   it('a host key that differs from known_hosts, even with ssh_accept_new_host_keys', async () => {
     const knownHosts = path.join(dir, 'known_hosts_vm1_changed')
     const impostor = (await fs.readFile(`${await otherKey()}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ')
-    const lines = readFileSync(keys.knownHosts, 'utf8').split('\n').filter(Boolean)
+    const lines = readFileSync(keys.knownHosts, 'utf8')
+      .split('\n')
+      .filter(Boolean)
       .map((line) => (line.startsWith(`${prefix}.11 `) ? `${prefix}.11 ${impostor}` : line))
     await fs.writeFile(knownHosts, lines.join('\n') + '\n', { mode: 0o600 })
-    const out = await bringup(await writeInventory('changed-host-key', { vars: { ssh_known_hosts_file: knownHosts, ssh_accept_new_host_keys: true } }))
+    const out = await bringup(
+      await writeInventory('changed-host-key', { vars: { ssh_known_hosts_file: knownHosts, ssh_accept_new_host_keys: true } }),
+    )
     expect(out.code).toBe(1)
     expect(out.stderr).toContain(`vm1 (root@${prefix}.11:22): its host key DIFFERS from the one in ${knownHosts}`)
     expect(out.stderr).not.toMatch(/vm2|vm3/)
@@ -167,22 +179,35 @@ describe('bring-up over ssh', () => {
     const { code, status } = await statusJson(inventory)
     expect(code).toBe(0)
     expect(status?.healthy).toBe(true)
-    expect(status?.nodes.map((n) => `${n.name}:${n.role}:${n.health}`)).toEqual(['node1:primary:1', 'node2:secondary:1', 'node3:secondary:1'])
+    expect(status?.nodes.map((n) => `${n.name}:${n.role}:${n.health}`)).toEqual([
+      'node1:primary:1',
+      'node2:secondary:1',
+      'node3:secondary:1',
+    ])
     // The multiplexed connections ended with the script.
     expect((await sshControlDirs()).filter((d) => !tmpBefore.includes(d))).toEqual([])
     expect(await processesMatching('pgha-ssh-')).toEqual([])
   })
 
-  it('went through each VM\'s sshd, and runs the keepers as plain services of the VMs', async () => {
+  it("went through each VM's sshd, and runs the keepers as plain services of the VMs", async () => {
     for (const vm of lab.vms) {
       const log = await fs.readFile(path.join(vm.logDir, 'sshd.log'), 'utf8')
-      expect(log, vm.vm).toMatch(new RegExp(`Accepted publickey for root from ${lab.gateway.replaceAll('.', '\\.')} port \\d+ ssh2: ED25519`))
+      expect(log, vm.vm).toMatch(
+        new RegExp(`Accepted publickey for root from ${lab.gateway.replaceAll('.', '\\.')} port \\d+ ssh2: ED25519`),
+      )
     }
-    for (const [vm, name] of /** @type {Array<[string, string]>} */ ([['vm1', 'pgautofailover-node-5432'], ['vm2', 'pgautofailover-node-5432'], ['vm3', 'pgautofailover-node-5432'], ['vm3', 'pgautofailover-monitor-5431']])) {
+    for (const [vm, name] of /** @type {Array<[string, string]>} */ ([
+      ['vm1', 'pgautofailover-node-5432'],
+      ['vm2', 'pgautofailover-node-5432'],
+      ['vm3', 'pgautofailover-node-5432'],
+      ['vm3', 'pgautofailover-monitor-5431'],
+    ])) {
       const [pid] = (await fs.readFile(inVmHome(vm, `.pgha-services/${name}.pid`), 'utf8')).trim().split(' ').map(Number)
       const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ')
       // A data node's keeper runs under the keeper guard (keeper-guard.sh); the monitor's as it is.
-      const keeper = name.includes('-node-') ? /^\/bin\/bash \/var\/lib\/postgresql\/\.pgha\/keeper-guard \/var\/lib\/postgresql\/pgaf\/\S+ -- pg_autoctl run --pgdata \/var\/lib\/postgresql\/pgaf\// : /^pg_autoctl run --pgdata \/var\/lib\/postgresql\/pgaf\//
+      const keeper = name.includes('-node-')
+        ? /^\/bin\/bash \/var\/lib\/postgresql\/\.pgha\/keeper-guard \/var\/lib\/postgresql\/pgaf\/\S+ -- pg_autoctl run --pgdata \/var\/lib\/postgresql\/pgaf\//
+        : /^pg_autoctl run --pgdata \/var\/lib\/postgresql\/pgaf\//
       expect(cmdline, `${vm} ${name}`).toMatch(keeper)
       const uid = /^Uid:\s+(\d+)/m.exec(await fs.readFile(`/proc/${pid}/status`, 'utf8'))?.[1]
       expect(uid).toBe((await $({ quiet: true })`id -u postgres`).stdout.trim())
@@ -233,7 +258,12 @@ describe('bring-up over ssh', () => {
   it('tears the cluster down over ssh: keepers stopped, data gone, sshd left alone', async () => {
     /** @type {number[]} */
     const pids = []
-    for (const [vm, name] of /** @type {Array<[string, string]>} */ ([['vm1', 'node-5432'], ['vm2', 'node-5432'], ['vm3', 'node-5432'], ['vm3', 'monitor-5431']])) {
+    for (const [vm, name] of /** @type {Array<[string, string]>} */ ([
+      ['vm1', 'node-5432'],
+      ['vm2', 'node-5432'],
+      ['vm3', 'node-5432'],
+      ['vm3', 'monitor-5431'],
+    ])) {
       pids.push(Number((await fs.readFile(inVmHome(vm, `.pgha-services/pgautofailover-${name}.pid`), 'utf8')).split(' ')[0]))
     }
     const out = await runScript('scripts/teardown.mjs', ['--inventory', inventory, '--yes'])
@@ -243,11 +273,18 @@ describe('bring-up over ssh', () => {
     for (const vm of ['vm1', 'vm2', 'vm3']) {
       expect(await exists(inVmHome(vm, 'pgaf/node')), vm).toBe(false)
       expect(await exists(inVmHome(vm, '.pgpass')), vm).toBe(false)
-      expect((await fs.readdir(inVmHome(vm, '.pgha-services'))).filter((f) => f.endsWith('.pid')), vm).toEqual([])
+      expect(
+        (await fs.readdir(inVmHome(vm, '.pgha-services'))).filter((f) => f.endsWith('.pid')),
+        vm,
+      ).toEqual([])
     }
     /** @type {LabStatus} */
     const status = JSON.parse((await labCli('status', '--json')).stdout)
-    expect(status.vms.map((vm) => `${vm.services[0]?.name}:${Boolean(vm.services[0]?.pid)}`)).toEqual(['sshd:true', 'sshd:true', 'sshd:true'])
+    expect(status.vms.map((vm) => `${vm.services[0]?.name}:${Boolean(vm.services[0]?.pid)}`)).toEqual([
+      'sshd:true',
+      'sshd:true',
+      'sshd:true',
+    ])
   })
 })
 

@@ -101,7 +101,10 @@ const roles = (view) => view.nodes.map((n) => `${n.name}:${n.role}:${n.health}`)
 /** @param {StatusView} view */
 const primaryOf = (view) => {
   const primaries = view.nodes.filter((n) => n.role === 'primary')
-  expect(primaries.map((n) => n.name), 'exactly one primary').toHaveLength(1)
+  expect(
+    primaries.map((n) => n.name),
+    'exactly one primary',
+  ).toHaveLength(1)
   const [primary] = primaries
   if (!primary) throw new Error('status reports no primary')
   return primary.name
@@ -127,7 +130,10 @@ async function expectHealthy(expected) {
 
 /** A day-2 script's --json records that changed something, as "step" strings. */
 /** @param {{stdout: string}} out */
-const changedSteps = (out) => jsonLines(out.stdout).filter((r) => r.status === 'changed').map((r) => r.step)
+const changedSteps = (out) =>
+  jsonLines(out.stdout)
+    .filter((r) => r.status === 'changed')
+    .map((r) => r.step)
 /** @param {string} name */
 const nodeAddress = (name) => {
   const vm = vmOf[name]
@@ -137,7 +143,11 @@ const nodeAddress = (name) => {
 /** @param {string} vm @param {string} relative */
 const inVmHome = (vm, relative) => path.join(findVm(lab, vm).mounts['/var/lib/postgresql'], relative)
 /** @param {string} file */
-const exists = (file) => fs.access(file).then(() => true, () => false)
+const exists = (file) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
+  )
 /** @param {number} since */
 const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`
 /** @param {string} line */
@@ -160,8 +170,26 @@ async function pgProcesses(vm) {
  * @param {string} vm @param {string} dbname @param {...string} statements
  */
 async function localSql(vm, dbname, ...statements) {
-  const out = await labCli('exec', vm, '--user', 'postgres', '--', `${PG_BIN}/psql`, '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1',
-    '-h', '/var/run/postgresql', '-p', '5432', '-d', dbname, ...statements.flatMap((s) => ['-c', s]))
+  const out = await labCli(
+    'exec',
+    vm,
+    '--user',
+    'postgres',
+    '--',
+    `${PG_BIN}/psql`,
+    '-X',
+    '-q',
+    '-At',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    '/var/run/postgresql',
+    '-p',
+    '5432',
+    '-d',
+    dbname,
+    ...statements.flatMap((s) => ['-c', s]),
+  )
   expect(out.code, `${vm}: ${statements.join('; ')}: ${out.stderr}`).toBe(0)
   return out.stdout.trim()
 }
@@ -232,7 +260,11 @@ describe('day 2 over transport ssh', () => {
     expect(await fs.readFile(path.join(artifacts, 'status'), 'utf8')).toBe('successful')
     expect(await fs.readFile(path.join(artifacts, 'rc'), 'utf8')).toBe('0')
     expect(await fs.readFile(path.join(artifacts, 'stdout'), 'utf8')).toBe(to.stdout)
-    const events = await Promise.all((await fs.readdir(path.join(artifacts, 'job_events'))).map(async (f) => JSON.parse(await fs.readFile(path.join(artifacts, 'job_events', f), 'utf8'))))
+    const events = await Promise.all(
+      (await fs.readdir(path.join(artifacts, 'job_events'))).map(async (f) =>
+        JSON.parse(await fs.readFile(path.join(artifacts, 'job_events', f), 'utf8')),
+      ),
+    )
     const performed = events.find((e) => e.event === 'runner_on_ok' && e.event_data.step === 'perform switchover')
     expect(performed?.event_data).toMatchObject({ host: 'vm3-monitor', res: { changed: true } })
     view = await expectHealthy(['node1', 'node2', 'node3'])
@@ -286,7 +318,7 @@ describe('day 2 over transport ssh', () => {
     const before = (await status()).view
     const old = primaryOf(before)
     const oldVm = vmOf[old]
-    expect(['vm1', 'vm2'], 'the old primary is not on the monitor\'s VM').toContain(oldVm)
+    expect(['vm1', 'vm2'], "the old primary is not on the monitor's VM").toContain(oldVm)
     if (!oldVm) throw new Error(`${old} is no node of this suite`)
     expect((await psql(databaseUrl, 'create table ledger(id int primary key, note text not null)')).stderr).toBe('')
     expect((await psql(databaseUrl, "insert into ledger select g, 'before' from generate_series(1, 100) g")).stderr).toBe('')
@@ -294,12 +326,19 @@ describe('day 2 over transport ssh', () => {
     // Power cord pulled on the primary: the monitor fails over to one of the two others.
     const startedAt = Date.now()
     expect((await labCli('power-off', oldVm)).code).toBe(0)
-    const failedOver = await waitFor(async () => {
-      const { view } = await status()
-      const primaries = view.nodes.filter((n) => n.role === 'primary')
-      const others = view.nodes.filter((n) => n.name !== old)
-      return primaries.length === 1 && primaries[0]?.name !== old && others.every((n) => n.health === 1 && n.reported_state === n.assigned_state) ? view : null
-    }, { timeoutMs: 90_000, intervalMs: 1000, what: `a failover away from ${old}` })
+    const failedOver = await waitFor(
+      async () => {
+        const { view } = await status()
+        const primaries = view.nodes.filter((n) => n.role === 'primary')
+        const others = view.nodes.filter((n) => n.name !== old)
+        return primaries.length === 1 &&
+          primaries[0]?.name !== old &&
+          others.every((n) => n.health === 1 && n.reported_state === n.assigned_state)
+          ? view
+          : null
+      },
+      { timeoutMs: 90_000, intervalMs: 1000, what: `a failover away from ${old}` },
+    )
     log(`failover after power-off of ${oldVm}: ${seconds(startedAt)}`)
     const primary = primaryOf(failedOver)
     expect(primary).not.toBe(old)
@@ -307,7 +346,9 @@ describe('day 2 over transport ssh', () => {
     expect(stateOf(failedOver, old).health).toBe(0)
     // The new primary writes on its new timeline.
     expect((await psql(databaseUrl, "insert into ledger select g, 'after failover' from generate_series(101, 200) g")).stderr).toBe('')
-    const primaryTli = Number((await psql(nodeDsn(databaseUrl, nodeAddress(primary)), 'select timeline_id from pg_control_checkpoint()')).stdout)
+    const primaryTli = Number(
+      (await psql(nodeDsn(databaseUrl, nodeAddress(primary)), 'select timeline_id from pg_control_checkpoint()')).stdout,
+    )
 
     // The old VM powers back on (sshd only: nothing starts the keeper), and its Postgres is
     // started by hand, reachable through its socket only, and takes a write of its own on the
@@ -321,7 +362,10 @@ describe('day 2 over transport ssh', () => {
     expect(await localSql(oldVm, dbname, "select count(*) from ledger where note = 'diverged'")).toBe('1')
     await pgCtl(oldVm, '-w', '-m', 'fast', 'stop')
     expect(oldTli, 'the old primary stayed on the timeline the new primary forked from').toBeLessThan(primaryTli)
-    expect((await psql(databaseUrl, 'select count(*) from ledger where id = -1')).stdout, 'the diverged row exists only on the old primary').toBe('0')
+    expect(
+      (await psql(databaseUrl, 'select count(*) from ledger where id = -1')).stdout,
+      'the diverged row exists only on the old primary',
+    ).toBe('0')
 
     // Refusals: exit 2 and nothing changes.
     const unchanged = snapshot((await status()).view)
@@ -332,27 +376,34 @@ describe('day 2 over transport ssh', () => {
     expect(noYes.code).toBe(2)
     expect(noYes.stderr).toMatch(new RegExp(`deletes ${old}'s data .* Add --yes to confirm`))
     expect(snapshot((await status()).view)).toEqual(unchanged)
-    expect(await exists(inVmHome(oldVm, 'pgaf/node/PG_VERSION')), 'the old primary\'s data is still there').toBe(true)
+    expect(await exists(inVmHome(oldVm, 'pgaf/node/PG_VERSION')), "the old primary's data is still there").toBe(true)
 
     const rejoinAt = Date.now()
     const out = await script('rejoin', '--node', old, '--yes', '--json')
     log(`rejoin of the diverged ${old}: ${seconds(rejoinAt)}`)
     expect(out.stderr).toBe('')
     expect(out.code).toBe(0)
-    expect(changedSteps(out)).toEqual(expect.arrayContaining([`${old}: drop from monitor`, `${old}: delete data`, `${old}: create`, `${old}: service`]))
+    expect(changedSteps(out)).toEqual(
+      expect.arrayContaining([`${old}: drop from monitor`, `${old}: delete data`, `${old}: create`, `${old}: service`]),
+    )
 
     const view = await expectHealthy(['node1', 'node2', 'node3'])
     expect(primaryOf(view)).toBe(primary)
     expect(stateOf(view, old)).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1 })
-    expect(stateOf(view, old).tli, 'the rebuilt node follows the primary\'s timeline').toBe(stateOf(view, primary).tli)
+    expect(stateOf(view, old).tli, "the rebuilt node follows the primary's timeline").toBe(stateOf(view, primary).tli)
     expect(stateOf(view, old).tli).toBe(primaryTli)
     // Its data is the primary's: the diverged row is gone, every row of the new timeline is there,
     // and a row written after the rejoin reaches it.
     const oldDsn = nodeDsn(databaseUrl, nodeAddress(old))
-    expect((await psql(oldDsn, "select count(*), count(*) filter (where note = 'diverged'), pg_is_in_recovery() from ledger")).stdout).toBe('200|0|t')
+    expect((await psql(oldDsn, "select count(*), count(*) filter (where note = 'diverged'), pg_is_in_recovery() from ledger")).stdout).toBe(
+      '200|0|t',
+    )
     expect((await psql(databaseUrl, "insert into ledger values (201, 'after rejoin')")).stderr).toBe('')
-    const seen = await waitFor(async () => (await psql(oldDsn, 'select note from ledger where id = 201')).stdout === 'after rejoin',
-      { timeoutMs: 15_000, intervalMs: 250, what: `row 201 on ${old}` })
+    const seen = await waitFor(async () => (await psql(oldDsn, 'select note from ledger where id = 201')).stdout === 'after rejoin', {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+      what: `row 201 on ${old}`,
+    })
     expect(seen).toBe(true)
   })
 
@@ -371,7 +422,13 @@ describe('day 2 over transport ssh', () => {
     expect(changedSteps(out)).toEqual(expect.arrayContaining(['passfile', 'node4: create', 'node4: service', 'application DSN']))
 
     const view = await expectHealthy(['node1', 'node2', 'node3', 'node4'])
-    expect(stateOf(view, 'node4')).toMatchObject({ role: 'secondary', reported_state: 'secondary', health: 1, host: `${prefix}.14`, port: 5432 })
+    expect(stateOf(view, 'node4')).toMatchObject({
+      role: 'secondary',
+      reported_state: 'secondary',
+      health: 1,
+      host: `${prefix}.14`,
+      port: 5432,
+    })
     const rewrittenUrl = /^DATABASE_URL='(.*)'$/m.exec(await fs.readFile(envFile(), 'utf8'))?.[1]
     expect(rewrittenUrl).toContain(`${prefix}.14:5432`)
     if (!rewrittenUrl) throw new Error('no DATABASE_URL in the env file')
@@ -395,21 +452,42 @@ describe('day 2 over transport ssh', () => {
     expect(out.code).toBe(0)
     const records = jsonLines(out.stdout)
     expect(records.find((r) => r.step === 'hosts reachable')?.detail).toBe('5 hosts over ssh')
-    expect(changedSteps(out)).toEqual(['node4: stop', 'node4: data', 'node3: stop', 'node3: data', 'node2: stop', 'node2: data',
-      'node1: stop', 'node1: data', 'monitor: stop', 'monitor: data', 'passfile', 'passfile', 'passfile', 'passfile'])
+    expect(changedSteps(out)).toEqual([
+      'node4: stop',
+      'node4: data',
+      'node3: stop',
+      'node3: data',
+      'node2: stop',
+      'node2: data',
+      'node1: stop',
+      'node1: data',
+      'monitor: stop',
+      'monitor: data',
+      'passfile',
+      'passfile',
+      'passfile',
+      'passfile',
+    ])
 
     for (const vm of ['vm1', 'vm2', 'vm3', 'vm4']) {
       expect(await pgProcesses(vm), vm).toEqual([])
       expect(await exists(inVmHome(vm, 'pgaf/node')), `${vm}: data`).toBe(false)
       expect(await exists(inVmHome(vm, '.pgpass')), `${vm}: .pgpass`).toBe(false)
-      expect((await fs.readdir(inVmHome(vm, '.pgha-services'))).filter((f) => f.endsWith('.pid')), vm).toEqual([])
+      expect(
+        (await fs.readdir(inVmHome(vm, '.pgha-services'))).filter((f) => f.endsWith('.pid')),
+        vm,
+      ).toEqual([])
     }
     expect(await exists(inVmHome('vm3', 'pgaf/monitor')), 'monitor data').toBe(false)
     // The VMs stay up, sshd and all.
     /** @type {LabStatus} */
     const labStatus = JSON.parse((await labCli('status', '--json')).stdout)
-    expect(labStatus.vms.map((vm) => `${vm.link}:${vm.services.map((s) => `${s.name}:${Boolean(s.pid)}`).join(',')}`))
-      .toEqual(['up:sshd:true', 'up:sshd:true', 'up:sshd:true', 'up:sshd:true'])
+    expect(labStatus.vms.map((vm) => `${vm.link}:${vm.services.map((s) => `${s.name}:${Boolean(s.pid)}`).join(',')}`)).toEqual([
+      'up:sshd:true',
+      'up:sshd:true',
+      'up:sshd:true',
+      'up:sshd:true',
+    ])
 
     // status: no monitor to ask any more, said plainly with exit 1.
     // With --json, at most an error record on stdout, never a view of nodes.

@@ -145,8 +145,34 @@ export async function superuserSql(cluster, vm, sql) {
   const address = findVm(cluster.lab, vm).address
   const port = nodePort(cluster.databaseUrl, address)
   const { dbname } = parseDatabaseUrl(cluster.databaseUrl)
-  const out = await runScript('lab/cli.mjs', ['exec', vm, '--name', cluster.lab.name, '--subnet', cluster.lab.subnet, '--user', 'postgres', '--',
-    'psql', '-h', '/var/run/postgresql', '-p', String(port), '-d', dbname, '-X', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], { timeoutMs: 60_000 })
+  const out = await runScript(
+    'lab/cli.mjs',
+    [
+      'exec',
+      vm,
+      '--name',
+      cluster.lab.name,
+      '--subnet',
+      cluster.lab.subnet,
+      '--user',
+      'postgres',
+      '--',
+      'psql',
+      '-h',
+      '/var/run/postgresql',
+      '-p',
+      String(port),
+      '-d',
+      dbname,
+      '-X',
+      '-At',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      sql,
+    ],
+    { timeoutMs: 60_000 },
+  )
   if (out.code !== 0) throw new Error(`psql on ${vm} failed (exit ${out.code}): ${out.stderr.trim()}`)
   return out.stdout.trim()
 }
@@ -190,5 +216,8 @@ export function parseDatabaseUrl(databaseUrl) {
 
 /** The JSON lines of a script's `--json` output. @param {string} stdout @returns {any[]} */
 export function jsonLines(stdout) {
-  return stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
 }

@@ -25,7 +25,16 @@ export async function startWriteProbes({ databaseUrl, addresses, intervalMs = 10
       const started = Date.now()
       try {
         if (!client) {
-          client = new pg.Client({ host: address, port: nodePort(databaseUrl, address), user, password, database: dbname, connectionTimeoutMillis: 1000, query_timeout: 1000, application_name: 'fencing-probe' })
+          client = new pg.Client({
+            host: address,
+            port: nodePort(databaseUrl, address),
+            user,
+            password,
+            database: dbname,
+            connectionTimeoutMillis: 1000,
+            query_timeout: 1000,
+            application_name: 'fencing-probe',
+          })
           client.on('error', () => {})
           await client.connect()
           await client.query('set synchronous_commit = local')
@@ -56,7 +65,14 @@ export async function startWriteProbes({ databaseUrl, addresses, intervalMs = 10
  */
 async function createTable({ databaseUrl, addresses, user, password, dbname }) {
   for (const address of addresses) {
-    const client = new pg.Client({ host: address, port: nodePort(databaseUrl, address), user, password, database: dbname, connectionTimeoutMillis: 3000 })
+    const client = new pg.Client({
+      host: address,
+      port: nodePort(databaseUrl, address),
+      user,
+      password,
+      database: dbname,
+      connectionTimeoutMillis: 3000,
+    })
     try {
       await client.connect()
       const { rows } = await client.query('select pg_is_in_recovery() as standby')
@@ -77,6 +93,8 @@ async function createTable({ databaseUrl, addresses, user, password, dbname }) {
  */
 export function overlapFrom(successes, { oldPrimary, cutAt }) {
   const oldLast = Math.max(...(successes.get(oldPrimary) ?? []).filter((t) => t >= cutAt), cutAt)
-  const othersFirst = Math.min(...[...successes].filter(([address]) => address !== oldPrimary).flatMap(([, times]) => times.filter((t) => t >= cutAt)))
+  const othersFirst = Math.min(
+    ...[...successes].filter(([address]) => address !== oldPrimary).flatMap(([, times]) => times.filter((t) => t >= cutAt)),
+  )
   return { oldLastMs: oldLast - cutAt, newFirstMs: othersFirst - cutAt, overlapMs: oldLast - othersFirst }
 }

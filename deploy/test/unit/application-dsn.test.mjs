@@ -12,8 +12,12 @@ describe('application DSN', () => {
   it('includes all three nodes of a three-VM inventory with per-host ports, and no TLS attempt without TLS', async () => {
     const inventory = await loadInventory(threeVms)
     const dsn = applicationDsn(inventory)
-    expect(dsn.keyword).toBe('host=10.0.0.11,10.0.0.12,10.0.0.13 port=5432,5432,5433 dbname=app user=app target_session_attrs=read-write connect_timeout=3 sslmode=disable')
-    expect(dsn.uri).toBe('postgresql://app@10.0.0.11:5432,10.0.0.12:5432,10.0.0.13:5433/app?target_session_attrs=read-write&connect_timeout=3&sslmode=disable')
+    expect(dsn.keyword).toBe(
+      'host=10.0.0.11,10.0.0.12,10.0.0.13 port=5432,5432,5433 dbname=app user=app target_session_attrs=read-write connect_timeout=3 sslmode=disable',
+    )
+    expect(dsn.uri).toBe(
+      'postgresql://app@10.0.0.11:5432,10.0.0.12:5432,10.0.0.13:5433/app?target_session_attrs=read-write&connect_timeout=3&sslmode=disable',
+    )
   })
 
   it('carries the password only when asked, escaped for each form', async () => {

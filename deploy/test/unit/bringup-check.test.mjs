@@ -31,27 +31,35 @@ afterAll(async () => {
 async function privateDataDir(runtime) {
   const pdd = path.join(dir, runtime)
   await fs.mkdir(path.join(pdd, 'env'), { recursive: true })
-  await fs.writeFile(path.join(pdd, 'env', 'extravars'), YAML.stringify({
-    transport: 'ssh',
-    runtime,
-    ansible_user: 'deploy',
-    ansible_ssh_private_key_file: path.join(dir, 'id_ed25519'),
-    ssh_known_hosts_file: path.join(dir, 'known_hosts'),
-  }))
+  await fs.writeFile(
+    path.join(pdd, 'env', 'extravars'),
+    YAML.stringify({
+      transport: 'ssh',
+      runtime,
+      ansible_user: 'deploy',
+      ansible_ssh_private_key_file: path.join(dir, 'id_ed25519'),
+      ssh_known_hosts_file: path.join(dir, 'known_hosts'),
+    }),
+  )
   return pdd
 }
 
 /** What varies between machines and runs: the checkout, the temporary directory, timings. @param {string} text */
-const normalize = (text) => text
-  .replaceAll(dir, '<tmp>')
-  .replaceAll(repoRoot, '<repo>')
-  .replace(/^([+=!-])\s+\d+\.\ds/gm, '$1    0.0s')
+const normalize = (text) =>
+  text
+    .replaceAll(dir, '<tmp>')
+    .replaceAll(repoRoot, '<repo>')
+    .replace(/^([+=!-])\s+\d+\.\ds/gm, '$1    0.0s')
 
 describe.each(['native', 'docker'])('bringup --check, runtime %s', (runtime) => {
   it('prints the golden plan and writes nothing', async () => {
     const pdd = await privateDataDir(runtime)
     const envOutput = path.join(dir, `${runtime}.env`)
-    const out = await runScript('scripts/bringup.mjs', ['--inventory', threeVms, '--check', '--env-output', envOutput, '--private-data-dir', pdd, '--ident', 'check'], { timeoutMs: 30_000 })
+    const out = await runScript(
+      'scripts/bringup.mjs',
+      ['--inventory', threeVms, '--check', '--env-output', envOutput, '--private-data-dir', pdd, '--ident', 'check'],
+      { timeoutMs: 30_000 },
+    )
     expect(out.stderr).toBe('')
     expect(out.code).toBe(0)
     const plan = normalize(out.stdout)

@@ -6,7 +6,13 @@ import { STUCK_AFTER_S, assessCluster, roleOf, stuckCause, stuckNodes } from '..
  * A node as the monitor reports it.
  * @param {string} name @param {string} reported @param {string} [assigned] @param {Record<string, unknown>} [extra]
  */
-const node = (name, reported, assigned = reported, extra = {}) => ({ name, reported_state: reported, assigned_state: assigned, health: 1, ...extra })
+const node = (name, reported, assigned = reported, extra = {}) => ({
+  name,
+  reported_state: reported,
+  assigned_state: assigned,
+  health: 1,
+  ...extra,
+})
 
 describe('roleOf', () => {
   it('is the primary only while the monitor still assigns a writable state', () => {
@@ -21,7 +27,12 @@ describe('roleOf', () => {
 
 describe('assessCluster', () => {
   it('is healthy with one primary and settled, healthy secondaries', () => {
-    expect(assessCluster([node('a', 'primary'), node('b', 'secondary'), node('c', 'secondary')], 3)).toEqual({ healthy: true, verdict: 'healthy', problems: [], maintenance: [] })
+    expect(assessCluster([node('a', 'primary'), node('b', 'secondary'), node('c', 'secondary')], 3)).toEqual({
+      healthy: true,
+      verdict: 'healthy',
+      problems: [],
+      maintenance: [],
+    })
   })
   it('names every problem', () => {
     const { healthy, problems } = assessCluster([node('a', 'primary'), node('b', 'join_secondary', 'secondary', { health: 0 })], 3)
@@ -35,8 +46,13 @@ describe('assessCluster', () => {
     expect(assessCluster([node('a', 'primary'), node('b', 'primary')], 2).problems).toContain('2 primaries (a, b)')
   })
   it('calls a healthy cluster healthy, and an unhealthy one unhealthy', () => {
-    expect(assessCluster([node('a', 'primary'), node('b', 'secondary'), node('c', 'secondary')], 3)).toMatchObject({ verdict: 'healthy', maintenance: [] })
-    expect(assessCluster([node('a', 'primary'), node('b', 'secondary', 'secondary', { health: 0 }), node('c', 'secondary')], 3).verdict).toBe('unhealthy')
+    expect(assessCluster([node('a', 'primary'), node('b', 'secondary'), node('c', 'secondary')], 3)).toMatchObject({
+      verdict: 'healthy',
+      maintenance: [],
+    })
+    expect(
+      assessCluster([node('a', 'primary'), node('b', 'secondary', 'secondary', { health: 0 }), node('c', 'secondary')], 3).verdict,
+    ).toBe('unhealthy')
   })
 })
 
@@ -50,10 +66,12 @@ describe('assessCluster with a node in planned maintenance', () => {
     expect(result).toEqual({ healthy: false, verdict: 'degraded', problems: [], maintenance: ['b'] })
   })
   it('counts wait_maintenance and prepare_maintenance the monitor assigned as maintenance too', () => {
-    expect(assessCluster([node('a', 'primary'), inMaintenance('b', 'secondary', 'wait_maintenance'), node('c', 'secondary')], 3))
-      .toMatchObject({ verdict: 'degraded', maintenance: ['b'] })
-    expect(assessCluster([node('a', 'primary'), inMaintenance('b', 'secondary', 'prepare_maintenance'), node('c', 'secondary')], 3))
-      .toMatchObject({ verdict: 'degraded', maintenance: ['b'] })
+    expect(
+      assessCluster([node('a', 'primary'), inMaintenance('b', 'secondary', 'wait_maintenance'), node('c', 'secondary')], 3),
+    ).toMatchObject({ verdict: 'degraded', maintenance: ['b'] })
+    expect(
+      assessCluster([node('a', 'primary'), inMaintenance('b', 'secondary', 'prepare_maintenance'), node('c', 'secondary')], 3),
+    ).toMatchObject({ verdict: 'degraded', maintenance: ['b'] })
   })
   it('accepts the primary in wait_primary while its only standby is in maintenance (2 nodes)', () => {
     expect(assessCluster([node('a', 'wait_primary'), inMaintenance('b')], 2)).toMatchObject({ verdict: 'degraded', problems: [] })
@@ -64,7 +82,10 @@ describe('assessCluster with a node in planned maintenance', () => {
     const failing = assessCluster([node('a', 'primary'), inMaintenance('b'), node('c', 'secondary', 'secondary', { health: 0 })], 3)
     expect(failing).toMatchObject({ healthy: false, verdict: 'unhealthy', problems: ['c: health check failing'], maintenance: ['b'] })
     // The primary itself on its way into maintenance: no primary yet, that is not "the rest healthy".
-    const noPrimary = assessCluster([node('a', 'primary', 'prepare_maintenance'), node('b', 'secondary', 'prepare_promotion'), node('c', 'secondary')], 3)
+    const noPrimary = assessCluster(
+      [node('a', 'primary', 'prepare_maintenance'), node('b', 'secondary', 'prepare_promotion'), node('c', 'secondary')],
+      3,
+    )
     expect(noPrimary.verdict).toBe('unhealthy')
     expect(noPrimary.problems).toContain('0 primaries (none)')
     expect(assessCluster([node('a', 'primary'), inMaintenance('b')], 3).verdict).toBe('unhealthy')
@@ -94,7 +115,9 @@ describe('stuckCause', () => {
   it('names a former primary that followed without pg_rewind: an older timeline than the primary', () => {
     const primary = node('p', 'primary', 'primary', { tli: 3 })
     const diverged = node('old', 'join_secondary', 'secondary', { tli: 2 })
-    expect(stuckCause(diverged, [primary, diverged])).toMatch(/timeline 2 while the primary p is on 3: likely a former primary .* without pg_rewind/)
+    expect(stuckCause(diverged, [primary, diverged])).toMatch(
+      /timeline 2 while the primary p is on 3: likely a former primary .* without pg_rewind/,
+    )
   })
   it('says nothing when the view does not show the cause', () => {
     const primary = node('p', 'primary', 'primary', { tli: 3 })

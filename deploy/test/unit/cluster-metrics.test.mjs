@@ -8,8 +8,17 @@ import { createClusterMetrics, lsnBytes } from '../../scripts/lib/cluster-metric
  * @param {string} name @param {string} reported @param {string} assigned @param {string} lsn @param {Record<string, unknown>} [extra]
  */
 const node = (name, reported, assigned, lsn, extra = {}) => ({
-  name, host: `10.0.0.${name.at(-1)}`, port: 5432, reported_state: reported, assigned_state: assigned,
-  health: 1, pg_running: true, tli: 2, lsn, seconds_since_report: 0.5, ...extra,
+  name,
+  host: `10.0.0.${name.at(-1)}`,
+  port: 5432,
+  reported_state: reported,
+  assigned_state: assigned,
+  health: 1,
+  pg_running: true,
+  tli: 2,
+  lsn,
+  seconds_since_report: 0.5,
+  ...extra,
 })
 /** The value of one series in the exposition text. @param {string} text @param {string} series */
 const value = (text, series) => {
@@ -25,20 +34,25 @@ describe('cluster metrics', () => {
     expect(lsnBytes('nonsense')).toBeUndefined()
   })
 
-  it('names the primary, each node\'s states and its lag, and the verdict', async () => {
+  it("names the primary, each node's states and its lag, and the verdict", async () => {
     const metrics = createClusterMetrics({ formation: 'default', expectedNodes: 3 })
-    metrics.update([
-      node('node1', 'primary', 'primary', '0/5000100'),
-      node('node2', 'secondary', 'secondary', '0/5000000'),
-      node('node3', 'catchingup', 'secondary', '0/4000000', { health: 0 }),
-    ], { lastPromotion: 1_790_000_000 })
+    metrics.update(
+      [
+        node('node1', 'primary', 'primary', '0/5000100'),
+        node('node2', 'secondary', 'secondary', '0/5000000'),
+        node('node3', 'catchingup', 'secondary', '0/4000000', { health: 0 }),
+      ],
+      { lastPromotion: 1_790_000_000 },
+    )
     const text = await metrics.registry.metrics()
     expect(value(text, 'pgha_node_is_primary{node="node1",formation="default"}')).toBe(1)
     expect(value(text, 'pgha_node_is_primary{node="node2",formation="default"}')).toBe(0)
     expect(value(text, 'pgha_node_replication_lag_bytes{node="node2",formation="default"}')).toBe(0x100)
     expect(value(text, 'pgha_node_replication_lag_bytes{node="node3",formation="default"}')).toBe(0x1000100)
     expect(value(text, 'pgha_node_healthy{node="node3",formation="default"}')).toBe(0)
-    expect(text).toContain('pgha_node_state{node="node3",host="10.0.0.3",port="5432",reported_state="catchingup",assigned_state="secondary",formation="default"} 1')
+    expect(text).toContain(
+      'pgha_node_state{node="node3",host="10.0.0.3",port="5432",reported_state="catchingup",assigned_state="secondary",formation="default"} 1',
+    )
     expect(value(text, 'pgha_cluster_healthy{formation="default"}')).toBe(0)
     expect(value(text, 'pgha_cluster_verdict{verdict="unhealthy",formation="default"}')).toBe(1)
     expect(value(text, 'pgha_cluster_writable_nodes{formation="default"}')).toBe(1)

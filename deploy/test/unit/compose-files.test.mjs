@@ -16,7 +16,11 @@ import { deployDir } from '../support/run-script.mjs'
 
 const run = promisify(execFile)
 const PINNED_IMAGE = 'citusdata/pg_auto_failover:v2.0-pg15'
-const secrets = { monitor_password: 'monitor-Secret-0123456789', replication_password: 'replication-Secret-9876543210', app_password: 'app-Secret-unused-000000' }
+const secrets = {
+  monitor_password: 'monitor-Secret-0123456789',
+  replication_password: 'replication-Secret-9876543210',
+  app_password: 'app-Secret-unused-000000',
+}
 const threeVmsFile = path.join(deployDir, 'test/fixtures/three-vms.yml')
 
 /**
@@ -66,9 +70,13 @@ function inventoryWith(mutate = () => {}) {
 async function render(entry) {
   const envFile = path.join(dir, `${entry.project}.env`)
   await fs.writeFile(envFile, entry.envText, { mode: 0o600 })
-  const { stdout, stderr } = await run('docker-compose', ['--project-name', entry.project, '-f', entry.composeFile, '--env-file', envFile, 'config'], {
-    env: { PATH: process.env.PATH, HOME: dir },
-  })
+  const { stdout, stderr } = await run(
+    'docker-compose',
+    ['--project-name', entry.project, '-f', entry.composeFile, '--env-file', envFile, 'config'],
+    {
+      env: { PATH: process.env.PATH, HOME: dir },
+    },
+  )
   expect(stderr).not.toMatch(/variable is not set/i)
   return YAML.parse(stdout)
 }
@@ -83,8 +91,11 @@ function serviceOf(config, service) {
 /** @param {string[]} argv @param {string} option */
 const after = (argv, option) => argv[argv.indexOf(option) + 1]
 /** @param {unknown} duration */
-const seconds = (duration) => [...String(duration).matchAll(/(\d+)(h|ms|m|s)/g)]
-  .reduce((sum, [, n, unit]) => sum + Number(n) * { h: 3600, m: 60, s: 1, ms: 0.001 }[/** @type {'h' | 'm' | 's' | 'ms'} */ (unit)], 0)
+const seconds = (duration) =>
+  [...String(duration).matchAll(/(\d+)(h|ms|m|s)/g)].reduce(
+    (sum, [, n, unit]) => sum + Number(n) * { h: 3600, m: 60, s: 1, ms: 0.001 }[/** @type {'h' | 'm' | 's' | 'ms'} */ (unit)],
+    0,
+  )
 
 describe('compose files', () => {
   it('has docker-compose installed (bootstrap.sh installs it)', async () => {
@@ -166,8 +177,12 @@ describe('compose files', () => {
         expect(after(argv, '--name')).toBe(host.nodeName)
         expect(after(argv, '--formation')).toBe('default')
         expect(after(argv, '--dbname')).toBe('app')
-        expect(after(argv, '--monitor')).toBe('postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=prefer&keepalives=1&keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=3000')
-        expect(argv).toContain(host.candidatePriority === undefined ? '--candidate-priority=' : `--candidate-priority=${host.candidatePriority}`)
+        expect(after(argv, '--monitor')).toBe(
+          'postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=prefer&keepalives=1&keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=3000',
+        )
+        expect(argv).toContain(
+          host.candidatePriority === undefined ? '--candidate-priority=' : `--candidate-priority=${host.candidatePriority}`,
+        )
       }
 
       // Passwords reach the container through its environment, never its command line.
@@ -196,7 +211,12 @@ describe('compose files', () => {
       if (script === undefined || name === undefined) throw new Error(`unexpected command ${JSON.stringify(command)}`)
       const passfile = path.join(dir, `${entry.project}.pgpass`)
       const { stdout } = await run('sh', ['-c', script, name, stub, ...args], {
-        env: { PATH: process.env.PATH, PGPASSFILE: passfile, PGHA_MONITOR_PASSWORD: environment.PGHA_MONITOR_PASSWORD, PGHA_REPLICATION_PASSWORD: environment.PGHA_REPLICATION_PASSWORD },
+        env: {
+          PATH: process.env.PATH,
+          PGPASSFILE: passfile,
+          PGHA_MONITOR_PASSWORD: environment.PGHA_MONITOR_PASSWORD,
+          PGHA_REPLICATION_PASSWORD: environment.PGHA_REPLICATION_PASSWORD,
+        },
       })
       const ran = stdout.trimEnd().split('\n')
       expect(ran).toEqual(args.filter((arg) => !/^--[a-z-]+=$/.test(arg)))
@@ -204,12 +224,14 @@ describe('compose files', () => {
       if (entry.host.nodeName === 'node3') expect(ran).toContain('--candidate-priority=10')
       if (entry.host.nodeName === 'node1') expect(ran.some((arg) => arg.startsWith('--candidate-priority'))).toBe(false)
 
-      expect(await fs.readFile(passfile, 'utf8')).toBe([
-        `*:*:pg_auto_failover:autoctl_node:${secrets.monitor_password}`,
-        `*:*:replication:pgautofailover_replicator:${secrets.replication_password}`,
-        `*:*:*:pgautofailover_replicator:${secrets.replication_password}`,
-        '',
-      ].join('\n'))
+      expect(await fs.readFile(passfile, 'utf8')).toBe(
+        [
+          `*:*:pg_auto_failover:autoctl_node:${secrets.monitor_password}`,
+          `*:*:replication:pgautofailover_replicator:${secrets.replication_password}`,
+          `*:*:*:pgautofailover_replicator:${secrets.replication_password}`,
+          '',
+        ].join('\n'),
+      )
       expect((await fs.stat(passfile)).mode & 0o777).toBe(0o600)
     }
 
@@ -219,8 +241,12 @@ describe('compose files', () => {
     const { command } = serviceOf(await render(firstNode), 'node')
     const [, , script, name, , ...args] = command.map((part) => part.replaceAll('$$', '$'))
     if (script === undefined || name === undefined) throw new Error(`unexpected command ${JSON.stringify(command)}`)
-    const failed = await run('sh', ['-c', script, name, stub, ...args], { env: { PATH: process.env.PATH, PGPASSFILE: path.join(dir, 'none.pgpass') } })
-      .then(() => null, (error) => error)
+    const failed = await run('sh', ['-c', script, name, stub, ...args], {
+      env: { PATH: process.env.PATH, PGPASSFILE: path.join(dir, 'none.pgpass') },
+    }).then(
+      () => null,
+      (error) => error,
+    )
     expect(failed?.code).not.toBe(0)
     expect(failed?.stdout).toBe('')
   })
@@ -233,17 +259,27 @@ describe('compose files', () => {
     const entries = composeFilesFor(inventory, secrets)
     const vm2 = entries.find((e) => e.host.host === 'vm2')
     if (!vm2) throw new Error('no project for vm2')
-    expect(vm2.env).toMatchObject({ PGHA_REPLICATION_QUORUM: 'false', PGHA_CANDIDATE_PRIORITY: '', PGHA_SSL: 'self-signed', PGHA_SSL_OPTION: '--ssl-self-signed', PGHA_FAILOVER_PROFILE: 'fast' })
+    expect(vm2.env).toMatchObject({
+      PGHA_REPLICATION_QUORUM: 'false',
+      PGHA_CANDIDATE_PRIORITY: '',
+      PGHA_SSL: 'self-signed',
+      PGHA_SSL_OPTION: '--ssl-self-signed',
+      PGHA_FAILOVER_PROFILE: 'fast',
+    })
     const argv = serviceOf(await render(vm2), 'node').command
     expect(argv).toContain('--replication-quorum=false')
     expect(argv).toContain('--ssl-self-signed')
     expect(argv).not.toContain('--no-ssl')
-    expect(after(argv, '--monitor')).toBe('postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=require&keepalives=1&keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=1000')
+    expect(after(argv, '--monitor')).toBe(
+      'postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=require&keepalives=1&keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=1000',
+    )
   })
 
   it('uses the docker_image and docker_dir configured in the inventory', async () => {
     const image = 'registry.example.com:5000/team/pg_auto_failover:v2.0-pg15-patched'
-    const inventory = inventoryWith((doc) => Object.assign(doc.all.vars, { runtime: 'docker', docker_image: image, docker_dir: '/srv/pgha' }))
+    const inventory = inventoryWith((doc) =>
+      Object.assign(doc.all.vars, { runtime: 'docker', docker_image: image, docker_dir: '/srv/pgha' }),
+    )
     expect(inventory.docker).toEqual({ image, dir: '/srv/pgha' })
     // Docker keeps PGDATA inside each container: VM3's two hosts share the path, not the volume.
     expect([inventory.monitor, ...inventory.nodes].map((h) => h.pgdata)).toEqual(Array(4).fill(IMAGE.pgdata))
@@ -256,18 +292,79 @@ describe('compose files', () => {
 
   /** @type {Array<[name: string, mutate: (doc: InventoryDoc) => void, key: string, message: RegExp]>} */
   const rejected = [
-    ['docker_image without a tag', (doc) => { doc.all.vars.docker_image = 'citusdata/pg_auto_failover' }, 'all.vars.docker_image', /must be an image reference with a tag or digest/],
-    ['docker_image in upper case', (doc) => { doc.all.vars.docker_image = 'CitusData/pg_auto_failover:v2.0' }, 'all.vars.docker_image', /must be an image reference/],
-    ['docker_image with shell syntax', (doc) => { doc.all.vars.docker_image = 'pg:v2; rm -rf /' }, 'all.vars.docker_image', /must be an image reference/],
-    ['docker_image not a string', (doc) => { doc.all.vars.docker_image = 15 }, 'all.vars.docker_image', /must be an image reference/],
-    ['a relative docker_dir', (doc) => { doc.all.vars.docker_dir = 'opt/pgha' }, 'all.vars.docker_dir', /must be an absolute path/],
-    ['docker_dir /', (doc) => { doc.all.vars.docker_dir = '/' }, 'all.vars.docker_dir', /must be an absolute path/],
-    ['docker_dir with ..', (doc) => { doc.all.vars.docker_dir = '/opt/../etc' }, 'all.vars.docker_dir', /without "\.\."/],
-    ['docker_dir with a space', (doc) => { doc.all.vars.docker_dir = '/opt/pg ha' }, 'all.vars.docker_dir', /must be an absolute path/],
-    ['pgdata with runtime docker', (doc) => {
-      doc.all.vars.runtime = 'docker'
-      doc.all.children.nodes.hosts.vm1.pgdata = '/data/pg'
-    }, 'all.children.nodes.hosts.vm1.pgdata', /runtime "docker" keeps PGDATA at \/var\/lib\/postgres\/pgaf/],
+    [
+      'docker_image without a tag',
+      (doc) => {
+        doc.all.vars.docker_image = 'citusdata/pg_auto_failover'
+      },
+      'all.vars.docker_image',
+      /must be an image reference with a tag or digest/,
+    ],
+    [
+      'docker_image in upper case',
+      (doc) => {
+        doc.all.vars.docker_image = 'CitusData/pg_auto_failover:v2.0'
+      },
+      'all.vars.docker_image',
+      /must be an image reference/,
+    ],
+    [
+      'docker_image with shell syntax',
+      (doc) => {
+        doc.all.vars.docker_image = 'pg:v2; rm -rf /'
+      },
+      'all.vars.docker_image',
+      /must be an image reference/,
+    ],
+    [
+      'docker_image not a string',
+      (doc) => {
+        doc.all.vars.docker_image = 15
+      },
+      'all.vars.docker_image',
+      /must be an image reference/,
+    ],
+    [
+      'a relative docker_dir',
+      (doc) => {
+        doc.all.vars.docker_dir = 'opt/pgha'
+      },
+      'all.vars.docker_dir',
+      /must be an absolute path/,
+    ],
+    [
+      'docker_dir /',
+      (doc) => {
+        doc.all.vars.docker_dir = '/'
+      },
+      'all.vars.docker_dir',
+      /must be an absolute path/,
+    ],
+    [
+      'docker_dir with ..',
+      (doc) => {
+        doc.all.vars.docker_dir = '/opt/../etc'
+      },
+      'all.vars.docker_dir',
+      /without "\.\."/,
+    ],
+    [
+      'docker_dir with a space',
+      (doc) => {
+        doc.all.vars.docker_dir = '/opt/pg ha'
+      },
+      'all.vars.docker_dir',
+      /must be an absolute path/,
+    ],
+    [
+      'pgdata with runtime docker',
+      (doc) => {
+        doc.all.vars.runtime = 'docker'
+        doc.all.children.nodes.hosts.vm1.pgdata = '/data/pg'
+      },
+      'all.children.nodes.hosts.vm1.pgdata',
+      /runtime "docker" keeps PGDATA at \/var\/lib\/postgres\/pgaf/,
+    ],
   ]
   for (const [name, mutate, key, message] of rejected) {
     it(`rejects ${name} with an InputError naming the key`, () => {
@@ -290,12 +387,22 @@ describe('compose files', () => {
     const [monitor] = composeFilesFor(inventoryWith(), secrets)
     if (!monitor) throw new Error('no project for the monitor')
     const lines = monitor.envText.split('\n').filter((line) => line && !line.startsWith('#'))
-    expect(Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]))).toEqual(monitor.env)
+    expect(Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]))).toEqual(
+      monitor.env,
+    )
     expect(monitor.env).toMatchObject({ COMPOSE_PROJECT_NAME: 'pgha-monitor-5432', PGHA_HOSTNAME: '10.0.0.13', PGHA_PGPORT: '5432' })
     expect(monitor.env).not.toHaveProperty('PGHA_MONITOR_URI')
 
-    for (const [value, message] of /** @type {Array<[string, RegExp]>} */ ([['a\nb', /newline/], ['a\rb', /newline/], ['it\'s', /must only contain/], ['$HOME', /must only contain/], ['a #b', /must only contain/]])) {
-      expect(() => renderEnvFile({ PGHA_X: value })).toThrow(expect.objectContaining({ name: 'InputError', key: 'PGHA_X', message: expect.stringMatching(message) }))
+    for (const [value, message] of /** @type {Array<[string, RegExp]>} */ ([
+      ['a\nb', /newline/],
+      ['a\rb', /newline/],
+      ["it's", /must only contain/],
+      ['$HOME', /must only contain/],
+      ['a #b', /must only contain/],
+    ])) {
+      expect(() => renderEnvFile({ PGHA_X: value })).toThrow(
+        expect.objectContaining({ name: 'InputError', key: 'PGHA_X', message: expect.stringMatching(message) }),
+      )
     }
     expect(() => renderEnvFile({ 'bad-key': 'x' })).toThrow(/not a valid environment variable name/)
   })
@@ -303,8 +410,11 @@ describe('compose files', () => {
   it('refuses to render without the passwords, naming the secret', () => {
     const inventory = inventoryWith()
     // The secrets map with the password unset, which its type does not allow: what is tested here.
-    const withoutReplication = /** @type {Record<string, string>} */ (/** @type {unknown} */ ({ ...secrets, replication_password: undefined }))
-    expect(() => composeFilesFor(inventory, withoutReplication))
-      .toThrow(expect.objectContaining({ name: 'InputError', key: 'replication_password' }))
+    const withoutReplication = /** @type {Record<string, string>} */ (
+      /** @type {unknown} */ ({ ...secrets, replication_password: undefined })
+    )
+    expect(() => composeFilesFor(inventory, withoutReplication)).toThrow(
+      expect.objectContaining({ name: 'InputError', key: 'replication_password' }),
+    )
   })
 })

@@ -19,6 +19,8 @@ describe('the env file bring-up writes', () => {
   })
 
   it('is what lab-down removes with the lab', async () => {
-    expect(labEnvFileVerdict(bringupEnvText(await loadInventory(lab), 's3cret'), { subnet: '10.213.37.0/24' })).toMatchObject({ remove: true })
+    expect(labEnvFileVerdict(bringupEnvText(await loadInventory(lab), 's3cret'), { subnet: '10.213.37.0/24' })).toMatchObject({
+      remove: true,
+    })
   })
 })

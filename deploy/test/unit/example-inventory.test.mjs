@@ -10,8 +10,10 @@ import { loadInventory } from '../../scripts/lib/inventory.mjs'
 import { deployDir, runScript } from '../support/run-script.mjs'
 
 const example = path.join(deployDir, 'inventory/example.yml')
-const DSN_KEYWORD = 'host=192.0.2.11,192.0.2.12,192.0.2.13 port=5432,5432,5433 dbname=app user=app target_session_attrs=read-write connect_timeout=3 sslmode=disable'
-const DSN_URI = 'postgresql://app@192.0.2.11:5432,192.0.2.12:5432,192.0.2.13:5433/app?target_session_attrs=read-write&connect_timeout=3&sslmode=disable'
+const DSN_KEYWORD =
+  'host=192.0.2.11,192.0.2.12,192.0.2.13 port=5432,5432,5433 dbname=app user=app target_session_attrs=read-write connect_timeout=3 sslmode=disable'
+const DSN_URI =
+  'postgresql://app@192.0.2.11:5432,192.0.2.12:5432,192.0.2.13:5433/app?target_session_attrs=read-write&connect_timeout=3&sslmode=disable'
 /** @type {string} */
 let dir
 /** @type {string[]} */
@@ -21,7 +23,12 @@ beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgha-example-'))
   await fs.writeFile(path.join(dir, 'known_hosts'), '')
   await fs.writeFile(path.join(dir, 'id_ed25519'), 'not read by a dry run\n', { mode: 0o600 })
-  sshFiles = ['-e', `ansible_ssh_private_key_file=${path.join(dir, 'id_ed25519')}`, '-e', `ssh_known_hosts_file=${path.join(dir, 'known_hosts')}`]
+  sshFiles = [
+    '-e',
+    `ansible_ssh_private_key_file=${path.join(dir, 'id_ed25519')}`,
+    '-e',
+    `ssh_known_hosts_file=${path.join(dir, 'known_hosts')}`,
+  ]
 })
 afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true })
@@ -30,7 +37,9 @@ afterAll(async () => {
 /** bringup --check on the example with the temporary ssh files; writes nothing. @param {...string} args */
 async function check(...args) {
   const envOutput = path.join(dir, 'never.env')
-  const out = await runScript('scripts/bringup.mjs', ['--inventory', example, '--check', '--env-output', envOutput, ...sshFiles, ...args], { timeoutMs: 30_000 })
+  const out = await runScript('scripts/bringup.mjs', ['--inventory', example, '--check', '--env-output', envOutput, ...sshFiles, ...args], {
+    timeoutMs: 30_000,
+  })
   await expect(fs.access(envOutput)).rejects.toThrow()
   await expect(fs.access(path.join(deployDir, 'inventory/example.secrets.yml'))).rejects.toThrow()
   return out
@@ -39,9 +48,20 @@ async function check(...args) {
 describe('the example inventory (three real VMs)', () => {
   it('reaches the VMs over ssh as root with a key and a known_hosts file, runtime native, no TLS', async () => {
     const inventory = await loadInventory(example)
-    expect(inventory).toMatchObject({ transport: 'ssh', runtime: 'native', ssl: 'off', profile: 'default', networkCidr: '192.0.2.0/24', connectTimeout: 3 })
+    expect(inventory).toMatchObject({
+      transport: 'ssh',
+      runtime: 'native',
+      ssl: 'off',
+      profile: 'default',
+      networkCidr: '192.0.2.0/24',
+      connectTimeout: 3,
+    })
     expect(inventory.labName).toBeUndefined()
-    expect(inventory.ssh).toEqual({ knownHostsFile: path.join(os.homedir(), '.ssh/known_hosts'), acceptNewHostKeys: false, connectTimeout: 10 })
+    expect(inventory.ssh).toEqual({
+      knownHostsFile: path.join(os.homedir(), '.ssh/known_hosts'),
+      acceptNewHostKeys: false,
+      connectTimeout: 10,
+    })
     for (const host of [inventory.monitor, ...inventory.nodes]) {
       expect(host.ssh, host.host).toEqual({ user: 'root', port: 22, keyFile: path.join(os.homedir(), '.ssh/id_ed25519') })
       expect(host.labVm, host.host).toBeUndefined()

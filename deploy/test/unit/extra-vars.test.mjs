@@ -23,13 +23,22 @@ describe('parseExtraVars', () => {
     const file = path.join(dir, 'vars.yml')
     await fs.writeFile(file, 'runtime: docker\nconnect_timeout: 5\n')
     expect(parseExtraVars(['transport=ssh candidate_priority=10', '{"ssl": "off"}', `@${file}`, 'runtime=native', 'note=a=b'])).toEqual({
-      transport: 'ssh', candidate_priority: 10, ssl: 'off', runtime: 'native', connect_timeout: 5, note: 'a=b',
+      transport: 'ssh',
+      candidate_priority: 10,
+      ssl: 'off',
+      runtime: 'native',
+      connect_timeout: 5,
+      note: 'a=b',
     })
   })
 
   it('refuses what is not a variable, naming it when it can only be a name, never a value', () => {
     expect(() => parseExtraVars(['transport'])).toThrow(/-e "transport": expected key=value/)
-    for (const [item, shown] of /** @type {Array<[string, RegExp]>} */ ([['hunter2!', /-e word: expected key=value/], ['=hunter2', /no variable name before "="/], ['{"app_password": "hunter2', /-e: not YAML or JSON \(line 1/]])) {
+    for (const [item, shown] of /** @type {Array<[string, RegExp]>} */ ([
+      ['hunter2!', /-e word: expected key=value/],
+      ['=hunter2', /no variable name before "="/],
+      ['{"app_password": "hunter2', /-e: not YAML or JSON \(line 1/],
+    ])) {
       let message = ''
       try {
         parseExtraVars([item])

@@ -1,13 +1,27 @@
 // The fencing condition (failover-profiles.mjs): every shipped profile meets it with its margin,
 // and profiles that only look safe are refused with the terms that break.
 import { describe, expect, it } from 'vitest'
-import { FAILOVER_PROFILES, PROFILE_NAMES, REQUIRED_MARGIN_S, clientRetryBudgetMs, fencingTerms, fencingViolations, resolveProfile } from '../../scripts/lib/failover-profiles.mjs'
+import {
+  FAILOVER_PROFILES,
+  PROFILE_NAMES,
+  REQUIRED_MARGIN_S,
+  clientRetryBudgetMs,
+  fencingTerms,
+  fencingViolations,
+  resolveProfile,
+} from '../../scripts/lib/failover-profiles.mjs'
 import { parseInventory } from '../../scripts/lib/inventory.mjs'
 
 /** pg_auto_failover 2.0 as it ships: no keepalives on the monitor connection, wal_sender_timeout 30 s. */
 const stock = () => {
   const profile = resolveProfile('default', { wal_sender_timeout: 30000, wal_receiver_status_interval: 10 })
-  profile.monitorConnection = { keepalives: '0', keepalives_idle: '0', keepalives_interval: '0', keepalives_count: '0', tcp_user_timeout: '0' }
+  profile.monitorConnection = {
+    keepalives: '0',
+    keepalives_idle: '0',
+    keepalives_interval: '0',
+    keepalives_count: '0',
+    tcp_user_timeout: '0',
+  }
   return profile
 }
 
@@ -15,7 +29,8 @@ const stock = () => {
  * The check this module replaces: primary_demote_timeout > network_partition_timeout, nothing else.
  * @param {ReturnType<typeof resolveProfile>} profile
  */
-const oldCheck = (profile) => Number(profile.monitor['pgautofailover.primary_demote_timeout']) > Number(profile.keeper['timeout.network_partition_timeout']) * 1000
+const oldCheck = (profile) =>
+  Number(profile.monitor['pgautofailover.primary_demote_timeout']) > Number(profile.keeper['timeout.network_partition_timeout']) * 1000
 
 describe('failover profiles', () => {
   it('offers default and fast', () => {
@@ -60,8 +75,12 @@ describe('failover profiles', () => {
     expect(problems).toMatch(/isolated primary may still take writes 57 s after the cut .*from 49 s/)
   })
 
-  it("refuses the earlier fast profile (unhealthy 4 s, demote 10 s, partition 5 s), which the old check accepted", () => {
-    const profile = resolveProfile('fast', { 'pgautofailover.primary_demote_timeout': 10000, 'timeout.network_partition_timeout': 5, wal_sender_timeout: 30000 })
+  it('refuses the earlier fast profile (unhealthy 4 s, demote 10 s, partition 5 s), which the old check accepted', () => {
+    const profile = resolveProfile('fast', {
+      'pgautofailover.primary_demote_timeout': 10000,
+      'timeout.network_partition_timeout': 5,
+      wal_sender_timeout: 30000,
+    })
     expect(oldCheck(profile)).toBe(true)
     expect(fencingViolations(profile).join('\n')).toMatch(/wal_sender_timeout 30 s \+ network_partition_timeout 5 s .*margin -27.5 s/)
   })
@@ -73,12 +92,23 @@ describe('failover profiles', () => {
   })
 
   it('refuses a wal_sender_timeout the keeper may not see before it expires', () => {
-    expect(fencingViolations(resolveProfile('fast', { wal_sender_timeout: 5000 })).join('\n')).toMatch(/first check up to 4 s .*walsenders linger at least 4 s/)
+    expect(fencingViolations(resolveProfile('fast', { wal_sender_timeout: 5000 })).join('\n')).toMatch(
+      /first check up to 4 s .*walsenders linger at least 4 s/,
+    )
   })
 
   it('refuses profiles that would flap', () => {
-    expect(fencingViolations(resolveProfile('fast', { 'pgautofailover.health_check_max_retries': 0 })).join('\n')).toMatch(/one lost health check/)
-    expect(fencingViolations(resolveProfile('fast', { 'pgautofailover.node_considered_unhealthy_timeout': 2000, 'pgautofailover.primary_demote_timeout': 20000 })).join('\n')).toMatch(/stall of a keeper/)
+    expect(fencingViolations(resolveProfile('fast', { 'pgautofailover.health_check_max_retries': 0 })).join('\n')).toMatch(
+      /one lost health check/,
+    )
+    expect(
+      fencingViolations(
+        resolveProfile('fast', {
+          'pgautofailover.node_considered_unhealthy_timeout': 2000,
+          'pgautofailover.primary_demote_timeout': 20000,
+        }),
+      ).join('\n'),
+    ).toMatch(/stall of a keeper/)
   })
 
   it('accepts a slower override that still meets the condition', () => {
@@ -95,19 +125,32 @@ describe('failover_settings in the inventory', () => {
   })
 
   it('applies the settings on top of the profile', () => {
-    const parsed = parseInventory(inventory({ failover_profile: 'fast', failover_settings: { 'pgautofailover.primary_demote_timeout': 20000 } }), 'inv.yml')
+    const parsed = parseInventory(
+      inventory({ failover_profile: 'fast', failover_settings: { 'pgautofailover.primary_demote_timeout': 20000 } }),
+      'inv.yml',
+    )
     expect(parsed.failover.monitor['pgautofailover.primary_demote_timeout']).toBe('20000')
     expect(parsed.failover.postgres.wal_sender_timeout).toBe('6000')
   })
 
   it('refuses settings that break the condition, naming the terms', () => {
-    expect(() => parseInventory(inventory({ failover_profile: 'fast', failover_settings: { 'pgautofailover.primary_demote_timeout': 8000 } }), 'inv.yml'))
-      .toThrow(/inv\.yml: all\.vars\.failover_settings: failover profile "fast" with these settings is not fencing-safe: .*primary_demote_timeout 8 s\): margin -1.5 s/)
+    expect(() =>
+      parseInventory(
+        inventory({ failover_profile: 'fast', failover_settings: { 'pgautofailover.primary_demote_timeout': 8000 } }),
+        'inv.yml',
+      ),
+    ).toThrow(
+      /inv\.yml: all\.vars\.failover_settings: failover profile "fast" with these settings is not fencing-safe: .*primary_demote_timeout 8 s\): margin -1.5 s/,
+    )
   })
 
   it('refuses an unknown setting or a value that is not a number', () => {
-    expect(() => parseInventory(inventory({ failover_settings: { wal_sender_timout: 1000 } }), 'inv.yml')).toThrow(/all\.vars\.failover_settings\.wal_sender_timout: unknown setting "wal_sender_timout": use one of /)
-    expect(() => parseInventory(inventory({ failover_settings: { wal_sender_timeout: '10s' } }), 'inv.yml')).toThrow(/failover_settings\.wal_sender_timeout: must be a non-negative integer \(got "10s"\)/)
+    expect(() => parseInventory(inventory({ failover_settings: { wal_sender_timout: 1000 } }), 'inv.yml')).toThrow(
+      /all\.vars\.failover_settings\.wal_sender_timout: unknown setting "wal_sender_timout": use one of /,
+    )
+    expect(() => parseInventory(inventory({ failover_settings: { wal_sender_timeout: '10s' } }), 'inv.yml')).toThrow(
+      /failover_settings\.wal_sender_timeout: must be a non-negative integer \(got "10s"\)/,
+    )
   })
 })
 

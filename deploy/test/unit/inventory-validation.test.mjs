@@ -41,33 +41,158 @@ async function writeInventory(name, mutate) {
 const groups = (doc) => doc.all.children
 /** @type {Array<[name: string, mutate: (doc: InventoryDoc) => void, message: RegExp]>} */
 const cases = [
-  ['no monitor', (doc) => { delete groups(doc).monitor }, /monitor\.hosts.*missing or has no hosts/],
-  ['two monitors', (doc) => { groups(doc).monitor.hosts.vm1m = { ansible_host: '10.0.0.11', pg_port: 5431, lab_vm: 'vm1' } }, /monitor\.hosts: group "monitor" must have exactly one host, has 2/],
-  ['a duplicate address', (doc) => { groups(doc).nodes.hosts.vm2.ansible_host = '10.0.0.11' }, /all\.children\.nodes\.hosts\.vm2\.ansible_host: duplicate address 10\.0\.0\.11:5432/],
-  ['a bad port', (doc) => { groups(doc).nodes.hosts.vm1.pg_port = 70000 }, /all\.children\.nodes\.hosts\.vm1\.pg_port: must be 1-65535 \(got 70000\)/],
-  ['a non-numeric port', (doc) => { groups(doc).nodes.hosts.vm1.pg_port = 'abc' }, /nodes\.hosts\.vm1\.pg_port: .*got "abc"/],
-  ['an unknown profile', (doc) => { doc.all.vars.failover_profile = 'turbo' }, /all\.vars\.failover_profile: must be one of default, fast \(got "turbo"\)/],
-  ['failover_settings that break fencing', (doc) => { doc.all.vars.failover_profile = 'fast'; doc.all.vars.failover_settings = { 'pgautofailover.primary_demote_timeout': 8000 } }, /all\.vars\.failover_settings: failover profile "fast" with these settings is not fencing-safe: an isolated primary may still take writes 12 s after the cut .*primary_demote_timeout 8 s\): margin -1\.5 s/],
-  ['an unknown failover setting', (doc) => { doc.all.vars.failover_settings = { demote_timeout: 1 } }, /all\.vars\.failover_settings\.demote_timeout: unknown setting "demote_timeout"/],
-  ['an unknown runtime', (doc) => { doc.all.vars.runtime = 'podman' }, /all\.vars\.runtime: must be one of native.*\(got "podman"\)/],
-  ['an unknown transport', (doc) => { doc.all.vars.transport = 'telnet' }, /all\.vars\.transport: must be one of netns.*\(got "telnet"\)/],
-  ['a single data node', (doc) => { delete groups(doc).nodes.hosts.vm2; delete groups(doc).nodes.hosts.vm3 }, /nodes\.hosts: group "nodes" needs at least 2 hosts, has 1/],
-  ['a duplicate node name', (doc) => { groups(doc).nodes.hosts.vm2.node_name = 'node1' }, /nodes\.hosts\.vm2\.node_name: duplicate node_name "node1"/],
-  ['an address outside network_cidr', (doc) => { groups(doc).nodes.hosts.vm2.ansible_host = '10.9.9.9' }, /nodes\.hosts\.vm2\.ansible_host: 10\.9\.9\.9 is outside network_cidr 10\.0\.0\.0\/24/],
-  ['a missing network_cidr', (doc) => { delete doc.all.vars.network_cidr }, /all\.vars\.network_cidr: is required/],
+  [
+    'no monitor',
+    (doc) => {
+      delete groups(doc).monitor
+    },
+    /monitor\.hosts.*missing or has no hosts/,
+  ],
+  [
+    'two monitors',
+    (doc) => {
+      groups(doc).monitor.hosts.vm1m = { ansible_host: '10.0.0.11', pg_port: 5431, lab_vm: 'vm1' }
+    },
+    /monitor\.hosts: group "monitor" must have exactly one host, has 2/,
+  ],
+  [
+    'a duplicate address',
+    (doc) => {
+      groups(doc).nodes.hosts.vm2.ansible_host = '10.0.0.11'
+    },
+    /all\.children\.nodes\.hosts\.vm2\.ansible_host: duplicate address 10\.0\.0\.11:5432/,
+  ],
+  [
+    'a bad port',
+    (doc) => {
+      groups(doc).nodes.hosts.vm1.pg_port = 70000
+    },
+    /all\.children\.nodes\.hosts\.vm1\.pg_port: must be 1-65535 \(got 70000\)/,
+  ],
+  [
+    'a non-numeric port',
+    (doc) => {
+      groups(doc).nodes.hosts.vm1.pg_port = 'abc'
+    },
+    /nodes\.hosts\.vm1\.pg_port: .*got "abc"/,
+  ],
+  [
+    'an unknown profile',
+    (doc) => {
+      doc.all.vars.failover_profile = 'turbo'
+    },
+    /all\.vars\.failover_profile: must be one of default, fast \(got "turbo"\)/,
+  ],
+  [
+    'failover_settings that break fencing',
+    (doc) => {
+      doc.all.vars.failover_profile = 'fast'
+      doc.all.vars.failover_settings = { 'pgautofailover.primary_demote_timeout': 8000 }
+    },
+    /all\.vars\.failover_settings: failover profile "fast" with these settings is not fencing-safe: an isolated primary may still take writes 12 s after the cut .*primary_demote_timeout 8 s\): margin -1\.5 s/,
+  ],
+  [
+    'an unknown failover setting',
+    (doc) => {
+      doc.all.vars.failover_settings = { demote_timeout: 1 }
+    },
+    /all\.vars\.failover_settings\.demote_timeout: unknown setting "demote_timeout"/,
+  ],
+  [
+    'an unknown runtime',
+    (doc) => {
+      doc.all.vars.runtime = 'podman'
+    },
+    /all\.vars\.runtime: must be one of native.*\(got "podman"\)/,
+  ],
+  [
+    'an unknown transport',
+    (doc) => {
+      doc.all.vars.transport = 'telnet'
+    },
+    /all\.vars\.transport: must be one of netns.*\(got "telnet"\)/,
+  ],
+  [
+    'a single data node',
+    (doc) => {
+      delete groups(doc).nodes.hosts.vm2
+      delete groups(doc).nodes.hosts.vm3
+    },
+    /nodes\.hosts: group "nodes" needs at least 2 hosts, has 1/,
+  ],
+  [
+    'a duplicate node name',
+    (doc) => {
+      groups(doc).nodes.hosts.vm2.node_name = 'node1'
+    },
+    /nodes\.hosts\.vm2\.node_name: duplicate node_name "node1"/,
+  ],
+  [
+    'an address outside network_cidr',
+    (doc) => {
+      groups(doc).nodes.hosts.vm2.ansible_host = '10.9.9.9'
+    },
+    /nodes\.hosts\.vm2\.ansible_host: 10\.9\.9\.9 is outside network_cidr 10\.0\.0\.0\/24/,
+  ],
+  [
+    'a missing network_cidr',
+    (doc) => {
+      delete doc.all.vars.network_cidr
+    },
+    /all\.vars\.network_cidr: is required/,
+  ],
   // Transport ssh: its variables, and the local files it needs, before any host is contacted.
-  ['an ssh port out of range', (doc) => { ssh(doc); groups(doc).nodes.hosts.vm2.ansible_port = 0 }, /nodes\.hosts\.vm2\.ansible_port: must be 1-65535 \(got 0\)/],
-  ['a bad ansible_user', (doc) => { ssh(doc); doc.all.vars.ansible_user = 'root; id' }, /monitor\.hosts\.vm3-monitor\.ansible_user: must be a user name \(got "root; id"\)/],
-  ['a non-boolean ssh_accept_new_host_keys', (doc) => { ssh(doc); doc.all.vars.ssh_accept_new_host_keys = 'yes' }, /all\.vars\.ssh_accept_new_host_keys: must be true or false \(got "yes"\)/],
-  ['a missing ssh key', (doc) => { ssh(doc); groups(doc).nodes.hosts.vm2.ansible_ssh_private_key_file = 'no-such-key' }, /nodes\.hosts\.vm2\.ansible_ssh_private_key_file: private key \S*\/no-such-key not found/],
-  ['an ssh key others can read', (doc) => {
-    ssh(doc)
-    const key = path.join(dir, 'open-key')
-    writeFileSync(key, 'not really a key\n')
-    chmodSync(key, 0o644)
-    doc.all.vars.ansible_ssh_private_key_file = key
-  }, /ansible_ssh_private_key_file: private key \S*open-key is readable by others, which ssh refuses: chmod 600 it/],
-  ['a missing known_hosts file', (doc) => { ssh(doc); doc.all.vars.ssh_known_hosts_file = 'no-known-hosts' }, /all\.vars\.ssh_known_hosts_file: known_hosts file \S*\/no-known-hosts not found: .*ssh_accept_new_host_keys/],
+  [
+    'an ssh port out of range',
+    (doc) => {
+      ssh(doc)
+      groups(doc).nodes.hosts.vm2.ansible_port = 0
+    },
+    /nodes\.hosts\.vm2\.ansible_port: must be 1-65535 \(got 0\)/,
+  ],
+  [
+    'a bad ansible_user',
+    (doc) => {
+      ssh(doc)
+      doc.all.vars.ansible_user = 'root; id'
+    },
+    /monitor\.hosts\.vm3-monitor\.ansible_user: must be a user name \(got "root; id"\)/,
+  ],
+  [
+    'a non-boolean ssh_accept_new_host_keys',
+    (doc) => {
+      ssh(doc)
+      doc.all.vars.ssh_accept_new_host_keys = 'yes'
+    },
+    /all\.vars\.ssh_accept_new_host_keys: must be true or false \(got "yes"\)/,
+  ],
+  [
+    'a missing ssh key',
+    (doc) => {
+      ssh(doc)
+      groups(doc).nodes.hosts.vm2.ansible_ssh_private_key_file = 'no-such-key'
+    },
+    /nodes\.hosts\.vm2\.ansible_ssh_private_key_file: private key \S*\/no-such-key not found/,
+  ],
+  [
+    'an ssh key others can read',
+    (doc) => {
+      ssh(doc)
+      const key = path.join(dir, 'open-key')
+      writeFileSync(key, 'not really a key\n')
+      chmodSync(key, 0o644)
+      doc.all.vars.ansible_ssh_private_key_file = key
+    },
+    /ansible_ssh_private_key_file: private key \S*open-key is readable by others, which ssh refuses: chmod 600 it/,
+  ],
+  [
+    'a missing known_hosts file',
+    (doc) => {
+      ssh(doc)
+      doc.all.vars.ssh_known_hosts_file = 'no-known-hosts'
+    },
+    /all\.vars\.ssh_known_hosts_file: known_hosts file \S*\/no-known-hosts not found: .*ssh_accept_new_host_keys/,
+  ],
 ]
 
 /** @param {InventoryDoc} doc */

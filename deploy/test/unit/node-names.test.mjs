@@ -19,8 +19,14 @@ describe('node names in options', () => {
   })
 
   it('refuses an unknown name or none, as bad input', () => {
-    expect(() => nodeNamed(inventory, 'node9', '--skip-node')).toThrow('--skip-node "node9" is not a node of the inventory (node1, node2, node3)')
-    expect(() => nodeByName(inventory, 'node9', 'usage', { unknown: 'add its host to the nodes group first' })).toThrow(/; add its host to the nodes group first$/)
-    expect(() => nodeByName(inventory, undefined, 'usage: x')).toThrow(expect.objectContaining({ code: 'INPUT_INVALID', message: '--node is required; usage: x' }))
+    expect(() => nodeNamed(inventory, 'node9', '--skip-node')).toThrow(
+      '--skip-node "node9" is not a node of the inventory (node1, node2, node3)',
+    )
+    expect(() => nodeByName(inventory, 'node9', 'usage', { unknown: 'add its host to the nodes group first' })).toThrow(
+      /; add its host to the nodes group first$/,
+    )
+    expect(() => nodeByName(inventory, undefined, 'usage: x')).toThrow(
+      expect.objectContaining({ code: 'INPUT_INVALID', message: '--node is required; usage: x' }),
+    )
   })
 })

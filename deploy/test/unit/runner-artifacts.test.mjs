@@ -55,15 +55,29 @@ async function privateDataDir(name, { sshPort, env = {}, hosts = true } = {}) {
   await fs.mkdir(path.join(pdd, 'env'), { recursive: true })
   await fs.mkdir(path.join(pdd, 'inventory'), { recursive: true })
   if (hosts) {
-    await fs.writeFile(path.join(pdd, 'inventory', 'hosts'), YAML.stringify({
-      all: {
-        vars: { transport: 'ssh', network_cidr: '127.0.0.0/8', ansible_port: sshPort ?? 22, ssh_known_hosts_file: path.join(pdd, 'known_hosts'), ssh_connect_timeout: 30 },
-        children: {
-          monitor: { hosts: { mon: { ansible_host: '127.0.0.1', pg_port: 5431 } } },
-          nodes: { hosts: { n1: { ansible_host: '127.0.0.1', pg_port: 5432, pgdata: '/srv/n1' }, n2: { ansible_host: '127.0.0.1', pg_port: 5433, pgdata: '/srv/n2' } } },
+    await fs.writeFile(
+      path.join(pdd, 'inventory', 'hosts'),
+      YAML.stringify({
+        all: {
+          vars: {
+            transport: 'ssh',
+            network_cidr: '127.0.0.0/8',
+            ansible_port: sshPort ?? 22,
+            ssh_known_hosts_file: path.join(pdd, 'known_hosts'),
+            ssh_connect_timeout: 30,
+          },
+          children: {
+            monitor: { hosts: { mon: { ansible_host: '127.0.0.1', pg_port: 5431 } } },
+            nodes: {
+              hosts: {
+                n1: { ansible_host: '127.0.0.1', pg_port: 5432, pgdata: '/srv/n1' },
+                n2: { ansible_host: '127.0.0.1', pg_port: 5433, pgdata: '/srv/n2' },
+              },
+            },
+          },
         },
-      },
-    }))
+      }),
+    )
     await fs.writeFile(path.join(pdd, 'known_hosts'), '')
   }
   for (const [file, content] of Object.entries(env)) await fs.writeFile(path.join(pdd, 'env', file), content, { mode: 0o600 })
@@ -74,14 +88,21 @@ async function privateDataDir(name, { sshPort, env = {}, hosts = true } = {}) {
 async function readArtifacts(pdd, ident) {
   const root = path.join(pdd, 'artifacts', ident)
   const names = await fs.readdir(path.join(root, 'job_events'))
-  const events = await Promise.all(names.map(async (name) => ({ name, event: /** @type {RunnerEvent} */ (JSON.parse(await fs.readFile(path.join(root, 'job_events', name), 'utf8'))) })))
+  const events = await Promise.all(
+    names.map(async (name) => ({
+      name,
+      event: /** @type {RunnerEvent} */ (JSON.parse(await fs.readFile(path.join(root, 'job_events', name), 'utf8'))),
+    })),
+  )
   events.sort((a, b) => a.event.counter - b.event.counter)
   return {
     root,
     status: await fs.readFile(path.join(root, 'status'), 'utf8'),
     rc: Number(await fs.readFile(path.join(root, 'rc'), 'utf8')),
     stdout: await fs.readFile(path.join(root, 'stdout'), 'utf8'),
-    command: /** @type {{command: string[], env: Record<string, string>}} */ (JSON.parse(await fs.readFile(path.join(root, 'command'), 'utf8'))),
+    command: /** @type {{command: string[], env: Record<string, string>}} */ (
+      JSON.parse(await fs.readFile(path.join(root, 'command'), 'utf8'))
+    ),
     events,
   }
 }
@@ -113,7 +134,10 @@ function expectRunnerLayout(artifacts, ident) {
 describe('a successful run', () => {
   it('bringup --check: status successful, rc 0, one ok event per step, stats per host', async () => {
     const pdd = await privateDataDir('ok', {
-      env: { envvars: YAML.stringify({ PGHA_EXAMPLE: 'visible', DEPLOY_TOKEN: 'hidden-value-123' }), passwords: YAML.stringify({ '^Password:\\s*$': 'unused' }) },
+      env: {
+        envvars: YAML.stringify({ PGHA_EXAMPLE: 'visible', DEPLOY_TOKEN: 'hidden-value-123' }),
+        passwords: YAML.stringify({ '^Password:\\s*$': 'unused' }),
+      },
     })
     const out = await runScript('scripts/bringup.mjs', ['--check', '--private-data-dir', pdd, '--ident', 'run-1'], { timeoutMs: 30_000 })
     expect(out.code, out.stderr).toBe(0)
@@ -145,7 +169,11 @@ describe('failed runs', () => {
     const pdd = await privateDataDir('refused', { sshPort: 1 })
     // The cluster's passwords, as its bring-up left them beside inventory/hosts.
     const secretsFile = path.join(pdd, 'inventory', 'hosts.secrets.yml')
-    const secrets = { monitor_password: 'monitor-Secret-0123456789', replication_password: 'replication-Secret-0123456789', app_password: 'app-Secret-0123456789' }
+    const secrets = {
+      monitor_password: 'monitor-Secret-0123456789',
+      replication_password: 'replication-Secret-0123456789',
+      app_password: 'app-Secret-0123456789',
+    }
     await fs.writeFile(secretsFile, YAML.stringify(secrets), { mode: 0o600 })
     const out = await runScript('scripts/status.mjs', ['--private-data-dir', pdd, '--ident', 'refused'], { timeoutMs: 60_000 })
     expect(out.code).toBe(1)
@@ -196,7 +224,10 @@ describe('failed runs', () => {
   it('no inventory at all, a missing directory, or a bad ident: exit 2 and a clear message', async () => {
     const empty = await privateDataDir('no-hosts', { hosts: false })
     const noInventory = await runScript('scripts/status.mjs', ['--private-data-dir', empty], { timeoutMs: 30_000 })
-    expect([noInventory.code, noInventory.stderr]).toEqual([2, expect.stringMatching(/--inventory is required \(or --private-data-dir with inventory\/hosts\)/)])
+    expect([noInventory.code, noInventory.stderr]).toEqual([
+      2,
+      expect.stringMatching(/--inventory is required \(or --private-data-dir with inventory\/hosts\)/),
+    ])
     const missing = await runScript('scripts/status.mjs', ['--private-data-dir', path.join(dir, 'nope')], { timeoutMs: 30_000 })
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/nope: private data directory not found/)])
     const badIdent = await runScript('scripts/status.mjs', ['--private-data-dir', empty, '--ident', '../escape'], { timeoutMs: 30_000 })
@@ -220,14 +251,24 @@ describe('interrupted runs', () => {
 
   it('SIGTERM: status canceled, rc 254', async () => {
     const pdd = await privateDataDir('cancel', { sshPort: silentPort })
-    const child = spawn(process.execPath, [path.join(deployDir, 'scripts/status.mjs'), '--private-data-dir', pdd, '--ident', 'c'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [path.join(deployDir, 'scripts/status.mjs'), '--private-data-dir', pdd, '--ident', 'c'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stderr = ''
-    child.stderr.on('data', (chunk) => { stderr += chunk })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
     const closed = new Promise((resolve) => child.on('close', resolve))
     // Wait until the run is under way (its artifacts directory exists), then cancel it.
     const started = Date.now()
     while (Date.now() - started < 10_000) {
-      if (await fs.access(path.join(pdd, 'artifacts', 'c', 'command')).then(() => true, () => false)) break
+      if (
+        await fs.access(path.join(pdd, 'artifacts', 'c', 'command')).then(
+          () => true,
+          () => false,
+        )
+      )
+        break
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     await new Promise((resolve) => setTimeout(resolve, 300))

@@ -30,14 +30,23 @@ afterAll(async () => {
 /** @param {string} name @param {...string} args */
 const script = (name, ...args) => runScript(`scripts/${name}.mjs`, ['--inventory', inventory, ...args])
 /** @param {string} file */
-const exists = (file) => fs.access(file).then(() => true, () => false)
+const exists = (file) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
+  )
 
 describe('without a secrets file', () => {
   it('add-node and rejoin refuse with exit 2, naming the file, and create none', async () => {
-    for (const [name, args] of /** @type {Array<[string, string[]]>} */ ([['add-node', ['--node', 'node1']], ['rejoin', ['--node', 'node2', '--yes']]])) {
+    for (const [name, args] of /** @type {Array<[string, string[]]>} */ ([
+      ['add-node', ['--node', 'node1']],
+      ['rejoin', ['--node', 'node2', '--yes']],
+    ])) {
       const out = await script(name, ...args, '--json')
       expect(out.code, name).toBe(2)
-      expect(out.stderr, name).toContain(`${name}: invalid input: ${secretsFile}: monitor_password, replication_password, app_password missing`)
+      expect(out.stderr, name).toContain(
+        `${name}: invalid input: ${secretsFile}: monitor_password, replication_password, app_password missing`,
+      )
       expect(out.stdout, name).not.toMatch(/hosts reachable/)
       expect(await exists(secretsFile), name).toBe(false)
     }
@@ -66,7 +75,11 @@ describe('without a secrets file', () => {
 
 describe('with the secrets file bring-up wrote', () => {
   it('add-node reads it and writes nothing to it', async () => {
-    const secrets = { monitor_password: 'monitor-Secret-0123456789', replication_password: 'replication-Secret-0123456789', app_password: 'app-Secret-0123456789' }
+    const secrets = {
+      monitor_password: 'monitor-Secret-0123456789',
+      replication_password: 'replication-Secret-0123456789',
+      app_password: 'app-Secret-0123456789',
+    }
     await fs.writeFile(secretsFile, YAML.stringify(secrets), { mode: 0o600 })
     // Past the secrets check, it stops at the first host it cannot reach.
     const out = await script('add-node', '--node', 'node1')

@@ -6,7 +6,24 @@ import { shellQuote } from '../../lib/shell.mjs'
 import { remoteCommand } from '../../scripts/lib/transports/ssh-transport.mjs'
 import { systemdUnit } from '../../scripts/lib/transports/systemd-unit.mjs'
 
-const NASTY = ['plain', '', 'two words', "it's", '"double"', '$HOME', '`id`', '$(id)', 'a\nb', 'back\\slash', '*', '~', '-n', 'x=y', '%s', ';&|<>']
+const NASTY = [
+  'plain',
+  '',
+  'two words',
+  "it's",
+  '"double"',
+  '$HOME',
+  '`id`',
+  '$(id)',
+  'a\nb',
+  'back\\slash',
+  '*',
+  '~',
+  '-n',
+  'x=y',
+  '%s',
+  ';&|<>',
+]
 
 describe('ssh transport command lines', () => {
   for (const shell of ['dash', 'bash']) {
@@ -20,8 +37,9 @@ describe('ssh transport command lines', () => {
   it('switches user with setpriv as root, sudo -n otherwise, and not at all for the same user', () => {
     const argv = ['psql', '-c', "select 'x'"]
     const env = { PATH: '/usr/lib/postgresql/15/bin:/usr/bin:/bin' }
-    expect(remoteCommand(argv, { user: 'postgres', env }, 'root'))
-      .toBe(`cd / && exec setpriv --reuid=postgres --regid="$(id -g postgres)" --init-groups --reset-env env 'PATH=/usr/lib/postgresql/15/bin:/usr/bin:/bin' psql -c 'select '\\''x'\\'''`)
+    expect(remoteCommand(argv, { user: 'postgres', env }, 'root')).toBe(
+      `cd / && exec setpriv --reuid=postgres --regid="$(id -g postgres)" --init-groups --reset-env env 'PATH=/usr/lib/postgresql/15/bin:/usr/bin:/bin' psql -c 'select '\\''x'\\'''`,
+    )
     expect(remoteCommand(argv, { user: 'postgres' }, 'admin')).toBe(`cd / && exec sudo -n -H -u postgres -- psql -c 'select '\\''x'\\'''`)
     expect(remoteCommand(argv, { user: 'postgres' }, 'postgres')).toBe(`cd / && exec psql -c 'select '\\''x'\\'''`)
     expect(remoteCommand(['true'], {}, 'admin')).toBe('cd / && exec true')
@@ -34,7 +52,12 @@ describe('ssh transport command lines', () => {
   })
 
   it('writes a systemd unit like pg_autoctl show systemd, with no expansion of % or $', () => {
-    const unit = systemdUnit({ name: 'pgautofailover-node-5432', user: 'postgres', argv: ['pg_autoctl', 'run', '--pgdata', '/srv/100%$x'], env: { PATH: '/usr/bin:/bin' } })
+    const unit = systemdUnit({
+      name: 'pgautofailover-node-5432',
+      user: 'postgres',
+      argv: ['pg_autoctl', 'run', '--pgdata', '/srv/100%$x'],
+      env: { PATH: '/usr/bin:/bin' },
+    })
     expect(unit).toContain('User=postgres\n')
     expect(unit).toContain('Environment="PATH=/usr/bin:/bin"\n')
     expect(unit).toContain('ExecStart=/usr/bin/env "pg_autoctl" "run" "--pgdata" "/srv/100%%$$x"\n')

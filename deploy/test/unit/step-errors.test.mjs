@@ -10,7 +10,11 @@ const quietProgress = () => createProgress({ out: new Writable({ write: (_chunk,
 describe('step errors', () => {
   it('wraps what a step throws, keeping its message and cause', async () => {
     const cause = new Error('psql exited 2: boom')
-    const error = await quietProgress().step('passfile', 'vm1', async () => { throw cause }).catch((e) => e)
+    const error = await quietProgress()
+      .step('passfile', 'vm1', async () => {
+        throw cause
+      })
+      .catch((e) => e)
     expect(error).toBeInstanceOf(StepError)
     expect(error).toMatchObject({ code: 'STEP_FAILED', step: 'passfile', host: 'vm1', message: cause.message, cause })
     expect(exitCodeFor(error)).toBe(1)
@@ -19,9 +23,17 @@ describe('step errors', () => {
 
   it("keeps a KitError's code: bad input found in a step is still exit 2", async () => {
     const progress = quietProgress()
-    const unreachable = await progress.step('reachable', undefined, async () => { throw new KitError('cannot use a host', { code: 'HOST_UNREACHABLE' }) }).catch((e) => e)
+    const unreachable = await progress
+      .step('reachable', undefined, async () => {
+        throw new KitError('cannot use a host', { code: 'HOST_UNREACHABLE' })
+      })
+      .catch((e) => e)
     expect(unreachable.code).toBe('HOST_UNREACHABLE')
-    const input = await progress.step('check', undefined, async () => { throw new InputError('--node is required') }).catch((e) => e)
+    const input = await progress
+      .step('check', undefined, async () => {
+        throw new InputError('--node is required')
+      })
+      .catch((e) => e)
     expect(input).toMatchObject({ code: 'INPUT_INVALID', step: 'check' })
     expect(exitCodeFor(input)).toBe(2)
     expect(failureSummary(input, { name: 'add-node' })).toBe('add-node: invalid input: --node is required\n')
@@ -29,16 +41,22 @@ describe('step errors', () => {
 
   it('passes a StepError from an inner step through an outer one unchanged', async () => {
     const progress = quietProgress()
-    const error = await progress.step('outer', undefined, async () => {
-      await progress.step('inner', 'vm2', async () => { throw new Error('x') })
-      return { changed: false, detail: 'not reached: the inner step throws' }
-    }).catch((e) => e)
+    const error = await progress
+      .step('outer', undefined, async () => {
+        await progress.step('inner', 'vm2', async () => {
+          throw new Error('x')
+        })
+        return { changed: false, detail: 'not reached: the inner step throws' }
+      })
+      .catch((e) => e)
     expect(error).toMatchObject({ step: 'inner', host: 'vm2' })
     expect(progress.results.map((r) => `${r.step}:${r.status}`)).toEqual(['inner:failed', 'outer:failed'])
   })
 
   it('scrubs the message and can keep only its first line', () => {
     const error = new Error('password s3cret-pass refused\nmore detail')
-    expect(failureSummary(error, { name: 'lab-up', firstLine: true, scrub: (t) => t.replaceAll('s3cret-pass', '***') })).toBe('lab-up: failed: password *** refused\n')
+    expect(failureSummary(error, { name: 'lab-up', firstLine: true, scrub: (t) => t.replaceAll('s3cret-pass', '***') })).toBe(
+      'lab-up: failed: password *** refused\n',
+    )
   })
 })

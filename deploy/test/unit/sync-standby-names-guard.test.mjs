@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { createPgAutoctlCore } from '../../scripts/lib/runtimes/pg-autoctl-core.mjs'
 
 // Only what synchronousStandbyNames reads of an inventory.
-const inventory = /** @type {import('../../scripts/lib/inventory.mjs').Inventory} */ (/** @type {unknown} */ ({ formation: 'default', monitor: { host: 'm', address: '10.0.0.13', port: 5431 } }))
+const inventory = /** @type {import('../../scripts/lib/inventory.mjs').Inventory} */ (
+  /** @type {unknown} */ ({ formation: 'default', monitor: { host: 'm', address: '10.0.0.13', port: 5431 } })
+)
 
 function coreRecordingCalls() {
   /** @type {Array<{host: string, argv: string[], input: string | undefined}>} */
@@ -28,7 +30,9 @@ describe('synchronousStandbyNames', () => {
   it('asks the monitor once a node is assigned single, primary, wait_primary, join_primary or apply_settings', async () => {
     for (const goal of ['single', 'primary', 'wait_primary', 'join_primary', 'apply_settings']) {
       const { core, calls } = coreRecordingCalls()
-      expect(await core.synchronousStandbyNames([{ assigned_state: goal }, { assigned_state: 'secondary' }])).toBe('ANY 1 (pgautofailover_standby_2)')
+      expect(await core.synchronousStandbyNames([{ assigned_state: goal }, { assigned_state: 'secondary' }])).toBe(
+        'ANY 1 (pgautofailover_standby_2)',
+      )
       expect(calls).toHaveLength(1)
       expect(calls[0]?.input).toContain("pgautofailover.synchronous_standby_names('default', 0)")
     }

@@ -26,25 +26,53 @@ afterAll(async () => {
 /** @param {string[]} args @param {{overSsh?: boolean, onStderr?: (text: string, child: import('node:child_process').ChildProcess) => void}} [options] */
 function drill(args, { overSsh = false, onStderr } = {}) {
   const l = /** @type {NonNullable<typeof lab>} */ (lab)
-  const child = spawn(process.execPath, [drillScript, '--inventory', overSsh ? l.sshInventory : l.cluster.inventory.file, '--env-file', l.cluster.inventory.envFile,
-    '--api-url', l.apiUrl, '--results-dir', resultsDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    [
+      drillScript,
+      '--inventory',
+      overSsh ? l.sshInventory : l.cluster.inventory.file,
+      '--env-file',
+      l.cluster.inventory.envFile,
+      '--api-url',
+      l.apiUrl,
+      '--results-dir',
+      resultsDir,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (chunk) => { stdout += chunk })
-  child.stderr.on('data', (chunk) => { stderr += chunk; process.stderr.write(chunk); onStderr?.(stderr, child) })
-  return /** @type {Promise<{code: number, stdout: string, stderr: string}>} */ (new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))))
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk
+  })
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+    process.stderr.write(chunk)
+    onStderr?.(stderr, child)
+  })
+  return /** @type {Promise<{code: number, stdout: string, stderr: string}>} */ (
+    new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })))
+  )
 }
 
 /** The reports a drill run wrote, from the paths it logged. @param {string} stderr */
 async function reportsOf(stderr) {
   const written = [...stderr.matchAll(/; (\S+drill-\S+\.md)$/gm)].map((m) => String(m[1]))
-  return Promise.all(written.map(async (markdown) => JSON.parse(await fs.readFile(path.resolve(markdown.replace(/\.md$/, '.json')), 'utf8'))))
+  return Promise.all(
+    written.map(async (markdown) => JSON.parse(await fs.readFile(path.resolve(markdown.replace(/\.md$/, '.json')), 'utf8'))),
+  )
 }
 
 /** @param {any} report */
 function expectNothingLost(report) {
-  expect({ scenario: report.scenario, lost: report.verification.lost_ids, duplicated: report.verification.duplicated_ids, failures: report.failures })
-    .toEqual({ scenario: report.scenario, lost: [], duplicated: [], failures: [] })
+  expect({
+    scenario: report.scenario,
+    lost: report.verification.lost_ids,
+    duplicated: report.verification.duplicated_ids,
+    failures: report.failures,
+  }).toEqual({ scenario: report.scenario, lost: [], duplicated: [], failures: [] })
 }
 
 describe('failover drills through the API (fast profile)', () => {
@@ -62,7 +90,7 @@ describe('failover drills through the API (fast profile)', () => {
     expect(out.code).toBe(0)
   })
 
-  it('over ssh, as on a user\'s own VMs: isolate-primary (nft rules over ssh) after --yes; power-off refused', async () => {
+  it("over ssh, as on a user's own VMs: isolate-primary (nft rules over ssh) after --yes; power-off refused", async () => {
     const refused = await drill(['--scenario', 'power-off', '--yes'], { overSsh: true })
     expect(refused.stderr).toMatch(/power-off needs the lab/)
     expect(refused.code).toBe(2)
@@ -88,6 +116,10 @@ describe('failover drills through the API (fast profile)', () => {
     expect(out.stderr).toMatch(/interrupted; every injected fault was healed/)
     expect(out.code).toBe(130)
     const status = await labStatus(/** @type {NonNullable<typeof lab>} */ (lab).cluster.lab)
-    expect(status.vms.map((vm) => [vm.vm, vm.link])).toEqual([['vm1', 'up'], ['vm2', 'up'], ['vm3', 'up']])
+    expect(status.vms.map((vm) => [vm.vm, vm.link])).toEqual([
+      ['vm1', 'up'],
+      ['vm2', 'up'],
+      ['vm3', 'up'],
+    ])
   })
 })

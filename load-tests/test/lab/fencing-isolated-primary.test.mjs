@@ -33,7 +33,9 @@ describe.each(LABS)('isolated primary, $profile profile', (LAB) => {
 
     const pool = createPool({ dsn: cluster.databaseUrl, pool: { max: 4 } })
     // logical_id has no unique index on purpose: a write stored twice shows as two rows.
-    await pool.query('create table drill_writes(id bigserial primary key, logical_id text not null, at timestamptz not null default clock_timestamp())')
+    await pool.query(
+      'create table drill_writes(id bigserial primary key, logical_id text not null, at timestamptz not null default clock_timestamp())',
+    )
     const probes = await startWriteProbes({ databaseUrl: cluster.databaseUrl, addresses })
 
     /** @type {{logicalId: string, at: number}[]} */
@@ -62,14 +64,22 @@ describe.each(LABS)('isolated primary, $profile profile', (LAB) => {
     await injectFault(cluster.lab, 'isolate', vmOf(cluster, before.host))
 
     // Held until another node took a probe write and the old one has refused them for 3 s.
-    await waitFor(async () => {
-      const moved = acknowledged.some((a) => a.at > cutAt) && (await status()).nodes.some((n) => n.host !== before.host && n.role === 'primary')
-      return moved ? true : null
-    }, { timeoutMs: 150_000, intervalMs: 500, what: 'a new primary taking writes while the old one is isolated' })
+    await waitFor(
+      async () => {
+        const moved =
+          acknowledged.some((a) => a.at > cutAt) && (await status()).nodes.some((n) => n.host !== before.host && n.role === 'primary')
+        return moved ? true : null
+      },
+      { timeoutMs: 150_000, intervalMs: 500, what: 'a new primary taking writes while the old one is isolated' },
+    )
     await new Promise((resolve) => setTimeout(resolve, 3000))
     const healedAt = Date.now()
     await injectFault(cluster.lab, 'heal', vmOf(cluster, before.host))
-    await waitFor(async () => ((await status()).healthy ? true : null), { timeoutMs: 180_000, intervalMs: 1000, what: 'the cluster to be healthy again' })
+    await waitFor(async () => ((await status()).healthy ? true : null), {
+      timeoutMs: 180_000,
+      intervalMs: 1000,
+      what: 'the cluster to be healthy again',
+    })
     const rejoinMs = Date.now() - healedAt
 
     writing = false
@@ -81,9 +91,11 @@ describe.each(LABS)('isolated primary, $profile profile', (LAB) => {
     // Write outage: the longest stretch without an acknowledged write, from the cut on.
     const ackTimes = [cutAt, ...ackedAfterCut.map((a) => a.at)].sort((a, b) => a - b)
     const outageMs = Math.max(...ackTimes.slice(1).map((t, i) => t - (ackTimes[i] ?? t)))
-    process.stdout.write(`isolated primary ${before.name} (${LAB.profile}): old primary's last probe write ${(oldLastMs / 1000).toFixed(1)} s after the cut ` +
-      `(bound ${terms.fenceMax} s), new primary's first ${(newFirstMs / 1000).toFixed(1)} s (bound ${terms.promoteMin} s), overlap ${(overlapMs / 1000).toFixed(1)} s; ` +
-      `db-ha writers: write outage ${(outageMs / 1000).toFixed(1)} s, ${acknowledged.length} acknowledged, ${failures.length} failed; rejoin ${(rejoinMs / 1000).toFixed(1)} s\n`)
+    process.stdout.write(
+      `isolated primary ${before.name} (${LAB.profile}): old primary's last probe write ${(oldLastMs / 1000).toFixed(1)} s after the cut ` +
+        `(bound ${terms.fenceMax} s), new primary's first ${(newFirstMs / 1000).toFixed(1)} s (bound ${terms.promoteMin} s), overlap ${(overlapMs / 1000).toFixed(1)} s; ` +
+        `db-ha writers: write outage ${(outageMs / 1000).toFixed(1)} s, ${acknowledged.length} acknowledged, ${failures.length} failed; rejoin ${(rejoinMs / 1000).toFixed(1)} s\n`,
+    )
 
     expect(newFirstMs).toBeLessThan(Infinity)
     expect(overlapMs).toBeLessThanOrEqual(0)

@@ -57,13 +57,20 @@ export async function startDrillLab(lab = LAB) {
     const port = await freePort()
     const logFile = path.join(cluster.inventory.dir, 'api.log')
     const out = openSync(logFile, 'a')
-    const api = spawn(process.execPath, ['dist/main.js'], { cwd: apiDir, env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: ['ignore', out, out] })
+    const api = spawn(process.execPath, ['dist/main.js'], {
+      cwd: apiDir,
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', out, out],
+    })
     closeSync(out)
     let stopping = false
     api.once('exit', (code, signal) => {
       if (stopping) return
       process.stderr.write(`drill lab: the API exited (${signal ?? code}) before the suite stopped it; its log:\n`)
-      fs.readFile(logFile, 'utf8').then((text) => process.stderr.write(text.split('\n').slice(-40).join('\n') + '\n'), () => {})
+      fs.readFile(logFile, 'utf8').then(
+        (text) => process.stderr.write(text.split('\n').slice(-40).join('\n') + '\n'),
+        () => {},
+      )
     })
     const url = `http://127.0.0.1:${port}`
     for (let i = 0; ; i++) {

@@ -4,6 +4,11 @@ export * from './errors/index.js'
 export * from './pool/index.js'
 export * from './retry/index.js'
 export {
-  SSL_MODES, TARGET_SESSION_ATTRS,
-  type ConnectionSettings, type HostSpec, type LoadBalanceHosts, type SslMode, type TargetSessionAttrs,
+  SSL_MODES,
+  TARGET_SESSION_ATTRS,
+  type ConnectionSettings,
+  type HostSpec,
+  type LoadBalanceHosts,
+  type SslMode,
+  type TargetSessionAttrs,
 } from './settings/connection-settings.js'

@@ -25,14 +25,26 @@ function ourError(outcome: Outcome): DsnError {
 const ERROR_CLASSES: { id: string; match: RegExp; name?: RegExp }[] = [
   { id: 'missing "="', match: /^missing "=" after/, name: /^missing "=" after "(.*)" in connection info string$/s },
   { id: 'unterminated quote', match: /^unterminated quoted string/ },
-  { id: 'invalid option', match: /^invalid connection option|^invalid URI query parameter/, name: /^invalid (?:connection option |URI query parameter: )"(.*)"$/s },
+  {
+    id: 'invalid option',
+    match: /^invalid connection option|^invalid URI query parameter/,
+    name: /^invalid (?:connection option |URI query parameter: )"(.*)"$/s,
+  },
   { id: 'bad percent-escape', match: /^invalid percent-encoded token/ },
   { id: '%00', match: /^forbidden value %00/ },
   { id: 'unterminated IPv6', match: /^end of string reached when looking for matching "\]"/ },
   { id: 'empty IPv6', match: /^IPv6 host address may not be empty/ },
   { id: 'junk after IPv6', match: /^unexpected character "(.)" at position (\d+) in URI/ },
-  { id: 'query without "="', match: /^missing key\/value separator/, name: /^missing key\/value separator "=" in URI query parameter: "(.*)"$/s },
-  { id: 'query with two "="', match: /^extra key\/value separator/, name: /^extra key\/value separator "=" in URI query parameter: "(.*)"$/s },
+  {
+    id: 'query without "="',
+    match: /^missing key\/value separator/,
+    name: /^missing key\/value separator "=" in URI query parameter: "(.*)"$/s,
+  },
+  {
+    id: 'query with two "="',
+    match: /^extra key\/value separator/,
+    name: /^extra key\/value separator "=" in URI query parameter: "(.*)"$/s,
+  },
 ]
 
 const classOf = (message: string) => ERROR_CLASSES.find((c) => c.match.test(message))
@@ -72,7 +84,6 @@ function libpqAnswers() {
 }
 
 describe('parseDsn agrees with libpq', () => {
-
   it('has a broad, duplicate-free table of vectors', () => {
     const { libpq } = libpqAnswers()
     expect(DSN_VECTORS.length).toBeGreaterThanOrEqual(100)
@@ -123,7 +134,10 @@ describe('parseDsn beyond libpq 15', () => {
   it('accepts load_balance_hosts (libpq 16) in both forms', () => {
     expect(parseDsn('host=h1,h2 load_balance_hosts=random')).toEqual({ host: 'h1,h2', load_balance_hosts: 'random' })
     expect(parseDsn('postgresql://h1,h2/db?load_balance_hosts=disable')).toEqual({
-      host: 'h1,h2', port: ',', dbname: 'db', load_balance_hosts: 'disable',
+      host: 'h1,h2',
+      port: ',',
+      dbname: 'db',
+      load_balance_hosts: 'disable',
     })
     expect(parseDsn("load_balance_hosts='random' load_balance_hosts=disable")).toEqual({ load_balance_hosts: 'disable' })
   })

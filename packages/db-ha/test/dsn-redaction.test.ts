@@ -77,15 +77,23 @@ describe('errors never show a password', () => {
   })
 
   it('nor a password from PGPASSWORD or an explicit option', () => {
-    const text = exposed(errorOf(() => resolveSettings({ dsn: 'port=0', env: { PGPASSWORD: 'Sup3rS3cret' }, options: { password: 'Opt10nS3cret' } })))
+    const text = exposed(
+      errorOf(() => resolveSettings({ dsn: 'port=0', env: { PGPASSWORD: 'Sup3rS3cret' }, options: { password: 'Opt10nS3cret' } })),
+    )
     expect(text).not.toContain('Sup3rS3cret')
     expect(text).not.toContain('Opt10nS3cret')
   })
 
   it('still names tokens that cannot be part of a password', () => {
     expect(errorOf(() => parseDsn('password=x hots=h'))).toMatchObject({ keyword: undefined })
-    expect(errorOf(() => parseDsn('host=h hots=h password=x'))).toMatchObject({ message: 'invalid connection option "hots"', keyword: 'hots' })
-    expect(errorOf(() => parseDsn('postgresql://u:p@h/db?hots=h'))).toMatchObject({ message: 'invalid URI query parameter: "hots"', keyword: 'hots' })
+    expect(errorOf(() => parseDsn('host=h hots=h password=x'))).toMatchObject({
+      message: 'invalid connection option "hots"',
+      keyword: 'hots',
+    })
+    expect(errorOf(() => parseDsn('postgresql://u:p@h/db?hots=h'))).toMatchObject({
+      message: 'invalid URI query parameter: "hots"',
+      keyword: 'hots',
+    })
   })
 })
 

@@ -57,7 +57,7 @@ const keywordValue: [label: string, dsn: string][] = [
   ['requiressl=0 means sslmode=prefer', 'requiressl=0'],
   ['requiressl looks at the first character only', 'requiressl=1x'],
   ['requiressl overrides an earlier sslmode', 'sslmode=disable requiressl=1'],
-  ['sslmode overrides an earlier requiressl', "requiressl=1 sslmode=verify-full"],
+  ['sslmode overrides an earlier requiressl', 'requiressl=1 sslmode=verify-full'],
   ['values are not checked while parsing', 'target_session_attrs=bogus connect_timeout=abc port=99999 sslmode=x'],
   ['several hosts, one port', 'host=h1,h2,h3 port=5432'],
   ['several hosts, a port each', 'host=h1,h2,h3 port=5432,5433,5434'],

@@ -5,8 +5,20 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import * as dbHa from '../src/index.js'
 import {
-  AttemptOutlastedBudgetError, DB_HA_ERROR_CODES, DB_HA_WARNING_CODES, DbHaError, DsnError, NO_SUITABLE_HOST, NoSuitableHostError, OUTCOME_UNKNOWN,
-  OutcomeUnknownError, PgPoolUnsupportedError, RETRY_BUDGET_EXHAUSTED, RetryBudgetExhaustedError, RoleChangedError, classifyError,
+  AttemptOutlastedBudgetError,
+  DB_HA_ERROR_CODES,
+  DB_HA_WARNING_CODES,
+  DbHaError,
+  DsnError,
+  NO_SUITABLE_HOST,
+  NoSuitableHostError,
+  OUTCOME_UNKNOWN,
+  OutcomeUnknownError,
+  PgPoolUnsupportedError,
+  RETRY_BUDGET_EXHAUSTED,
+  RetryBudgetExhaustedError,
+  RoleChangedError,
+  classifyError,
 } from '../src/index.js'
 
 const classification = { kind: 'failover', sent: 'unknown', reason: 'ECONNRESET' } as const
@@ -54,7 +66,11 @@ describe('db-ha errors', () => {
       DB_HA_PG_POOL_UNSUPPORTED: 'DB_HA_PG_POOL_UNSUPPORTED',
     })
     expect(DB_HA_WARNING_CODES).toEqual({ DB_HA_PASSFILE_MODE: 'DB_HA_PASSFILE_MODE' })
-    expect([NO_SUITABLE_HOST, OUTCOME_UNKNOWN, RETRY_BUDGET_EXHAUSTED]).toEqual(['DB_HA_NO_SUITABLE_HOST', 'DB_HA_OUTCOME_UNKNOWN', 'DB_HA_RETRY_BUDGET_EXHAUSTED'])
+    expect([NO_SUITABLE_HOST, OUTCOME_UNKNOWN, RETRY_BUDGET_EXHAUSTED]).toEqual([
+      'DB_HA_NO_SUITABLE_HOST',
+      'DB_HA_OUTCOME_UNKNOWN',
+      'DB_HA_RETRY_BUDGET_EXHAUSTED',
+    ])
   })
 
   it('passes cause through to Error, and keeps each class its name', () => {
@@ -64,8 +80,16 @@ describe('db-ha errors', () => {
     expect(new OutcomeUnknownError(cause, 1, classification).cause).toBe(cause)
     expect(new RetryBudgetExhaustedError(cause, 3, 10_000).cause).toBe(cause)
     expect(errors.map(([error]) => error.name)).toEqual([
-      'DsnError', 'DsnError', 'DsnError', 'DsnError', 'NoSuitableHostError', 'RoleChangedError', 'OutcomeUnknownError',
-      'RetryBudgetExhaustedError', 'AttemptOutlastedBudgetError', 'PgPoolUnsupportedError',
+      'DsnError',
+      'DsnError',
+      'DsnError',
+      'DsnError',
+      'NoSuitableHostError',
+      'RoleChangedError',
+      'OutcomeUnknownError',
+      'RetryBudgetExhaustedError',
+      'AttemptOutlastedBudgetError',
+      'PgPoolUnsupportedError',
     ])
   })
 
@@ -75,10 +99,29 @@ describe('db-ha errors', () => {
 
   it('the public index still exports what it did', () => {
     const names = [
-      'createPool', 'createReadPool', 'HaPool', 'judgeRole', 'DsnError', 'DSN_KEYWORDS', 'parseDsn', 'redactDsn', 'resolveSettings',
-      'classifyError', 'isFailoverError', 'NoSuitableHostError', 'NO_SUITABLE_HOST', 'OutcomeUnknownError', 'OUTCOME_UNKNOWN',
-      'RetryBudgetExhaustedError', 'RETRY_BUDGET_EXHAUSTED', 'RoleChangedError', 'AttemptOutlastedBudgetError', 'withRetry',
-      'backoffDelay', 'SSL_MODES', 'TARGET_SESSION_ATTRS',
+      'createPool',
+      'createReadPool',
+      'HaPool',
+      'judgeRole',
+      'DsnError',
+      'DSN_KEYWORDS',
+      'parseDsn',
+      'redactDsn',
+      'resolveSettings',
+      'classifyError',
+      'isFailoverError',
+      'NoSuitableHostError',
+      'NO_SUITABLE_HOST',
+      'OutcomeUnknownError',
+      'OUTCOME_UNKNOWN',
+      'RetryBudgetExhaustedError',
+      'RETRY_BUDGET_EXHAUSTED',
+      'RoleChangedError',
+      'AttemptOutlastedBudgetError',
+      'withRetry',
+      'backoffDelay',
+      'SSL_MODES',
+      'TARGET_SESSION_ATTRS',
     ]
     for (const name of names) expect(dbHa, name).toHaveProperty(name)
   })
@@ -87,7 +130,9 @@ describe('db-ha errors', () => {
 describe('the codes module', () => {
   it('is the only place a code is spelt as a string', () => {
     const src = path.join(import.meta.dirname, '../src')
-    const files = fs.readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && f !== path.join('errors', 'codes.ts'))
+    const files = fs
+      .readdirSync(src, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && f !== path.join('errors', 'codes.ts'))
     const literal = /(['"`])(?:DB_HA|DSN)_[A-Z_]+\1/g
     const found = files.flatMap((f) => (fs.readFileSync(path.join(src, f), 'utf8').match(literal) ?? []).map((m) => `${f}: ${m}`))
     expect(found).toEqual([])

@@ -55,7 +55,11 @@ describe('stuck hosts', () => {
     state.suspect(a, 'Query read timeout', { stuck: true })
     state.suspect(b, 'Connection terminated unexpectedly')
     expect([state.isStuck(a), state.isStuck(b)]).toEqual([true, false])
-    expect(state.snapshot()).toMatchObject({ currentHost: null, suspectHosts: ['10.0.0.11:5432', '10.0.0.12:5432'], stuckHosts: ['10.0.0.11:5432'] })
+    expect(state.snapshot()).toMatchObject({
+      currentHost: null,
+      suspectHosts: ['10.0.0.11:5432', '10.0.0.12:5432'],
+      stuckHosts: ['10.0.0.11:5432'],
+    })
     expect(events).toEqual([
       { host: '10.0.0.11:5432', reason: 'Query read timeout', stuck: true },
       { host: '10.0.0.12:5432', reason: 'Connection terminated unexpectedly', stuck: false },

@@ -8,7 +8,9 @@ describe('NoSuitableHostError', () => {
       { host: '10.0.0.12', port: 5432, reason: 'timeout', detail: 'after 3 s' },
       { host: '10.0.0.13', port: 5432, reason: 'refused' },
     ])
-    expect(error.message).toBe('no suitable host for target_session_attrs=read-write: 10.0.0.11:5432 read-only; 10.0.0.12:5432 timeout after 3 s; 10.0.0.13:5432 refused')
+    expect(error.message).toBe(
+      'no suitable host for target_session_attrs=read-write: 10.0.0.11:5432 read-only; 10.0.0.12:5432 timeout after 3 s; 10.0.0.13:5432 refused',
+    )
     expect(error).toBeInstanceOf(Error)
     expect(error.name).toBe('NoSuitableHostError')
     expect(error.code).toBe('DB_HA_NO_SUITABLE_HOST')
@@ -21,7 +23,9 @@ describe('NoSuitableHostError', () => {
       { host: 'fd00::11', port: 5433, reason: 'not-standby' },
       { host: '/var/run/postgresql/', port: 5432, reason: 'lagging', detail: '48 MB behind' },
     ])
-    expect(error.message).toBe('no suitable host for target_session_attrs=standby: [fd00::11]:5433 not-standby; /var/run/postgresql/.s.PGSQL.5432 lagging 48 MB behind')
+    expect(error.message).toBe(
+      'no suitable host for target_session_attrs=standby: [fd00::11]:5433 not-standby; /var/run/postgresql/.s.PGSQL.5432 lagging 48 MB behind',
+    )
   })
 
   it('says so when no host was tried', () => {
@@ -37,18 +41,21 @@ describe('NoSuitableHostError', () => {
     const everything = JSON.stringify({ message: error.message, attempts: error.attempts })
     for (const secret of ['s3cr', 'hunter', 'letmein']) expect(everything).not.toContain(secret)
     expect(error.message).toContain('postgres://app:***@db1:5432/app?sslmode=require')
-    expect(error.message).toContain("password=*** dbname=app")
+    expect(error.message).toContain('password=*** dbname=app')
     expect(error.message).toContain('password=***&sslmode=disable')
   })
 
-  it('does not alter the caller\'s attempts', () => {
+  it("does not alter the caller's attempts", () => {
     const attempts = [{ host: 'db1', port: 5432, reason: 'error' as const, detail: 'password=x' }]
     new NoSuitableHostError('any', attempts)
     expect(attempts[0]?.detail).toBe('password=x')
   })
 
   it('is a failover-class error that was never sent', () => {
-    const error = new NoSuitableHostError('read-write', [{ host: '10.0.0.11', port: 5432, reason: 'read-only' }, { host: '10.0.0.12', port: 5432, reason: 'auth-failed' }])
+    const error = new NoSuitableHostError('read-write', [
+      { host: '10.0.0.11', port: 5432, reason: 'read-only' },
+      { host: '10.0.0.12', port: 5432, reason: 'auth-failed' },
+    ])
     expect(classifyError(error)).toMatchObject({ kind: 'failover', sent: 'no' })
   })
 })

@@ -51,10 +51,10 @@ describe('passwordFromPassfile', () => {
   })
 })
 
-describe('the pool\'s client settings', () => {
+describe("the pool's client settings", () => {
   const file = passfile('pool-pgpass', LINES)
 
-  it('take each host\'s password from the passfile (DSN passfile or PGPASSFILE) when none is given', () => {
+  it("take each host's password from the passfile (DSN passfile or PGPASSFILE) when none is given", () => {
     for (const settings of [
       resolveSettings({ env: {}, dsn: `host=db1,db2 port=5432,6000 dbname=app user=app passfile=${file}` }),
       resolveSettings({ env: { PGPASSFILE: file }, dsn: 'host=db1,db2 port=5432,6000 dbname=app user=app' }),

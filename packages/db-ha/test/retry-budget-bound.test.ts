@@ -5,7 +5,8 @@ import { OutcomeUnknownError, RetryBudgetExhaustedError } from '../src/errors/in
 import { AttemptOutlastedBudgetError, withRetry } from '../src/retry/index.js'
 
 const hangs = () => new Promise<never>(() => {})
-const refused = () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.11:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' })
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED 10.0.0.11:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' })
 
 describe('the retry budget', () => {
   it('ends an idempotent call whose attempt hangs, as budget exhausted', async () => {
@@ -23,11 +24,14 @@ describe('the retry budget', () => {
   it('counts the earlier attempts: a hang after failed ones ends at the same budget', async () => {
     let attempts = 0
     const started = performance.now()
-    const error = await withRetry(async () => {
-      attempts++
-      if (attempts < 3) throw refused()
-      return hangs()
-    }, { idempotent: true, budgetMs: 300, baseDelayMs: 1, maxDelayMs: 2 }).catch((e: unknown) => e)
+    const error = await withRetry(
+      async () => {
+        attempts++
+        if (attempts < 3) throw refused()
+        return hangs()
+      },
+      { idempotent: true, budgetMs: 300, baseDelayMs: 1, maxDelayMs: 2 },
+    ).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RetryBudgetExhaustedError)
     expect(attempts).toBe(3)
     // Loose on purpose (a loaded machine): what fails is a call that waits for the hang.
@@ -35,7 +39,10 @@ describe('the retry budget', () => {
   })
 
   it('leaves a slow attempt that ends within the budget alone', async () => {
-    const value = await withRetry(() => new Promise((resolve) => setTimeout(() => resolve('done'), 50)), { idempotent: false, budgetMs: 2000 })
+    const value = await withRetry(() => new Promise((resolve) => setTimeout(() => resolve('done'), 50)), {
+      idempotent: false,
+      budgetMs: 2000,
+    })
     expect(value).toBe('done')
   })
 })

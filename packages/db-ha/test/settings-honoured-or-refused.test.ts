@@ -23,9 +23,20 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 describe('settings db-ha cannot honour', () => {
   it.each([
-    ['channel_binding', 'require'], ['keepalives_interval', '5'], ['keepalives_count', '3'], ['tcp_user_timeout', '1000'],
-    ['sslcrldir', '/etc/crl'], ['requirepeer', 'postgres'], ['krbsrvname', 'postgres'], ['gsslib', 'gssapi'], ['service', 'prod'],
-    ['replication', 'database'], ['gssencmode', 'require'], ['sslcompression', '1'], ['sslsni', '0'], ['client_encoding', 'LATIN1'],
+    ['channel_binding', 'require'],
+    ['keepalives_interval', '5'],
+    ['keepalives_count', '3'],
+    ['tcp_user_timeout', '1000'],
+    ['sslcrldir', '/etc/crl'],
+    ['requirepeer', 'postgres'],
+    ['krbsrvname', 'postgres'],
+    ['gsslib', 'gssapi'],
+    ['service', 'prod'],
+    ['replication', 'database'],
+    ['gssencmode', 'require'],
+    ['sslcompression', '1'],
+    ['sslsni', '0'],
+    ['client_encoding', 'LATIN1'],
   ])('%s=%s in the DSN is refused, naming it', (keyword, value) => {
     const error = refusal({ dsn: `host=h ${keyword}=${value}` })
     expect(error.code).toBe('DSN_UNSUPPORTED')
@@ -40,7 +51,9 @@ describe('settings db-ha cannot honour', () => {
   })
 
   it('accepts the values db-ha has anyway', () => {
-    expect(() => resolve({ dsn: 'host=h channel_binding=disable gssencmode=disable sslcompression=0 sslsni=1 client_encoding=UTF8' })).not.toThrow()
+    expect(() =>
+      resolve({ dsn: 'host=h channel_binding=disable gssencmode=disable sslcompression=0 sslsni=1 client_encoding=UTF8' }),
+    ).not.toThrow()
   })
 })
 
@@ -60,8 +73,16 @@ describe('settings db-ha honours', () => {
   it('sslcrl, sslpassword and the TLS protocol bounds in the TLS options', () => {
     const crl = path.join(dir, 'root.crl')
     fs.writeFileSync(crl, '-----BEGIN X509 CRL-----\n')
-    const settings = resolve({ dsn: `host=h sslmode=require sslcrl=${crl} sslpassword=secret ssl_min_protocol_version=TLSv1.3`, env: { PGSSLMAXPROTOCOLVERSION: 'TLSv1.3' } })
-    expect(sslOptions(settings)).toMatchObject({ crl: '-----BEGIN X509 CRL-----\n', passphrase: 'secret', minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })
+    const settings = resolve({
+      dsn: `host=h sslmode=require sslcrl=${crl} sslpassword=secret ssl_min_protocol_version=TLSv1.3`,
+      env: { PGSSLMAXPROTOCOLVERSION: 'TLSv1.3' },
+    })
+    expect(sslOptions(settings)).toMatchObject({
+      crl: '-----BEGIN X509 CRL-----\n',
+      passphrase: 'secret',
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+    })
     expect(refusal({ dsn: 'host=h ssl_min_protocol_version=TLSv9' }).code).toBe('DSN_BAD_VALUE')
   })
 })

@@ -16,37 +16,43 @@ interface Setting {
 
 const SETTINGS: Setting[] = [
   {
-    keyword: 'host', env: 'PGHOST',
+    keyword: 'host',
+    env: 'PGHOST',
     values: { env: 'env-host', dsn: 'dsn-host', option: { hosts: [{ host: 'option-host', port: 5432 }] } },
     read: (s) => s.hosts.map((h) => h.host),
     expected: { env: ['env-host'], dsn: ['dsn-host'], option: ['option-host'], default: ['/var/run/postgresql'] },
   },
   {
-    keyword: 'port', env: 'PGPORT',
+    keyword: 'port',
+    env: 'PGPORT',
     values: { env: '6001', dsn: '6002', option: { hosts: [{ host: 'h', port: 6003 }] } },
     read: (s) => s.hosts.map((h) => h.port),
     expected: { env: [6001], dsn: [6002], option: [6003], default: [5432] },
   },
   ...(['dbname', 'user', 'password'] as const).map((keyword): Setting => ({
-    keyword, env: { dbname: 'PGDATABASE', user: 'PGUSER', password: 'PGPASSWORD' }[keyword],
+    keyword,
+    env: { dbname: 'PGDATABASE', user: 'PGUSER', password: 'PGPASSWORD' }[keyword],
     values: { env: `env-${keyword}`, dsn: `dsn-${keyword}`, option: { [keyword]: `option-${keyword}` } },
     read: (s) => s[keyword],
     expected: { env: `env-${keyword}`, dsn: `dsn-${keyword}`, option: `option-${keyword}`, default: undefined },
   })),
   {
-    keyword: 'connect_timeout', env: 'PGCONNECT_TIMEOUT',
+    keyword: 'connect_timeout',
+    env: 'PGCONNECT_TIMEOUT',
     values: { env: '7', dsn: '8', option: { connectTimeout: 9 } },
     read: (s) => s.connectTimeout,
     expected: { env: 7, dsn: 8, option: 9, default: undefined },
   },
   {
-    keyword: 'target_session_attrs', env: 'PGTARGETSESSIONATTRS',
+    keyword: 'target_session_attrs',
+    env: 'PGTARGETSESSIONATTRS',
     values: { env: 'read-only', dsn: 'primary', option: { targetSessionAttrs: 'standby' } },
     read: (s) => s.targetSessionAttrs,
     expected: { env: 'read-only', dsn: 'primary', option: 'standby', default: 'any' },
   },
   {
-    keyword: 'sslmode', env: 'PGSSLMODE',
+    keyword: 'sslmode',
+    env: 'PGSSLMODE',
     values: { env: 'allow', dsn: 'require', option: { sslmode: 'verify-full' } },
     read: (s) => s.sslmode,
     expected: { env: 'allow', dsn: 'require', option: 'verify-full', default: 'prefer' },
@@ -95,19 +101,28 @@ describe('host lists', () => {
 
   it('gives one port to every host, or a port each', () => {
     expect(hosts({ dsn: 'host=h1,h2,h3 port=6000' })).toEqual([
-      { host: 'h1', port: 6000 }, { host: 'h2', port: 6000 }, { host: 'h3', port: 6000 },
+      { host: 'h1', port: 6000 },
+      { host: 'h2', port: 6000 },
+      { host: 'h3', port: 6000 },
     ])
     expect(hosts({ dsn: 'postgresql://h1:5432,h2:5433,[::1]:5434/db' })).toEqual([
-      { host: 'h1', port: 5432 }, { host: 'h2', port: 5433 }, { host: '::1', port: 5434 },
+      { host: 'h1', port: 5432 },
+      { host: 'h2', port: 5433 },
+      { host: '::1', port: 5434 },
     ])
   })
 
   it('defaults empty host and port entries, as libpq does', () => {
     // libpq parses these to port ",," and ",5433": as many entries as hosts, the empty ones default.
     expect(hosts({ dsn: 'postgresql://h1,h2,h3/db' }).map((h) => h.port)).toEqual([5432, 5432, 5432])
-    expect(hosts({ dsn: 'postgresql://h1,h2:5433/db' })).toEqual([{ host: 'h1', port: 5432 }, { host: 'h2', port: 5433 }])
+    expect(hosts({ dsn: 'postgresql://h1,h2:5433/db' })).toEqual([
+      { host: 'h1', port: 5432 },
+      { host: 'h2', port: 5433 },
+    ])
     expect(hosts({ dsn: 'host=h1,,h3 port=1,,3' })).toEqual([
-      { host: 'h1', port: 1 }, { host: '/var/run/postgresql', port: 5432 }, { host: 'h3', port: 3 },
+      { host: 'h1', port: 1 },
+      { host: '/var/run/postgresql', port: 5432 },
+      { host: 'h3', port: 3 },
     ])
   })
 
@@ -119,16 +134,23 @@ describe('host lists', () => {
 
   it('pairs host names with hostaddr values, and uses a hostaddr alone as the host', () => {
     expect(hosts({ dsn: 'host=a,b hostaddr=10.0.0.1,10.0.0.2 port=1,2' })).toEqual([
-      { host: 'a', hostaddr: '10.0.0.1', port: 1 }, { host: 'b', hostaddr: '10.0.0.2', port: 2 },
+      { host: 'a', hostaddr: '10.0.0.1', port: 1 },
+      { host: 'b', hostaddr: '10.0.0.2', port: 2 },
     ])
     expect(hosts({ dsn: 'postgresql:///db?hostaddr=127.0.0.1,127.0.0.2' })).toEqual([
-      { host: '127.0.0.1', hostaddr: '127.0.0.1', port: 5432 }, { host: '127.0.0.2', hostaddr: '127.0.0.2', port: 5432 },
+      { host: '127.0.0.1', hostaddr: '127.0.0.1', port: 5432 },
+      { host: '127.0.0.2', hostaddr: '127.0.0.2', port: 5432 },
     ])
   })
 
   it('mixes sources per keyword: DSN hosts with PGPORT, DSN hostaddr with PGHOST', () => {
-    expect(hosts({ dsn: 'host=a,b', env: { PGPORT: '6000,6001' } })).toEqual([{ host: 'a', port: 6000 }, { host: 'b', port: 6001 }])
-    expect(hosts({ dsn: 'hostaddr=10.0.0.1', env: { PGHOST: 'db.example' } })).toEqual([{ host: 'db.example', hostaddr: '10.0.0.1', port: 5432 }])
+    expect(hosts({ dsn: 'host=a,b', env: { PGPORT: '6000,6001' } })).toEqual([
+      { host: 'a', port: 6000 },
+      { host: 'b', port: 6001 },
+    ])
+    expect(hosts({ dsn: 'hostaddr=10.0.0.1', env: { PGHOST: 'db.example' } })).toEqual([
+      { host: 'db.example', hostaddr: '10.0.0.1', port: 5432 },
+    ])
   })
 })
 
@@ -159,7 +181,11 @@ describe('invalid settings', () => {
 
   it('rejects host and hostaddr lists of different lengths, naming hostaddr', () => {
     const error = resolveError({ dsn: 'host=a,b hostaddr=10.0.0.1' })
-    expect(error).toMatchObject({ code: 'DSN_BAD_VALUE', keyword: 'hostaddr', message: 'could not match 2 host names to 1 hostaddr values' })
+    expect(error).toMatchObject({
+      code: 'DSN_BAD_VALUE',
+      keyword: 'hostaddr',
+      message: 'could not match 2 host names to 1 hostaddr values',
+    })
   })
 
   it.each([
@@ -203,11 +229,13 @@ describe('invalid settings', () => {
   })
 })
 
-describe('load_balance_hosts (libpq 16, not in Debian 12\'s libpq)', () => {
+describe("load_balance_hosts (libpq 16, not in Debian 12's libpq)", () => {
   it('is read from the DSN, then PGLOADBALANCEHOSTS, then defaults to disable', () => {
     expect(resolve({}).loadBalanceHosts).toBe('disable')
     expect(resolve({ env: { PGLOADBALANCEHOSTS: 'random' } }).loadBalanceHosts).toBe('random')
-    expect(resolve({ dsn: 'postgresql://h1,h2/db?load_balance_hosts=disable', env: { PGLOADBALANCEHOSTS: 'random' } }).loadBalanceHosts).toBe('disable')
+    expect(
+      resolve({ dsn: 'postgresql://h1,h2/db?load_balance_hosts=disable', env: { PGLOADBALANCEHOSTS: 'random' } }).loadBalanceHosts,
+    ).toBe('disable')
     expect(resolve({ dsn: 'host=h1,h2 load_balance_hosts=random' }).loadBalanceHosts).toBe('random')
     expect(resolve({ dsn: 'load_balance_hosts=random', options: { loadBalanceHosts: 'disable' } }).loadBalanceHosts).toBe('disable')
   })

@@ -57,8 +57,17 @@ describe('sslOptions', () => {
   })
 
   it('reads sslcert, sslkey and sslcrl, and passes sslpassword and the protocol bounds', () => {
-    const ssl = tls(`host=h sslmode=verify-full sslcert=${cert} sslkey=${key} sslcrl=${crl} sslpassword=secret ssl_max_protocol_version=TLSv1.3`)
-    expect(ssl).toMatchObject({ cert: 'CLIENT CERT PEM\n', key: 'CLIENT KEY PEM\n', crl: 'CRL PEM\n', passphrase: 'secret', minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' })
+    const ssl = tls(
+      `host=h sslmode=verify-full sslcert=${cert} sslkey=${key} sslcrl=${crl} sslpassword=secret ssl_max_protocol_version=TLSv1.3`,
+    )
+    expect(ssl).toMatchObject({
+      cert: 'CLIENT CERT PEM\n',
+      key: 'CLIENT KEY PEM\n',
+      crl: 'CRL PEM\n',
+      passphrase: 'secret',
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.3',
+    })
   })
 
   it('leaves out what was not given', () => {

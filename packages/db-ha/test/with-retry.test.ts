@@ -3,7 +3,8 @@ import { describe, expect, it, vi } from 'vitest'
 import { NoSuitableHostError, OutcomeUnknownError, RetryBudgetExhaustedError } from '../src/errors/index.js'
 import { backoffDelay, withRetry, type RetryInfo, type RetryOptions } from '../src/retry/index.js'
 
-const refused = () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.11:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' })
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED 10.0.0.11:5432'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect' })
 const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' })
 const terminated = () => new Error('Connection terminated unexpectedly')
 function pgError(code: string, message: string) {
@@ -12,10 +13,13 @@ function pgError(code: string, message: string) {
   error.severity = 'ERROR'
   return error
 }
-const prismaP1017 = () => Object.assign(new Error('Server has closed the connection.'), {
-  name: 'PrismaClientKnownRequestError', code: 'P1017', clientVersion: '7.10.0',
-  meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'ConnectionClosed' } } },
-})
+const prismaP1017 = () =>
+  Object.assign(new Error('Server has closed the connection.'), {
+    name: 'PrismaClientKnownRequestError',
+    code: 'P1017',
+    clientVersion: '7.10.0',
+    meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'ConnectionClosed' } } },
+  })
 
 /** A virtual clock: sleeping advances it, so budgets are tested without waiting. */
 function fakeTime() {
@@ -23,10 +27,15 @@ function fakeTime() {
   const sleeps: number[] = []
   return {
     sleeps,
-    advance: (ms: number) => { t += ms },
+    advance: (ms: number) => {
+      t += ms
+    },
     options: {
       now: () => t,
-      sleep: async (ms: number) => { sleeps.push(ms); t += ms },
+      sleep: async (ms: number) => {
+        sleeps.push(ms)
+        t += ms
+      },
       random: () => 0.5,
     } satisfies Partial<RetryOptions>,
   }
@@ -54,7 +63,11 @@ describe('withRetry', () => {
     const fn = failing(reset(), terminated(), pgError('57P01', 'terminating connection'))
     await expect(withRetry(fn, { idempotent: true, ...time.options, onRetry: (info) => infos.push(info) })).resolves.toBe('ok')
     expect(fn.mock.calls.map(([attempt]) => attempt)).toEqual([1, 2, 3, 4])
-    expect(infos.map((i) => [i.attempt, i.delayMs, i.classification.sent])).toEqual([[1, 25, 'unknown'], [2, 50, 'unknown'], [3, 100, 'unknown']])
+    expect(infos.map((i) => [i.attempt, i.delayMs, i.classification.sent])).toEqual([
+      [1, 25, 'unknown'],
+      [2, 50, 'unknown'],
+      [3, 100, 'unknown'],
+    ])
     expect(time.sleeps).toEqual([25, 50, 100])
   })
 
@@ -107,8 +120,18 @@ describe('withRetry', () => {
   })
 
   it.each([false, true])('passes on a commit the pool reported as not replicated, unretried (idempotent: %s)', async (idempotent) => {
-    const notice = { code: '01000', routine: 'SyncRepWaitForLSN', message: 'canceling wait for synchronous replication due to user request' }
-    const error = new OutcomeUnknownError(notice, 1, { kind: 'other', sent: 'unknown', reason: notice.message }, 'commit-not-replicated', '10.0.0.11:5432')
+    const notice = {
+      code: '01000',
+      routine: 'SyncRepWaitForLSN',
+      message: 'canceling wait for synchronous replication due to user request',
+    }
+    const error = new OutcomeUnknownError(
+      notice,
+      1,
+      { kind: 'other', sent: 'unknown', reason: notice.message },
+      'commit-not-replicated',
+      '10.0.0.11:5432',
+    )
     const fn = failing(refused(), error)
     await expect(withRetry(fn, { idempotent, ...fakeTime().options })).rejects.toBe(error)
     expect(fn).toHaveBeenCalledTimes(2)

@@ -11,7 +11,9 @@ const WHERE_AM_I = `select host(inet_server_addr()) as address, inet_server_port
 export function clusterRoutes({ pool, readPool, runDbWork }: { pool: HaPool; readPool: HaPool; runDbWork: RunDbWork }): Router {
   const router = Router()
   router.get('/', async (_req, res) => {
-    const { rows } = await runDbWork(() => pool.query<{ address: string; port: number; in_recovery: boolean; timeline: number | null }>(WHERE_AM_I))
+    const { rows } = await runDbWork(() =>
+      pool.query<{ address: string; port: number; in_recovery: boolean; timeline: number | null }>(WHERE_AM_I),
+    )
     const node = rows[0]
     res.json({
       servedBy: node && { address: node.address, port: node.port, inRecovery: node.in_recovery, timeline: node.timeline },

@@ -19,9 +19,11 @@ async function main(): Promise<number> {
   loadEnvFileIfNeeded()
   const dsn = process.env.DATABASE_URL?.trim()
   if (!dsn) {
-    usageError(process.env.DATABASE_URL === undefined
-      ? `DATABASE_URL is not set (neither in the environment nor in ${process.env.PGHA_ENV_FILE || defaultEnvFile})`
-      : 'DATABASE_URL is empty')
+    usageError(
+      process.env.DATABASE_URL === undefined
+        ? `DATABASE_URL is not set (neither in the environment nor in ${process.env.PGHA_ENV_FILE || defaultEnvFile})`
+        : 'DATABASE_URL is empty',
+    )
   }
 
   let settings
@@ -52,9 +54,11 @@ async function main(): Promise<number> {
       console.log(`${applied.includes(name) ? 'applied        ' : 'already applied'}  ${name}`)
     }
     const total = applied.length + alreadyApplied.length
-    console.log(applied.length === 0
-      ? `Nothing to apply: ${total} migration${total === 1 ? '' : 's'} already applied.`
-      : `Done: ${applied.length} applied, ${alreadyApplied.length} already applied.`)
+    console.log(
+      applied.length === 0
+        ? `Nothing to apply: ${total} migration${total === 1 ? '' : 's'} already applied.`
+        : `Done: ${applied.length} applied, ${alreadyApplied.length} already applied.`,
+    )
     return 0
   } catch (err) {
     const message = err instanceof MigrationError ? err.message : `cannot migrate: ${err instanceof Error ? err.message : String(err)}`

@@ -100,9 +100,8 @@ export function scriptMatchesChecksum(script: string, checksum: string): boolean
   const variants = [script, script.replaceAll('\r\n', '\n'), script.replaceAll('\n', '\r\n')]
   return variants.some((variant) => {
     const digest = createHash('sha256').update(variant, 'utf8').digest()
-    const rendered = checksum.length !== 0 && checksum.length !== 64
-      ? Array.from(digest, (byte) => byte.toString(16)).join('')
-      : digest.toString('hex')
+    const rendered =
+      checksum.length !== 0 && checksum.length !== 64 ? Array.from(digest, (byte) => byte.toString(16)).join('') : digest.toString('hex')
     return rendered === checksum
   })
 }
@@ -113,28 +112,54 @@ export async function readMigrations(migrationsDir: string): Promise<MigrationDi
   try {
     entries = await readdir(migrationsDir, { withFileTypes: true })
   } catch (err) {
-    throw new MigrationError('MIGRATIONS_DIR_UNREADABLE', `cannot read the migrations directory ${migrationsDir}: ${messageOf(err)}`, undefined, undefined, err)
+    throw new MigrationError(
+      'MIGRATIONS_DIR_UNREADABLE',
+      `cannot read the migrations directory ${migrationsDir}: ${messageOf(err)}`,
+      undefined,
+      undefined,
+      err,
+    )
   }
   const lockFile = await readFile(join(migrationsDir, LOCK_FILE), 'utf8').catch(() => undefined)
   if (lockFile !== undefined) checkProvider(lockFile)
 
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort((a, b) => a.localeCompare(b))
-  return Promise.all(names.map(async (name) => {
-    const path = join(migrationsDir, name, MIGRATION_SCRIPT)
-    try {
-      return { name, script: await readFile(path, 'utf8') }
-    } catch (err) {
-      throw new MigrationError('MIGRATION_SCRIPT_UNREADABLE', `migration \`${name}\`: cannot read ${path}: ${messageOf(err)}`, name, undefined, err)
-    }
-  }))
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort((a, b) => a.localeCompare(b))
+  return Promise.all(
+    names.map(async (name) => {
+      const path = join(migrationsDir, name, MIGRATION_SCRIPT)
+      try {
+        return { name, script: await readFile(path, 'utf8') }
+      } catch (err) {
+        throw new MigrationError(
+          'MIGRATION_SCRIPT_UNREADABLE',
+          `migration \`${name}\`: cannot read ${path}: ${messageOf(err)}`,
+          name,
+          undefined,
+          err,
+        )
+      }
+    }),
+  )
 }
 
 // As Prisma's read_provider_from_lock_file: the first line starting with "provider".
 function checkProvider(lockFile: string): void {
   const line = lockFile.split('\n').find((l) => l.startsWith('provider'))
-  const provider = line === undefined ? '<PROVIDER NOT FOUND>' : line.replace(/^(provider = )+/, '').trim().replace(/^"+|"+$/g, '')
+  const provider =
+    line === undefined
+      ? '<PROVIDER NOT FOUND>'
+      : line
+          .replace(/^(provider = )+/, '')
+          .trim()
+          .replace(/^"+|"+$/g, '')
   if (provider !== 'postgresql') {
-    throw new MigrationError('PROVIDER_MISMATCH', `${LOCK_FILE} is for provider "${provider}", this runner applies only postgresql migrations`)
+    throw new MigrationError(
+      'PROVIDER_MISMATCH',
+      `${LOCK_FILE} is for provider "${provider}", this runner applies only postgresql migrations`,
+    )
   }
 }
 
@@ -182,7 +207,13 @@ async function lock(client: pg.PoolClient, timeoutMs: number): Promise<void> {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_ADVISORY_LOCK_KEY])
   } catch (err) {
     if (sqlState(err) === '55P03') {
-      throw new MigrationError('LOCK_TIMEOUT', `timed out after ${timeoutMs} ms waiting for the migration lock (pg_advisory_lock(${MIGRATE_ADVISORY_LOCK_KEY})): another instance is still migrating`, undefined, undefined, err)
+      throw new MigrationError(
+        'LOCK_TIMEOUT',
+        `timed out after ${timeoutMs} ms waiting for the migration lock (pg_advisory_lock(${MIGRATE_ADVISORY_LOCK_KEY})): another instance is still migrating`,
+        undefined,
+        undefined,
+        err,
+      )
     }
     throw err
   }
@@ -213,8 +244,11 @@ async function loadMigrationsTable(client: pg.PoolClient): Promise<MigrationRow[
   if (!names.includes(MIGRATIONS_TABLE)) {
     const others = names.filter((name) => !IGNORED_TABLES.test(name))
     if (others.length > 0) {
-      throw new MigrationError('DATABASE_NOT_EMPTY', `the database schema is not empty (tables: ${others.sort().join(', ')}) and has no ${MIGRATIONS_TABLE} table; ` +
-        'baseline it first (Prisma error P3005, https://pris.ly/d/migrate-baseline)')
+      throw new MigrationError(
+        'DATABASE_NOT_EMPTY',
+        `the database schema is not empty (tables: ${others.sort().join(', ')}) and has no ${MIGRATIONS_TABLE} table; ` +
+          'baseline it first (Prisma error P3005, https://pris.ly/d/migrate-baseline)',
+      )
     }
     await client.query(CREATE_MIGRATIONS_TABLE)
     return []
@@ -229,8 +263,12 @@ async function loadMigrationsTable(client: pg.PoolClient): Promise<MigrationRow[
 function checkHistory(migrations: MigrationDirectory[], rows: MigrationRow[], log: MigrationLogger): MigrationDirectory[] {
   const failed = rows.find((row) => row.finished_at === null && row.rolled_back_at === null)
   if (failed) {
-    throw new MigrationError('FAILED_MIGRATION_FOUND', `the \`${failed.migration_name}\` migration started at ${failed.started_at.toISOString()} failed; ` +
-      'resolve it with `prisma migrate resolve` before applying new migrations (Prisma error P3009)', failed.migration_name)
+    throw new MigrationError(
+      'FAILED_MIGRATION_FOUND',
+      `the \`${failed.migration_name}\` migration started at ${failed.started_at.toISOString()} failed; ` +
+        'resolve it with `prisma migrate resolve` before applying new migrations (Prisma error P3009)',
+      failed.migration_name,
+    )
   }
   const live = rows.filter((row) => row.rolled_back_at === null)
   const pending: MigrationDirectory[] = []
@@ -239,8 +277,12 @@ function checkHistory(migrations: MigrationDirectory[], rows: MigrationRow[], lo
     if (records.length === 0) {
       pending.push(migration)
     } else if (!records.some((row) => scriptMatchesChecksum(migration.script, row.checksum))) {
-      throw new MigrationError('MIGRATION_MODIFIED', `the migration \`${migration.name}\` was modified after it was applied ` +
-        `(recorded checksum ${records[0]?.checksum}, file now ${migrationChecksum(migration.script)})`, migration.name)
+      throw new MigrationError(
+        'MIGRATION_MODIFIED',
+        `the migration \`${migration.name}\` was modified after it was applied ` +
+          `(recorded checksum ${records[0]?.checksum}, file now ${migrationChecksum(migration.script)})`,
+        migration.name,
+      )
     }
   }
   const onDisk = new Set(migrations.map((m) => m.name))
@@ -263,8 +305,13 @@ async function applyOne(client: pg.PoolClient, migration: MigrationDirectory): P
       // No parameters: pg sends it with the simple query protocol, which runs several statements.
       await client.query(migration.script)
     } catch (err) {
-      throw new MigrationError('MIGRATION_FAILED', `migration \`${migration.name}\` failed and was rolled back: ${describeSqlError(err, migration.script)}`,
-        migration.name, sqlState(err), err)
+      throw new MigrationError(
+        'MIGRATION_FAILED',
+        `migration \`${migration.name}\` failed and was rolled back: ${describeSqlError(err, migration.script)}`,
+        migration.name,
+        sqlState(err),
+        err,
+      )
     }
     await client.query(
       `UPDATE ${MIGRATIONS_TABLE} SET applied_steps_count = applied_steps_count + 1, finished_at = clock_timestamp() WHERE id = $1`,

@@ -10,24 +10,54 @@ import type { Lifecycle } from '../shutdown/lifecycle.js'
 /** How long /readyz waits for the primary before it answers "not ready". */
 export const READY_CHECK_TIMEOUT_MS = 800
 
-export function healthRoutes({ pool, lifecycle, readyTimeoutMs = READY_CHECK_TIMEOUT_MS }: { pool: HaPool; lifecycle: Lifecycle; readyTimeoutMs?: number }): Router {
+export function healthRoutes({
+  pool,
+  lifecycle,
+  readyTimeoutMs = READY_CHECK_TIMEOUT_MS,
+}: {
+  pool: HaPool
+  lifecycle: Lifecycle
+  readyTimeoutMs?: number
+}): Router {
   const router = Router()
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
   })
   router.get('/readyz', async (_req, res) => {
-    if (lifecycle.draining) throw new Problem({ status: 503, code: 'DRAINING', title: 'Shutting down', detail: 'this instance no longer accepts work', retryAfter: 1 })
+    if (lifecycle.draining)
+      throw new Problem({
+        status: 503,
+        code: 'DRAINING',
+        title: 'Shutting down',
+        detail: 'this instance no longer accepts work',
+        retryAfter: 1,
+      })
     let timer: NodeJS.Timeout | undefined
     const unconfirmed = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), readyTimeoutMs)
     })
-    const check = pool.query('select 1').then(() => 'ok' as const, () => 'unreachable' as const)
+    const check = pool.query('select 1').then(
+      () => 'ok' as const,
+      () => 'unreachable' as const,
+    )
     const outcome = await Promise.race([check, unconfirmed]).finally(() => clearTimeout(timer))
     if (outcome === 'unreachable') {
-      throw new Problem({ status: 503, code: 'PRIMARY_UNREACHABLE', title: 'The primary is not reachable', detail: 'no host of the DSN accepts writes right now', retryAfter: 1 })
+      throw new Problem({
+        status: 503,
+        code: 'PRIMARY_UNREACHABLE',
+        title: 'The primary is not reachable',
+        detail: 'no host of the DSN accepts writes right now',
+        retryAfter: 1,
+      })
     }
     if (outcome === 'timeout') {
-      throw new Problem({ status: 503, code: 'PRIMARY_UNKNOWN', title: 'The primary is not confirmed', detail: `no host confirmed it accepts writes within ${readyTimeoutMs} ms (a failover may be under way)`, retryAfter: 1 })
+      throw new Problem({
+        status: 503,
+        code: 'PRIMARY_UNKNOWN',
+        title: 'The primary is not confirmed',
+        detail: `no host confirmed it accepts writes within ${readyTimeoutMs} ms (a failover may be under way)`,
+        retryAfter: 1,
+      })
     }
     res.json({ status: 'ready', primary: pool.snapshot().currentHost })
   })

@@ -9,9 +9,17 @@ import { Problem, problems, sendProblem } from './problem.js'
 // body-parser's error `type`s (it also sets `status`).
 const BODY_ERRORS: Record<string, () => Problem> = {
   'entity.parse.failed': () => new Problem({ status: 400, code: 'INVALID_JSON', title: 'The body is not valid JSON' }),
-  'entity.too.large': () => new Problem({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'The body is too large', detail: 'at most 64 kB' }),
-  'charset.unsupported': () => new Problem({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported charset', detail: 'send application/json in UTF-8' }),
-  'encoding.unsupported': () => new Problem({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported content encoding', detail: 'send the body uncompressed' }),
+  'entity.too.large': () =>
+    new Problem({ status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'The body is too large', detail: 'at most 64 kB' }),
+  'charset.unsupported': () =>
+    new Problem({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported charset', detail: 'send application/json in UTF-8' }),
+  'encoding.unsupported': () =>
+    new Problem({
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      title: 'Unsupported content encoding',
+      detail: 'send the body uncompressed',
+    }),
   'request.aborted': () => new Problem({ status: 400, code: 'REQUEST_ABORTED', title: 'The request was aborted' }),
   'request.size.invalid': () => new Problem({ status: 400, code: 'BAD_REQUEST', title: 'The body length does not match Content-Length' }),
 }
@@ -30,7 +38,9 @@ export function toProblem(error: unknown, context: ProblemContext = {}): Problem
   if (status === 400 && isDecompressionError(error)) {
     const encoding = context.contentEncoding?.trim().toLowerCase()
     return new Problem({
-      status: 400, code: 'BODY_NOT_DECOMPRESSED', title: 'The body could not be decompressed',
+      status: 400,
+      code: 'BODY_NOT_DECOMPRESSED',
+      title: 'The body could not be decompressed',
       detail: `the body could not be decompressed${encoding ? ` (${encoding})` : ''}: send it compressed as Content-Encoding says, or uncompressed without Content-Encoding`,
     })
   }
@@ -40,7 +50,13 @@ export function toProblem(error: unknown, context: ProblemContext = {}): Problem
     return problems.unavailable('the primary is changing (failover in progress); retry shortly')
   }
   if (code === OUTCOME_UNKNOWN) {
-    return new Problem({ status: 503, code: 'OUTCOME_UNKNOWN', title: 'The outcome of the write is unknown', detail: 'retry with the same Idempotency-Key', retryAfter: 1 })
+    return new Problem({
+      status: 503,
+      code: 'OUTCOME_UNKNOWN',
+      title: 'The outcome of the write is unknown',
+      detail: 'retry with the same Idempotency-Key',
+      retryAfter: 1,
+    })
   }
   return new Problem({ status: 500, code: 'INTERNAL', title: 'Internal server error' })
 }
@@ -62,19 +78,34 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 export const notFound: RequestHandler = (req) => {
-  throw new Problem({ status: 404, code: 'ROUTE_NOT_FOUND', title: 'No such route', detail: `${req.method} ${req.path} is not a route of this API` })
+  throw new Problem({
+    status: 404,
+    code: 'ROUTE_NOT_FOUND',
+    title: 'No such route',
+    detail: `${req.method} ${req.path} is not a route of this API`,
+  })
 }
 
 /** Methods a route does not support: 405 with Allow, rather than a misleading 404. */
 export function methodNotAllowed(allow: string[]): RequestHandler {
   return (req, res) => {
     res.set('Allow', allow.join(', '))
-    throw new Problem({ status: 405, code: 'METHOD_NOT_ALLOWED', title: 'Method not allowed', detail: `${req.method} is not allowed here; use ${allow.join(' or ')}` })
+    throw new Problem({
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
+      title: 'Method not allowed',
+      detail: `${req.method} is not allowed here; use ${allow.join(' or ')}`,
+    })
   }
 }
 
 export const emptyBody = () =>
-  new Problem({ status: 400, code: 'EMPTY_BODY', title: 'The body is empty', detail: 'send the order as a JSON object (Content-Type: application/json)' })
+  new Problem({
+    status: 400,
+    code: 'EMPTY_BODY',
+    title: 'The body is empty',
+    detail: 'send the order as a JSON object (Content-Type: application/json)',
+  })
 
 /**
  * 400 for a request without a body, 415 unless the body is declared JSON (checked before
@@ -84,7 +115,12 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   const length = req.headers['content-length']
   if (req.headers['transfer-encoding'] === undefined && (length === undefined || Number(length) === 0)) throw emptyBody()
   if (!req.is('application/json')) {
-    throw new Problem({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported media type', detail: 'send the body as application/json' })
+    throw new Problem({
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      title: 'Unsupported media type',
+      detail: 'send the body as application/json',
+    })
   }
   next()
 }

@@ -40,21 +40,30 @@ export class Problem extends Error {
 
 export function sendProblem(res: Response, problem: Problem, instance: string) {
   if (problem.retryAfter !== undefined) res.set('Retry-After', String(problem.retryAfter))
-  res.status(problem.status).type('application/problem+json').json({
-    type: `/problems/${problem.code.toLowerCase().replaceAll('_', '-')}`,
-    title: problem.title,
-    status: problem.status,
-    code: problem.code,
-    ...(problem.detail !== undefined && { detail: problem.detail }),
-    instance,
-    ...(problem.errors !== undefined && { errors: problem.errors }),
-  })
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({
+      type: `/problems/${problem.code.toLowerCase().replaceAll('_', '-')}`,
+      title: problem.title,
+      status: problem.status,
+      code: problem.code,
+      ...(problem.detail !== undefined && { detail: problem.detail }),
+      instance,
+      ...(problem.errors !== undefined && { errors: problem.errors }),
+    })
 }
 
 export const problems = {
   notFound: (what: string) => new Problem({ status: 404, code: 'NOT_FOUND', title: 'Not found', detail: `${what} does not exist` }),
   validation: (errors: FieldError[]) =>
-    new Problem({ status: 400, code: 'VALIDATION_FAILED', title: 'The request is invalid', detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors }),
+    new Problem({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      title: 'The request is invalid',
+      detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+      errors,
+    }),
   unavailable: (detail: string, retryAfter = 1) =>
     new Problem({ status: 503, code: 'DATABASE_UNAVAILABLE', title: 'The database is not available right now', detail, retryAfter }),
 }

@@ -16,29 +16,53 @@ export function createMetrics(pools: Record<'primary' | 'replica', HaPool>): Met
   const labelNames = ['method', 'route', 'status'] as const
   const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] })
   const duration = new Histogram({
-    name: 'http_request_duration_seconds', help: 'HTTP request latency', labelNames, registers: [registry],
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames,
+    registers: [registry],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
   })
-  const dbRetries = new Counter({ name: 'db_request_retries_total', help: 'Database calls retried inside a request after a failover-class error', labelNames: ['reason'], registers: [registry] })
+  const dbRetries = new Counter({
+    name: 'db_request_retries_total',
+    help: 'Database calls retried inside a request after a failover-class error',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
 
-  const perPool = (name: string, help: string, read: (pool: HaPool, gauge: Gauge<'pool' | 'host'>, poolName: string) => void, labels: ('pool' | 'host')[] = ['pool']) =>
+  const perPool = (
+    name: string,
+    help: string,
+    read: (pool: HaPool, gauge: Gauge<'pool' | 'host'>, poolName: string) => void,
+    labels: ('pool' | 'host')[] = ['pool'],
+  ) =>
     new Gauge({
-      name, help, labelNames: labels, registers: [registry],
+      name,
+      help,
+      labelNames: labels,
+      registers: [registry],
       collect() {
         this.reset()
         for (const [poolName, pool] of Object.entries(pools)) read(pool, this, poolName)
       },
     })
-  perPool('dbha_current_host_info', 'The host the pool currently sends new connections to (value 1)', (pool, g, p) => {
-    const host = pool.snapshot().currentHost
-    if (host) g.set({ pool: p, host }, 1)
-  }, ['pool', 'host'])
+  perPool(
+    'dbha_current_host_info',
+    'The host the pool currently sends new connections to (value 1)',
+    (pool, g, p) => {
+      const host = pool.snapshot().currentHost
+      if (host) g.set({ pool: p, host }, 1)
+    },
+    ['pool', 'host'],
+  )
   // Counts are counters (rate() and increase() apply), kept level with the pool's own tally:
   // each scrape adds what the pool counted since the last one.
   const perPoolCount = (name: string, help: string, read: (pool: HaPool) => number) => {
     const seen = new Map<string, number>()
     return new Counter({
-      name, help, labelNames: ['pool'], registers: [registry],
+      name,
+      help,
+      labelNames: ['pool'],
+      registers: [registry],
       collect() {
         for (const [poolName, pool] of Object.entries(pools)) {
           const now = read(pool)
@@ -58,9 +82,14 @@ export function createMetrics(pools: Record<'primary' | 'replica', HaPool>): Met
     const ms = pool.snapshot().lastRediscoveryMs
     if (ms !== null) g.set({ pool: p }, ms / 1000)
   })
-  perPool('dbha_connections', 'Open connections per host', (pool, g, p) => {
-    for (const [host, count] of Object.entries(pool.snapshot().connectionsPerHost)) g.set({ pool: p, host }, count)
-  }, ['pool', 'host'])
+  perPool(
+    'dbha_connections',
+    'Open connections per host',
+    (pool, g, p) => {
+      for (const [host, count] of Object.entries(pool.snapshot().connectionsPerHost)) g.set({ pool: p, host }, count)
+    },
+    ['pool', 'host'],
+  )
   perPool('dbha_pool_total_connections', 'Connections in the pool', (pool, g, p) => g.set({ pool: p }, pool.totalCount))
   perPool('dbha_pool_idle_connections', 'Idle connections in the pool', (pool, g, p) => g.set({ pool: p }, pool.idleCount))
   perPool('dbha_pool_waiting_requests', 'Checkouts waiting for a connection', (pool, g, p) => g.set({ pool: p }, pool.waitingCount))

@@ -30,8 +30,14 @@ export function createOrderRepository({ primary, replica }: { primary: PrismaCli
       try {
         const order = await primary.order.create({
           data: {
-            idempotencyKey, requestHash, requestId, customerId: input.customerId, currency: input.currency,
-            items: input.items, totalCents, note: input.note ?? null,
+            idempotencyKey,
+            requestHash,
+            requestId,
+            customerId: input.customerId,
+            currency: input.currency,
+            items: input.items,
+            totalCents,
+            note: input.note ?? null,
           },
         })
         return { order, outcome: 'created' }
@@ -40,10 +46,18 @@ export function createOrderRepository({ primary, replica }: { primary: PrismaCli
       }
       const existing = await primary.order.findUnique({ where: { idempotencyKey } })
       // Unique violation on the key, yet no row: it was deleted in between; let the caller retry.
-      if (!existing) throw new Problem({ status: 409, code: 'IDEMPOTENCY_KEY_RACE', title: 'Concurrent change of this Idempotency-Key', detail: 'retry the request' })
+      if (!existing)
+        throw new Problem({
+          status: 409,
+          code: 'IDEMPOTENCY_KEY_RACE',
+          title: 'Concurrent change of this Idempotency-Key',
+          detail: 'retry the request',
+        })
       if (existing.requestHash !== requestHash) {
         throw new Problem({
-          status: 409, code: 'IDEMPOTENCY_KEY_REUSED', title: 'Idempotency-Key already used with another body',
+          status: 409,
+          code: 'IDEMPOTENCY_KEY_REUSED',
+          title: 'Idempotency-Key already used with another body',
           detail: `the key was first used for order ${existing.id}; use a new key for a different order`,
         })
       }

@@ -5,7 +5,15 @@ import { Problem, problems } from '../http/problem.js'
 import { methodNotAllowed, rejectEmptyBody, requireJson } from '../http/error-handler.js'
 import type { RunDbWork } from '../http/db-retry.js'
 import { orderJson, type OrderRepository } from './order-repository.js'
-import { fieldErrors, getQuerySchema, idempotencyKeySchema, listQuerySchema, orderIdSchema, orderInputSchema, parseOrderId } from './order-schema.js'
+import {
+  fieldErrors,
+  getQuerySchema,
+  idempotencyKeySchema,
+  listQuerySchema,
+  orderIdSchema,
+  orderInputSchema,
+  parseOrderId,
+} from './order-schema.js'
 import { requestHash } from './request-hash.js'
 
 // Not strict: any JSON value parses, so `null` or `[]` is answered "expected a JSON object"
@@ -18,18 +26,31 @@ export function orderRoutes({ orders, runDbWork }: { orders: OrderRepository; ru
   router.post('/', requireJson, jsonBody, async (req, res) => {
     const keyHeader = req.get('Idempotency-Key')
     if (keyHeader === undefined) {
-      throw new Problem({ status: 400, code: 'IDEMPOTENCY_KEY_MISSING', title: 'Idempotency-Key header required', detail: 'send a new Idempotency-Key with every new order, e.g. a UUID: $(cat /proc/sys/kernel/random/uuid) in a Linux shell, crypto.randomUUID() in JavaScript; reuse it to retry' })
+      throw new Problem({
+        status: 400,
+        code: 'IDEMPOTENCY_KEY_MISSING',
+        title: 'Idempotency-Key header required',
+        detail:
+          'send a new Idempotency-Key with every new order, e.g. a UUID: $(cat /proc/sys/kernel/random/uuid) in a Linux shell, crypto.randomUUID() in JavaScript; reuse it to retry',
+      })
     }
     const key = idempotencyKeySchema.safeParse(keyHeader)
     const notObject = jsonKind(req.body)
     const input = orderInputSchema.safeParse(req.body)
-    const bodyErrors = notObject ? [{ path: 'body', message: `expected a JSON object, got ${notObject}` }] : input.success ? [] : fieldErrors('body', input.error)
+    const bodyErrors = notObject
+      ? [{ path: 'body', message: `expected a JSON object, got ${notObject}` }]
+      : input.success
+        ? []
+        : fieldErrors('body', input.error)
     const errors = [...(key.success ? [] : fieldErrors('header.idempotency-key', key.error)), ...bodyErrors]
     if (!key.success || !input.success) throw problems.validation(errors)
 
     const context = { idempotencyKey: key.data, requestHash: requestHash(input.data), requestId: String(req.id) }
     const { order, outcome } = await runDbWork(() => orders.createOnce(input.data, context))
-    res.status(outcome === 'created' ? 201 : 200).location(`${req.baseUrl}/${order.id}`).json(orderJson(order))
+    res
+      .status(outcome === 'created' ? 201 : 200)
+      .location(`${req.baseUrl}/${order.id}`)
+      .json(orderJson(order))
   })
 
   router.get('/', async (req, res) => {

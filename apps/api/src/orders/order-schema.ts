@@ -6,11 +6,16 @@ import type { FieldError } from '../http/problem.js'
 export const orderInputSchema = z.strictObject({
   customerId: z.string().min(1).max(64),
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "EUR"'),
-  items: z.array(z.strictObject({
-    sku: z.string().min(1).max(64),
-    quantity: z.number().int().min(1).max(1000),
-    unitPriceCents: z.number().int().min(0).max(1_000_000_000),
-  })).min(1).max(100),
+  items: z
+    .array(
+      z.strictObject({
+        sku: z.string().min(1).max(64),
+        quantity: z.number().int().min(1).max(1000),
+        unitPriceCents: z.number().int().min(0).max(1_000_000_000),
+      }),
+    )
+    .min(1)
+    .max(100),
   note: z.string().max(500).optional(),
 })
 export type OrderInput = z.infer<typeof orderInputSchema>
@@ -21,7 +26,12 @@ export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'mu
 export const MAX_PAGE_SIZE = 100
 export const listQuerySchema = z.strictObject({
   // Capped rather than refused: asking for more than a page holds is not a client error.
-  limit: z.coerce.number().int().min(1).default(20).transform((n) => Math.min(n, MAX_PAGE_SIZE)),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20)
+    .transform((n) => Math.min(n, MAX_PAGE_SIZE)),
   cursor: z.string().max(200).optional(),
   consistency: z.enum(['strong', 'eventual']).default('strong'),
 })
@@ -39,7 +49,8 @@ export function parseOrderId(text: string): bigint | undefined {
   return id <= MAX_ORDER_ID ? id : undefined
 }
 
-export const orderIdSchema = z.string()
+export const orderIdSchema = z
+  .string()
   .regex(/^[1-9]\d*$/, { message: 'must be a positive integer', abort: true })
   .refine((text) => parseOrderId(text) !== undefined, `is out of range (at most ${MAX_ORDER_ID})`)
   .transform(BigInt)

@@ -38,7 +38,12 @@ async function expectProblem(res: Response, status: number, code: string) {
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/)
   const body = await json(res)
   expect({ status: res.status, code: body.code }).toEqual({ status, code })
-  expect(body).toMatchObject({ status, type: expect.stringMatching(/^\/problems\//), title: expect.any(String), instance: expect.any(String) })
+  expect(body).toMatchObject({
+    status,
+    type: expect.stringMatching(/^\/problems\//),
+    title: expect.any(String),
+    instance: expect.any(String),
+  })
   const text = JSON.stringify(body)
   for (const secret of [server.password, 'postgresql://', 'node_modules']) expect(text).not.toContain(secret)
   expect(text, 'a stack frame').not.toMatch(/\bat .*:\d+:\d+/)
@@ -46,12 +51,17 @@ async function expectProblem(res: Response, status: number, code: string) {
 }
 
 /** A raw request, for what fetch will not send (a POST with no body and no Content-Length). */
-function rawRequest(path: string, { method = 'POST', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: Buffer }) {
+function rawRequest(
+  path: string,
+  { method = 'POST', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: Buffer },
+) {
   return new Promise<Response>((resolve, reject) => {
     const req = request(`${api.url}${path}`, { method, headers }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: res.headers as Record<string, string> })))
+      res.on('end', () =>
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: res.headers as Record<string, string> })),
+      )
       res.on('error', reject)
     })
     req.on('error', reject)
@@ -65,8 +75,16 @@ describe('metrics', () => {
     expect((await post(orders(), orderBody(1), { 'idempotency-key': key })).status).toBe(201)
     await expectProblem(await post(orders(), '{"customerId": ', { 'idempotency-key': randomUUID() }), 400, 'INVALID_JSON')
     await expectProblem(await post(orders(), orderBody(2), { 'idempotency-key': key }), 409, 'IDEMPOTENCY_KEY_REUSED')
-    await expectProblem(await post(orders(), { ...orderBody(3), note: 'x'.repeat(70_000) }, { 'idempotency-key': randomUUID() }), 413, 'PAYLOAD_TOO_LARGE')
-    await expectProblem(await post(orders(), orderBody(4), { 'idempotency-key': randomUUID(), 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+    await expectProblem(
+      await post(orders(), { ...orderBody(3), note: 'x'.repeat(70_000) }, { 'idempotency-key': randomUUID() }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    )
+    await expectProblem(
+      await post(orders(), orderBody(4), { 'idempotency-key': randomUUID(), 'content-type': 'text/plain' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    )
     await expectProblem(await fetch(`${orders()}/987654321`), 404, 'NOT_FOUND')
 
     const text = await (await fetch(`${api.url}/metrics`)).text()
@@ -99,20 +117,39 @@ describe('answers that say what is wrong', () => {
 
   it('400 EMPTY_BODY for a JSON content type with an empty body, with or without Content-Length', async () => {
     const headers = { 'content-type': 'application/json', 'idempotency-key': randomUUID() }
-    const withLength = await expectProblem(await rawRequest('/v1/orders', { headers: { ...headers, 'content-length': '0' } }), 400, 'EMPTY_BODY')
+    const withLength = await expectProblem(
+      await rawRequest('/v1/orders', { headers: { ...headers, 'content-length': '0' } }),
+      400,
+      'EMPTY_BODY',
+    )
     expect(withLength.detail).toMatch(/JSON object/)
     await expectProblem(await rawRequest('/v1/orders', { headers }), 400, 'EMPTY_BODY')
     await expectProblem(await rawRequest('/v1/orders', { headers: { ...headers, 'transfer-encoding': 'chunked' } }), 400, 'EMPTY_BODY')
-    await expectProblem(await rawRequest('/v1/orders', { headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(0)) }), 400, 'EMPTY_BODY')
+    await expectProblem(
+      await rawRequest('/v1/orders', { headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(Buffer.alloc(0)) }),
+      400,
+      'EMPTY_BODY',
+    )
   })
 
   it('400 BODY_NOT_DECOMPRESSED naming gzip for a gzip body that does not decompress; a good gzip body is accepted', async () => {
     const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip', 'idempotency-key': randomUUID() }
-    const problem = await expectProblem(await rawRequest('/v1/orders', { headers, body: Buffer.from('not gzip at all, just bytes') }), 400, 'BODY_NOT_DECOMPRESSED')
+    const problem = await expectProblem(
+      await rawRequest('/v1/orders', { headers, body: Buffer.from('not gzip at all, just bytes') }),
+      400,
+      'BODY_NOT_DECOMPRESSED',
+    )
     expect(problem.detail).toMatch(/could not be decompressed \(gzip\)/)
     const truncated = gzipSync(JSON.stringify(orderBody(5))).subarray(0, 20)
-    await expectProblem(await rawRequest('/v1/orders', { headers: { ...headers, 'idempotency-key': randomUUID() }, body: truncated }), 400, 'BODY_NOT_DECOMPRESSED')
-    const ok = await rawRequest('/v1/orders', { headers: { ...headers, 'idempotency-key': randomUUID() }, body: gzipSync(JSON.stringify(orderBody(6))) })
+    await expectProblem(
+      await rawRequest('/v1/orders', { headers: { ...headers, 'idempotency-key': randomUUID() }, body: truncated }),
+      400,
+      'BODY_NOT_DECOMPRESSED',
+    )
+    const ok = await rawRequest('/v1/orders', {
+      headers: { ...headers, 'idempotency-key': randomUUID() },
+      body: gzipSync(JSON.stringify(orderBody(6))),
+    })
     expect(ok.status).toBe(201)
   })
 

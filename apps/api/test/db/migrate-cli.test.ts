@@ -17,15 +17,24 @@ afterAll(async () => {
   await server?.stop()
 })
 
-interface Outcome { code: number | null; stdout: string; stderr: string }
+interface Outcome {
+  code: number | null
+  stdout: string
+  stderr: string
+}
 
 function migrateCli(env: Record<string, string>): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/db/migrate-cli.ts'], {
-      cwd: apiDir,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      timeout: 60_000,
-    }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }))
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/db/migrate-cli.ts'],
+      {
+        cwd: apiDir,
+        env: { PATH: process.env.PATH ?? '', ...env },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    )
   })
 }
 

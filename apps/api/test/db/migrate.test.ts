@@ -54,8 +54,16 @@ function recordingLogger(): MigrationLogger & { lines: string[] } {
 
 async function migrationRows(pool: pg.Pool) {
   const { rows } = await pool.query(`SELECT * FROM _prisma_migrations ORDER BY started_at`)
-  return rows as { id: string; checksum: string; finished_at: Date | null; migration_name: string; logs: string | null
-    rolled_back_at: Date | null; started_at: Date; applied_steps_count: number }[]
+  return rows as {
+    id: string
+    checksum: string
+    finished_at: Date | null
+    migration_name: string
+    logs: string | null
+    rolled_back_at: Date | null
+    started_at: Date
+    applied_steps_count: number
+  }[]
 }
 
 async function tableExists(pool: pg.Pool, name: string): Promise<boolean> {
@@ -64,7 +72,10 @@ async function tableExists(pool: pg.Pool, name: string): Promise<boolean> {
 }
 
 async function rejection(promise: Promise<unknown>): Promise<MigrationError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e)
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   expect(err).toBeInstanceOf(MigrationError)
   return err as MigrationError
 }
@@ -114,8 +125,22 @@ describe('applyMigrations', () => {
       SELECT column_name, data_type, character_maximum_length AS len, datetime_precision AS precision, is_nullable, column_default
         FROM information_schema.columns WHERE table_name = 'orders' ORDER BY ordinal_position`)
     expect(columns).toEqual([
-      { column_name: 'id', data_type: 'bigint', len: null, precision: null, is_nullable: 'NO', column_default: "nextval('orders_id_seq'::regclass)" },
-      { column_name: 'idempotency_key', data_type: 'character varying', len: 200, precision: null, is_nullable: 'NO', column_default: null },
+      {
+        column_name: 'id',
+        data_type: 'bigint',
+        len: null,
+        precision: null,
+        is_nullable: 'NO',
+        column_default: "nextval('orders_id_seq'::regclass)",
+      },
+      {
+        column_name: 'idempotency_key',
+        data_type: 'character varying',
+        len: 200,
+        precision: null,
+        is_nullable: 'NO',
+        column_default: null,
+      },
       { column_name: 'request_hash', data_type: 'character', len: 64, precision: null, is_nullable: 'NO', column_default: null },
       { column_name: 'request_id', data_type: 'uuid', len: null, precision: null, is_nullable: 'NO', column_default: null },
       { column_name: 'customer_id', data_type: 'character varying', len: 64, precision: null, is_nullable: 'NO', column_default: null },
@@ -123,11 +148,21 @@ describe('applyMigrations', () => {
       { column_name: 'items', data_type: 'jsonb', len: null, precision: null, is_nullable: 'NO', column_default: null },
       { column_name: 'total_cents', data_type: 'bigint', len: null, precision: null, is_nullable: 'NO', column_default: null },
       { column_name: 'note', data_type: 'character varying', len: 500, precision: null, is_nullable: 'YES', column_default: null },
-      { column_name: 'created_at', data_type: 'timestamp with time zone', len: null, precision: 6, is_nullable: 'NO', column_default: 'CURRENT_TIMESTAMP' },
+      {
+        column_name: 'created_at',
+        data_type: 'timestamp with time zone',
+        len: null,
+        precision: 6,
+        is_nullable: 'NO',
+        column_default: 'CURRENT_TIMESTAMP',
+      },
     ])
     const { rows: indexes } = await pool.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'orders' ORDER BY indexname`)
     expect(indexes).toEqual([
-      { indexname: 'orders_idempotency_key_key', indexdef: 'CREATE UNIQUE INDEX orders_idempotency_key_key ON public.orders USING btree (idempotency_key)' },
+      {
+        indexname: 'orders_idempotency_key_key',
+        indexdef: 'CREATE UNIQUE INDEX orders_idempotency_key_key ON public.orders USING btree (idempotency_key)',
+      },
       { indexname: 'orders_pkey', indexdef: 'CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (id)' },
     ])
   })
@@ -176,7 +211,9 @@ describe('applyMigrations', () => {
     }
     expect((await applyMigrations(pool, MIGRATIONS_DIR)).applied).toEqual([INIT])
     // The lock is not left behind on any session.
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1`, [MIGRATE_ADVISORY_LOCK_KEY])
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1`, [
+      MIGRATE_ADVISORY_LOCK_KEY,
+    ])
     expect(rows[0].n).toBe(0)
   })
 
@@ -249,7 +286,9 @@ describe('applyMigrations', () => {
   it('refuses to run past a failed migration that Prisma recorded (P3009)', async () => {
     const pool = await freshPool()
     await applyMigrations(pool, MIGRATIONS_DIR)
-    await pool.query(`INSERT INTO _prisma_migrations (id, checksum, migration_name, logs) VALUES ('00000000-0000-4000-8000-000000000000', 'x', '20990101000000_failed', 'boom')`)
+    await pool.query(
+      `INSERT INTO _prisma_migrations (id, checksum, migration_name, logs) VALUES ('00000000-0000-4000-8000-000000000000', 'x', '20990101000000_failed', 'boom')`,
+    )
 
     const err = await rejection(applyMigrations(pool, MIGRATIONS_DIR))
 

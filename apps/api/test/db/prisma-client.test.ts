@@ -56,8 +56,13 @@ describe('PrismaClient over the migrated schema', () => {
 
   it('enforces the unique idempotency key (P2002)', async () => {
     const data = {
-      idempotencyKey: 'same-key', requestHash: 'b'.repeat(64), requestId: randomUUID(), customerId: 'c', currency: 'USD',
-      items: [], totalCents: 0n,
+      idempotencyKey: 'same-key',
+      requestHash: 'b'.repeat(64),
+      requestId: randomUUID(),
+      customerId: 'c',
+      currency: 'USD',
+      items: [],
+      totalCents: 0n,
     }
     await prisma.order.create({ data })
     await expect(prisma.order.create({ data: { ...data, requestId: randomUUID() } })).rejects.toMatchObject({ code: 'P2002' })

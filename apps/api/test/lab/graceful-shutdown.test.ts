@@ -19,13 +19,21 @@ describe('graceful shutdown', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
-    child.stdout.on('data', (chunk) => { output += chunk })
-    child.stderr.on('data', (chunk) => { output += chunk })
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      output += chunk
+    })
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
     const blocker = createPool(cluster.databaseUrl)
     const lock = await blocker.connect()
     try {
-      const port = await waitFor(async () => /"port":(\d+)/.exec(output)?.[1], { timeoutMs: 30_000, what: 'the API to listen', intervalMs: 250 })
+      const port = await waitFor(async () => /"port":(\d+)/.exec(output)?.[1], {
+        timeoutMs: 30_000,
+        what: 'the API to listen',
+        intervalMs: 250,
+      })
       const url = `http://127.0.0.1:${port}`
       // Hold the table so the order below stays in flight until we let go.
       await lock.query('begin; lock table orders in share row exclusive mode')

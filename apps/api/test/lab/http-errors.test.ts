@@ -19,14 +19,21 @@ async function expectProblem(res: Response, status: number, code: string) {
   expect(res.status).toBe(status)
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/)
   const body = await json(res)
-  expect(body).toMatchObject({ status, code, type: expect.stringMatching(/^\/problems\//), title: expect.any(String), instance: expect.any(String) })
+  expect(body).toMatchObject({
+    status,
+    code,
+    type: expect.stringMatching(/^\/problems\//),
+    title: expect.any(String),
+    instance: expect.any(String),
+  })
   const text = JSON.stringify(body)
   for (const secret of [cluster.password, 'postgresql://', 'insert into', 'INSERT INTO', 'node_modules']) expect(text).not.toContain(secret)
   expect(text, 'a stack frame').not.toMatch(/\bat .*:\d+:\d+/)
   return body
 }
 
-const countByKey = async (key: string) => (await api.deps.pool.query<{ n: number }>('select count(*)::int as n from orders where idempotency_key = $1', [key])).rows[0]?.n
+const countByKey = async (key: string) =>
+  (await api.deps.pool.query<{ n: number }>('select count(*)::int as n from orders where idempotency_key = $1', [key])).rows[0]?.n
 
 describe('client errors', () => {
   it('400 for a body that is not JSON', async () => {
@@ -39,7 +46,9 @@ describe('client errors', () => {
     const body = { customerId: '', currency: 'euro', items: [{ sku: 'a', quantity: 0, unitPriceCents: 1.5 }], extra: true }
     const problem = await expectProblem(await post(orders(), body, { 'idempotency-key': randomUUID() }), 400, 'VALIDATION_FAILED')
     const paths = problem.errors.map((e: { path: string }) => e.path)
-    expect(paths).toEqual(expect.arrayContaining(['body.customerId', 'body.currency', 'body.items.0.quantity', 'body.items.0.unitPriceCents', 'body']))
+    expect(paths).toEqual(
+      expect.arrayContaining(['body.customerId', 'body.currency', 'body.items.0.quantity', 'body.items.0.unitPriceCents', 'body']),
+    )
     expect(problem.errors.find((e: { path: string }) => e.path === 'body').message).toMatch(/extra/)
   })
 
@@ -65,7 +74,11 @@ describe('client errors', () => {
 
   it('415 for a body that is not application/json', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1']) {
-      const res = await fetch(orders(), { method: 'POST', headers: { 'content-type': type, 'idempotency-key': randomUUID() }, body: JSON.stringify(orderBody()) })
+      const res = await fetch(orders(), {
+        method: 'POST',
+        headers: { 'content-type': type, 'idempotency-key': randomUUID() },
+        body: JSON.stringify(orderBody()),
+      })
       await expectProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE')
     }
   })
@@ -84,9 +97,19 @@ describe('client errors', () => {
   })
 
   it('400 for bad list parameters: limit, cursor, consistency, unknown or repeated ones', async () => {
-    for (const [query, path] of [['limit=0', 'query.limit'], ['limit=abc', 'query.limit'], ['cursor=bm9wZQ', 'query.cursor'], ['consistency=maybe', 'query.consistency'], ['sort=asc', 'query'], ['limit=1&limit=2', 'query.limit']]) {
+    for (const [query, path] of [
+      ['limit=0', 'query.limit'],
+      ['limit=abc', 'query.limit'],
+      ['cursor=bm9wZQ', 'query.cursor'],
+      ['consistency=maybe', 'query.consistency'],
+      ['sort=asc', 'query'],
+      ['limit=1&limit=2', 'query.limit'],
+    ]) {
       const problem = await expectProblem(await fetch(`${orders()}?${query}`), 400, 'VALIDATION_FAILED')
-      expect(problem.errors.map((e: { path: string }) => e.path), query).toContain(path)
+      expect(
+        problem.errors.map((e: { path: string }) => e.path),
+        query,
+      ).toContain(path)
     }
   })
 })

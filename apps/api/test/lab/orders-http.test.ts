@@ -17,7 +17,15 @@ afterAll(async () => {
 
 describe('POST /v1/orders', () => {
   it('creates an order: 201, Location, the record with its total', async () => {
-    const body = { customerId: 'c-1', currency: 'EUR', items: [{ sku: 'a', quantity: 2, unitPriceCents: 150 }, { sku: 'b', quantity: 1, unitPriceCents: 99 }], note: 'leave at the door' }
+    const body = {
+      customerId: 'c-1',
+      currency: 'EUR',
+      items: [
+        { sku: 'a', quantity: 2, unitPriceCents: 150 },
+        { sku: 'b', quantity: 1, unitPriceCents: 99 },
+      ],
+      note: 'leave at the door',
+    }
     const res = await post(orders(), body, { 'idempotency-key': randomUUID() })
     expect(res.status).toBe(201)
     const order = await json(res)
@@ -71,7 +79,8 @@ describe('GET /v1/orders', () => {
 
   it('pages newest first with an opaque cursor, never repeating or skipping an order', async () => {
     const customer = `page-${randomUUID()}`
-    for (let i = 0; i < 7; i++) await post(orders(), { ...orderBody(i), customerId: customer.slice(0, 64) }, { 'idempotency-key': randomUUID() })
+    for (let i = 0; i < 7; i++)
+      await post(orders(), { ...orderBody(i), customerId: customer.slice(0, 64) }, { 'idempotency-key': randomUUID() })
     // Earlier files of the suite may have written thousands: walk them all, however many.
     const { rows } = await api.deps.pool.query<{ id: string }>('select id::text from orders order by orders.id desc')
     const maxPages = Math.ceil(rows.length / 3) + 1
@@ -81,7 +90,7 @@ describe('GET /v1/orders', () => {
     do {
       const res: Response = await fetch(`${orders()}?limit=3${cursor ? `&cursor=${cursor}` : ''}`)
       expect(res.status).toBe(200)
-      const page = await json(res) as { data: { id: string }[]; nextCursor: string | null }
+      const page = (await json(res)) as { data: { id: string }[]; nextCursor: string | null }
       expect(page.data.length).toBeLessThanOrEqual(3)
       seen.push(...page.data.map((o) => o.id))
       cursor = page.nextCursor
@@ -99,7 +108,7 @@ describe('GET /v1/orders', () => {
 })
 
 describe('GET /v1/cluster', () => {
-  it('names the primary that served the request and db-ha\'s view', async () => {
+  it("names the primary that served the request and db-ha's view", async () => {
     const res = await fetch(`${api.url}/v1/cluster`)
     expect(res.status).toBe(200)
     const body = await json(res)

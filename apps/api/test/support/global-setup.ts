@@ -25,7 +25,10 @@ let cluster: LabCluster | undefined
 export async function setup(project: TestProject) {
   cluster = await startLabCluster({ name: LAB_NAME, subnet: LAB_SUBNET, hostVars: SUITE_PORTS })
   const apiDir = path.resolve(import.meta.dirname, '../..')
-  await run(process.execPath, ['--import', 'tsx', 'src/db/migrate-cli.ts'], { cwd: apiDir, env: { PATH: process.env.PATH, DATABASE_URL: cluster.databaseUrl } })
+  await run(process.execPath, ['--import', 'tsx', 'src/db/migrate-cli.ts'], {
+    cwd: apiDir,
+    env: { PATH: process.env.PATH, DATABASE_URL: cluster.databaseUrl },
+  })
   project.provide('labCluster', cluster)
 }
 

@@ -46,7 +46,9 @@ export async function startLocalPostgres({ binDir = process.env.PG_BIN_DIR ?? DE
     } catch (err) {
       const { stderr, stdout } = err as { stderr?: string; stdout?: string }
       const log = await readFile(logFile, 'utf8').catch(() => '')
-      throw new Error(`${command} failed: ${stderr || stdout || (err as Error).message}${log ? `\nserver log:\n${log}` : ''}`, { cause: err })
+      throw new Error(`${command} failed: ${stderr || stdout || (err as Error).message}${log ? `\nserver log:\n${log}` : ''}`, {
+        cause: err,
+      })
     }
   }
 
@@ -59,14 +61,26 @@ export async function startLocalPostgres({ binDir = process.env.PG_BIN_DIR ?? DE
       for (const path of [baseDir, socketDir, pwFile]) chownSync(path, uid, gid)
     }
     await pgCommand('initdb', [
-      '-D', dataDir, '-U', user, `--pwfile=${pwFile}`, '--auth-local=trust', '--auth-host=scram-sha-256',
-      '--encoding=UTF8', '--no-locale', '--no-sync',
+      '-D',
+      dataDir,
+      '-U',
+      user,
+      `--pwfile=${pwFile}`,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '--encoding=UTF8',
+      '--no-locale',
+      '--no-sync',
     ])
     const port = await freePort()
     const serverOptions = [
-      `-p ${port}`, `-k ${socketDir}`, '-c listen_addresses=127.0.0.1',
+      `-p ${port}`,
+      `-k ${socketDir}`,
+      '-c listen_addresses=127.0.0.1',
       // Throwaway data: durability buys nothing here.
-      '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off',
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
     ].join(' ')
     await pgCommand('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', serverOptions])
     started = true

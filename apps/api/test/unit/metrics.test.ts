@@ -5,7 +5,12 @@ import { createMetrics } from '../../src/metrics/metrics.js'
 
 function fakePool(figures: { failoversObserved: number; rediscoveries: number }) {
   const snapshot = () => ({
-    currentHost: '10.0.0.11:5432', lastRediscoveryMs: 12, connectionsPerHost: { '10.0.0.11:5432': 1 }, suspectHosts: [], stuckHosts: [], ...figures,
+    currentHost: '10.0.0.11:5432',
+    lastRediscoveryMs: 12,
+    connectionsPerHost: { '10.0.0.11:5432': 1 },
+    suspectHosts: [],
+    stuckHosts: [],
+    ...figures,
   })
   return { snapshot, totalCount: 1, idleCount: 1, waitingCount: 0 } as unknown as HaPool
 }

@@ -13,7 +13,9 @@ afterEach(() => close?.())
 
 async function serve(query: () => Promise<unknown>): Promise<string> {
   const pool = { query, snapshot: () => ({ currentHost: '10.0.0.11:5432' }) } as unknown as HaPool
-  const app = express().use(healthRoutes({ pool, lifecycle: { draining: false }, readyTimeoutMs: 200 })).use(errorHandler(pino({ level: 'silent' })))
+  const app = express()
+    .use(healthRoutes({ pool, lifecycle: { draining: false }, readyTimeoutMs: 200 }))
+    .use(errorHandler(pino({ level: 'silent' })))
   const server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   close = () => server.close()
@@ -37,7 +39,9 @@ describe('/readyz', () => {
   })
 
   it('says unreachable when the pool gives up', async () => {
-    const base = await serve(async () => { throw new Error('no host accepts writes') })
+    const base = await serve(async () => {
+      throw new Error('no host accepts writes')
+    })
     expect(await (await fetch(`${base}/readyz`)).json()).toMatchObject({ code: 'PRIMARY_UNREACHABLE' })
   })
 })

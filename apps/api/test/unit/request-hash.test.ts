@@ -11,7 +11,11 @@ describe('requestHash', () => {
 
   it('tells apart bodies that differ in any value or in item order', () => {
     const base = { customerId: 'c', items: [{ sku: 'a' }, { sku: 'b' }] }
-    const variants = [{ ...base, customerId: 'd' }, { ...base, items: [{ sku: 'b' }, { sku: 'a' }] }, { ...base, note: '' }]
+    const variants = [
+      { ...base, customerId: 'd' },
+      { ...base, items: [{ sku: 'b' }, { sku: 'a' }] },
+      { ...base, note: '' },
+    ]
     for (const variant of variants) expect(requestHash(variant)).not.toBe(requestHash(base))
     expect(requestHash(base)).toMatch(/^[0-9a-f]{64}$/)
   })

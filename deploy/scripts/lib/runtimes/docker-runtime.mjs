@@ -14,7 +14,8 @@ import { createPgAutoctlCore } from './pg-autoctl-core.mjs'
 const REPO_ROOT = path.resolve(COMPOSE_DIR, '../..')
 // `docker compose` (v2 plugin) where it exists, else the standalone `docker-compose`; $1 is the
 // project directory, the rest compose's arguments.
-const COMPOSE_SH = 'cd "$1" && shift && if docker compose version >/dev/null 2>&1; then exec docker compose "$@"; else exec docker-compose "$@"; fi'
+const COMPOSE_SH =
+  'cd "$1" && shift && if docker compose version >/dev/null 2>&1; then exec docker compose "$@"; else exec docker-compose "$@"; fi'
 
 /**
  * @typedef {import('../transports/transport.mjs').Host} Host
@@ -35,7 +36,11 @@ export function createDockerRuntime(inventory, transport, secrets) {
     return project
   }
   const core = createPgAutoctlCore(inventory, {
-    exec: (host, argv, { input }) => transport.run(host, ['docker', 'exec', '-i', '-u', containerFor(host).user, containerFor(host).name, ...argv], { user: 'root', input }),
+    exec: (host, argv, { input }) =>
+      transport.run(host, ['docker', 'exec', '-i', '-u', containerFor(host).user, containerFor(host).name, ...argv], {
+        user: 'root',
+        input,
+      }),
   })
 
   /**
@@ -72,13 +77,18 @@ export function createDockerRuntime(inventory, transport, secrets) {
   /** A container just started runs `pg_autoctl create` first; later steps need it finished. @param {Host} host */
   async function upAndCreated(host) {
     await up(host)
-    await waitFor(() => core.isInitialized(host), { timeoutMs: 300_000, what: `pg_autoctl create in ${containerFor(host).name} on ${host.host}` })
+    await waitFor(() => core.isInitialized(host), {
+      timeoutMs: 300_000,
+      what: `pg_autoctl create in ${containerFor(host).name} on ${host.host}`,
+    })
   }
 
   /** The project's keeper-guard (0755). @param {Host} host @returns {Promise<boolean>} whether it changed */
   async function writeKeeperGuard(host) {
-    const out = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', `${projectOf(host).remoteDir}/keeper-guard`, '0755'],
-      { input: KEEPER_GUARD_SCRIPT, inputLabel: 'deploy/scripts/lib/keeper-guard.sh' })
+    const out = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', `${projectOf(host).remoteDir}/keeper-guard`, '0755'], {
+      input: KEEPER_GUARD_SCRIPT,
+      inputLabel: 'deploy/scripts/lib/keeper-guard.sh',
+    })
     return !out.stdout.includes('unchanged')
   }
 
@@ -109,9 +119,13 @@ export function createDockerRuntime(inventory, transport, secrets) {
       const project = projectOf(host)
       await onHost(host, ['mkdir', '-p', '-m', '0700', project.remoteDir])
       const composeText = await fs.readFile(project.composeFile, 'utf8')
-      const composeFile = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', project.remoteComposeFile, '0644'],
-        { input: composeText, inputLabel: path.relative(REPO_ROOT, project.composeFile) })
-      const envFile = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', project.remoteEnvFile, '0600'], { input: project.envText })
+      const composeFile = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', project.remoteComposeFile, '0644'], {
+        input: composeText,
+        inputLabel: path.relative(REPO_ROOT, project.composeFile),
+      })
+      const envFile = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', project.remoteEnvFile, '0600'], {
+        input: project.envText,
+      })
       // Before the container exists: a bind mount of a missing file would become a directory.
       const guard = host.role === 'node' ? await writeKeeperGuard(host) : false
       return !composeFile.stdout.includes('unchanged') || !envFile.stdout.includes('unchanged') || guard
@@ -134,7 +148,15 @@ export function createDockerRuntime(inventory, transport, secrets) {
     /** @param {Host} host */
     async removeService(host) {
       const dir = projectOf(host).remoteDir
-      await onHost(host, ['sh', '-c', `test -f "$1/docker-compose.yml" || exit 0; ${COMPOSE_SH}`, 'compose', dir, 'down', '--remove-orphans'])
+      await onHost(host, [
+        'sh',
+        '-c',
+        `test -f "$1/docker-compose.yml" || exit 0; ${COMPOSE_SH}`,
+        'compose',
+        dir,
+        'down',
+        '--remove-orphans',
+      ])
     },
     /** The container (stopped or not) and its volume. @param {Host} host @returns {Promise<boolean>} whether the volume existed */
     async destroyData(host) {

@@ -52,8 +52,10 @@ export function createNativeRuntime(inventory, transport) {
 
     /** keeper-guard.sh at KEEPER_GUARD_PATH. @returns {Promise<boolean>} whether it changed */
     async ensureKeeperGuard(host) {
-      const out = await pg(host, ['sh', '-c', `mkdir -p "$(dirname "$1")" && ${WRITE_IF_CHANGED_SH}`, 'write', KEEPER_GUARD_PATH, '0755'],
-        { input: KEEPER_GUARD_SCRIPT, inputLabel: 'deploy/scripts/lib/keeper-guard.sh' })
+      const out = await pg(host, ['sh', '-c', `mkdir -p "$(dirname "$1")" && ${WRITE_IF_CHANGED_SH}`, 'write', KEEPER_GUARD_PATH, '0755'], {
+        input: KEEPER_GUARD_SCRIPT,
+        inputLabel: 'deploy/scripts/lib/keeper-guard.sh',
+      })
       return !out.stdout.includes('unchanged')
     },
     /** The monitor's pg_autoctl as it is; a data node's under the keeper guard. */
@@ -72,7 +74,11 @@ export function createNativeRuntime(inventory, transport) {
     async stopNode(host) {
       const keeper = await transport.stopService(host, serviceName(host))
       const pgdata = quote(host.pgdata)
-      const leftover = await pg(host, ['sh', '-c', `test -f ${pgdata}/postmaster.pid && pg_ctl -D ${pgdata} status >/dev/null 2>&1 && pg_ctl -D ${pgdata} stop -m fast -w >/dev/null 2>&1 && echo stopped || true`])
+      const leftover = await pg(host, [
+        'sh',
+        '-c',
+        `test -f ${pgdata}/postmaster.pid && pg_ctl -D ${pgdata} status >/dev/null 2>&1 && pg_ctl -D ${pgdata} stop -m fast -w >/dev/null 2>&1 && echo stopped || true`,
+      ])
       return keeper || leftover.stdout.includes('stopped')
     },
     async removeService(host) {
@@ -81,7 +87,11 @@ export function createNativeRuntime(inventory, transport) {
     /** @returns {Promise<boolean>} whether the data directory existed */
     async destroyData(host) {
       const pgdata = quote(host.pgdata)
-      const out = await pg(host, ['sh', '-c', `if test -e ${pgdata}; then echo existed; fi; rm -rf ${pgdata} "$HOME/.config/pg_autoctl${host.pgdata}" "$HOME/.local/share/pg_autoctl${host.pgdata}"`])
+      const out = await pg(host, [
+        'sh',
+        '-c',
+        `if test -e ${pgdata}; then echo existed; fi; rm -rf ${pgdata} "$HOME/.config/pg_autoctl${host.pgdata}" "$HOME/.local/share/pg_autoctl${host.pgdata}"`,
+      ])
       return out.stdout.includes('existed')
     },
   }

@@ -95,15 +95,35 @@ export function createPgAutoctlCore(inventory, { exec }) {
       const ssl = inventory.ssl === 'self-signed' ? ['--ssl-self-signed'] : ['--no-ssl']
       const common = ['--pgdata', host.pgdata, '--pgport', String(host.port), '--hostname', host.address, '--auth', 'scram-sha-256', ...ssl]
       if (host.role === 'monitor') return ['pg_autoctl', 'create', 'monitor', ...common]
-      return ['pg_autoctl', 'create', 'postgres', ...common, '--name', host.nodeName, '--formation', inventory.formation,
-        '--dbname', inventory.dbname, '--monitor', monitorUri(inventory),
+      return [
+        'pg_autoctl',
+        'create',
+        'postgres',
+        ...common,
+        '--name',
+        host.nodeName,
+        '--formation',
+        inventory.formation,
+        '--dbname',
+        inventory.dbname,
+        '--monitor',
+        monitorUri(inventory),
         ...(host.candidatePriority === undefined ? [] : ['--candidate-priority', String(host.candidatePriority)]),
-        ...(host.replicationQuorum === undefined ? [] : ['--replication-quorum', String(host.replicationQuorum)])]
+        ...(host.replicationQuorum === undefined ? [] : ['--replication-quorum', String(host.replicationQuorum)]),
+      ]
     },
 
     /** Fully created: configuration present and no unfinished `pg_autoctl create`. @param {Host} host */
     async isInitialized(host) {
-      const out = await pg(host, ['sh', '-c', `test -f ${quote(host.pgdata)}/PG_VERSION && pg_autoctl config get --pgdata ${quote(host.pgdata)} pg_autoctl.role >/dev/null 2>&1 && ! test -e "$(pg_autoctl show file --init --pgdata ${quote(host.pgdata)})"`], { allowFailure: true })
+      const out = await pg(
+        host,
+        [
+          'sh',
+          '-c',
+          `test -f ${quote(host.pgdata)}/PG_VERSION && pg_autoctl config get --pgdata ${quote(host.pgdata)} pg_autoctl.role >/dev/null 2>&1 && ! test -e "$(pg_autoctl show file --init --pgdata ${quote(host.pgdata)})"`,
+        ],
+        { allowFailure: true },
+      )
       return out.exitCode === 0
     },
 
@@ -145,16 +165,20 @@ export function createPgAutoctlCore(inventory, { exec }) {
     async hardenHba(host) {
       const file = `${host.pgdata}/pg_hba.conf`
       const current = (await pg(host, ['cat', file])).stdout
-      const ownRules = host.role === 'node'
-        ? [
-            `host "${inventory.dbname}" "${inventory.appUser}" ${inventory.networkCidr} scram-sha-256 ${APP_RULE_MARK}`,
-            // pg_autoctl runs pg_rewind against the new primary's "postgres" database but only
-            // admits its replicator to --dbname; without these an old primary is always rebuilt
-            // with a full base backup instead of rewound.
-            ...inventory.nodes.map((node) => `host "postgres" "pgautofailover_replicator" ${node.address}/32 scram-sha-256 ${REWIND_RULE_MARK}`),
-          ]
-        : []
-      const hardened = current.split('\n')
+      const ownRules =
+        host.role === 'node'
+          ? [
+              `host "${inventory.dbname}" "${inventory.appUser}" ${inventory.networkCidr} scram-sha-256 ${APP_RULE_MARK}`,
+              // pg_autoctl runs pg_rewind against the new primary's "postgres" database but only
+              // admits its replicator to --dbname; without these an old primary is always rebuilt
+              // with a full base backup instead of rewound.
+              ...inventory.nodes.map(
+                (node) => `host "postgres" "pgautofailover_replicator" ${node.address}/32 scram-sha-256 ${REWIND_RULE_MARK}`,
+              ),
+            ]
+          : []
+      const hardened = current
+        .split('\n')
         .filter((line) => !(line.endsWith(APP_RULE_MARK) || line.endsWith(REWIND_RULE_MARK)) || ownRules.includes(line))
         .map((line) => (/^\s*host(ssl|nossl)?\s/.test(line) ? line.replace(/(\s)trust(\s|$)/, '$1scram-sha-256$2') : line))
       while (hardened.length > 0 && hardened.at(-1) === '') hardened.pop()
@@ -184,18 +208,24 @@ export function createPgAutoctlCore(inventory, { exec }) {
       const address = `${inventory.monitor.address}/32`
       const admits = current.split('\n').some((line) => {
         const [type, db, user, source] = line.trim().split(/\s+/)
-        return /^host(ssl)?$/.test(type ?? '') && db === 'all' && user?.replaceAll('"', '') === 'pgautofailover_monitor' && source === address
+        return (
+          /^host(ssl)?$/.test(type ?? '') && db === 'all' && user?.replaceAll('"', '') === 'pgautofailover_monitor' && source === address
+        )
       })
       if (admits) return false
       const rule = `${inventory.ssl === 'off' ? 'host' : 'hostssl'} all "pgautofailover_monitor" ${address} scram-sha-256 ${MONITOR_RULE_MARK}`
-      await pg(host, ['sh', '-c', `cat > ${quote(file)}.tmp && mv ${quote(file)}.tmp ${quote(file)}`], { input: `${current.replace(/\n*$/, '\n')}${rule}\n` })
+      await pg(host, ['sh', '-c', `cat > ${quote(file)}.tmp && mv ${quote(file)}.tmp ${quote(file)}`], {
+        input: `${current.replace(/\n*$/, '\n')}${rule}\n`,
+      })
       if (await acceptsSql(host)) await sqlExec(host, 'select pg_reload_conf();')
       return true
     },
 
     /** The monitor's view of every node of the formation. @returns {Promise<MonitorNode[]>} */
     async clusterNodes() {
-      return sqlJson(inventory.monitor, `
+      return sqlJson(
+        inventory.monitor,
+        `
         select nodeid as node_id, nodename as name, nodehost as host, nodeport as port,
                reportedstate::text as reported_state, goalstate::text as assigned_state,
                health, reportedpgisrunning as pg_running, reportedtli as tli, reportedlsn::text as lsn,
@@ -203,7 +233,9 @@ export function createPgAutoctlCore(inventory, { exec }) {
                reportedrepstate as replication_state,
                extract(epoch from now() - reporttime)::float8 as seconds_since_report,
                extract(epoch from now() - statechangetime)::float8 as seconds_since_assigned
-          from pgautofailover.node where formationid = '${inventory.formation}' order by nodeid`, { db: 'pg_auto_failover' })
+          from pgautofailover.node where formationid = '${inventory.formation}' order by nodeid`,
+        { db: 'pg_auto_failover' },
+      )
     },
     /**
      * The monitor's synchronous_standby_names for the group, or null while no node is assigned a
@@ -214,7 +246,11 @@ export function createPgAutoctlCore(inventory, { exec }) {
      */
     async synchronousStandbyNames(nodes) {
       if (!nodes.some((n) => CAN_TAKE_WRITES.has(n.assigned_state))) return null
-      const [row] = await sqlJson(inventory.monitor, `select pgautofailover.synchronous_standby_names('${inventory.formation}', 0) as names`, { db: 'pg_auto_failover' })
+      const [row] = await sqlJson(
+        inventory.monitor,
+        `select pgautofailover.synchronous_standby_names('${inventory.formation}', 0) as names`,
+        { db: 'pg_auto_failover' },
+      )
       return row?.names ?? ''
     },
   }

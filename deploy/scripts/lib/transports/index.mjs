@@ -18,7 +18,9 @@ export const TRANSPORTS = Object.freeze({
  * @returns {Transport}
  */
 export function createTransport(inventory, { dryRun = false } = {}) {
-  const factory = Object.hasOwn(TRANSPORTS, inventory.transport) ? TRANSPORTS[/** @type {TransportName} */ (inventory.transport)] : undefined
+  const factory = Object.hasOwn(TRANSPORTS, inventory.transport)
+    ? TRANSPORTS[/** @type {TransportName} */ (inventory.transport)]
+    : undefined
   if (!factory) throw new Error(`transport "${inventory.transport}" is not implemented`)
   return factory(inventory, { dryRun })
 }

@@ -37,7 +37,9 @@ export function createNetnsTransport(inventory) {
       const namespaces = new Set(await listNamespaces())
       const missing = hosts.filter((host) => !namespaces.has(vmOf(host).netns))
       if (missing.length > 0) {
-        throw new Error(`lab ${lab.name} has no VM for ${missing.map((h) => `${h.host} (${h.labVm})`).join(', ')}; run "lab up --name ${lab.name}" first`)
+        throw new Error(
+          `lab ${lab.name} has no VM for ${missing.map((h) => `${h.host} (${h.labVm})`).join(', ')}; run "lab up --name ${lab.name}" first`,
+        )
       }
     },
     /** @param {Host} host @param {string[]} argv @param {import('./transport.mjs').RunOptions} [options] */

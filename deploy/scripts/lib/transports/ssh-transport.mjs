@@ -59,24 +59,39 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
   function sshArgs(host, controlPath) {
     const { user, port, keyFile } = host.ssh
     return [
-      '-o', 'BatchMode=yes',
-      '-o', `ConnectTimeout=${connectTimeout}`,
-      '-o', `StrictHostKeyChecking=${acceptNewHostKeys ? 'accept-new' : 'yes'}`,
-      '-o', `UserKnownHostsFile=${knownHostsFile}`,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `ConnectTimeout=${connectTimeout}`,
+      '-o',
+      `StrictHostKeyChecking=${acceptNewHostKeys ? 'accept-new' : 'yes'}`,
+      '-o',
+      `UserKnownHostsFile=${knownHostsFile}`,
       // The inventory's file is the one trust anchor, whatever this machine's /etc/ssh says.
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'ControlMaster=auto',
-      '-o', `ControlPath=${controlPath}`,
-      '-o', `ControlPersist=${CONTROL_PERSIST_S}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${controlPath}`,
+      '-o',
+      `ControlPersist=${CONTROL_PERSIST_S}`,
       // A multiplexed session to a host that vanished would otherwise hang until TCP gives up.
-      '-o', 'ServerAliveInterval=5',
-      '-o', 'ServerAliveCountMax=3',
-      '-o', 'ClearAllForwardings=yes',
-      '-o', 'ForwardAgent=no',
-      '-o', 'LogLevel=ERROR',
+      '-o',
+      'ServerAliveInterval=5',
+      '-o',
+      'ServerAliveCountMax=3',
+      '-o',
+      'ClearAllForwardings=yes',
+      '-o',
+      'ForwardAgent=no',
+      '-o',
+      'LogLevel=ERROR',
       ...(keyFile ? ['-o', 'IdentitiesOnly=yes', '-i', keyFile] : []),
-      '-p', String(port),
-      '-l', user,
+      '-p',
+      String(port),
+      '-l',
+      user,
       '-T',
     ]
   }
@@ -104,10 +119,22 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
    * @returns {Promise<string | undefined>} the script's last line of output
    */
   async function service(host, action, spec, input) {
-    const argv = ['sh', '-c', SERVICE_SCRIPT, 'pgha-service', action, PLAIN_SERVICE_DIR, spec.name, spec.user ?? 'root', ...(spec.command ?? [])]
+    const argv = [
+      'sh',
+      '-c',
+      SERVICE_SCRIPT,
+      'pgha-service',
+      action,
+      PLAIN_SERVICE_DIR,
+      spec.name,
+      spec.user ?? 'root',
+      ...(spec.command ?? []),
+    ]
     const out = await ssh(host, remoteCommand(argv, { user: 'root' }, host.ssh.user), input)
     if (out.exitCode !== 0) {
-      throw new Error(`service ${spec.name} (${action}) on ${host.host} exited ${out.exitCode}: ${(out.stderr.trim() || out.stdout.trim()).split('\n').slice(-3).join(' | ')}`)
+      throw new Error(
+        `service ${spec.name} (${action}) on ${host.host} exited ${out.exitCode}: ${(out.stderr.trim() || out.stdout.trim()).split('\n').slice(-3).join(' | ')}`,
+      )
     }
     return out.stdout.trim().split('\n').at(-1)
   }
@@ -115,7 +142,10 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
   function closeSync() {
     if (!controlDir) return
     for (const socket of fs.readdirSync(controlDir)) {
-      spawnSync('ssh', ['-o', `ControlPath=${path.join(controlDir, socket)}`, '-O', 'exit', 'pgha-control'], { stdio: 'ignore', timeout: 5000 })
+      spawnSync('ssh', ['-o', `ControlPath=${path.join(controlDir, socket)}`, '-O', 'exit', 'pgha-control'], {
+        stdio: 'ignore',
+        timeout: 5000,
+      })
     }
     fs.rmSync(controlDir, { recursive: true, force: true })
     controlDir = null
@@ -143,14 +173,19 @@ export function createSshTransport(inventory, { dryRun = false } = {}) {
         const id = `${host.ssh.user}@${host.address}:${host.ssh.port}`
         targets.set(id, [...(targets.get(id) ?? []), host])
       }
-      const problems = await Promise.all([...targets.values()].map(async ([host, ...others]) => {
-        const problem = reachabilityProblem(await ssh(host, REACHABILITY_PROBE), host, inventory.ssh)
-        const names = [host, ...others].map((h) => h.host).join(', ')
-        return problem && `${names} (${host.ssh.user}@${host.address}:${host.ssh.port}): ${problem}`
-      }))
+      const problems = await Promise.all(
+        [...targets.values()].map(async ([host, ...others]) => {
+          const problem = reachabilityProblem(await ssh(host, REACHABILITY_PROBE), host, inventory.ssh)
+          const names = [host, ...others].map((h) => h.host).join(', ')
+          return problem && `${names} (${host.ssh.user}@${host.address}:${host.ssh.port}): ${problem}`
+        }),
+      )
       const failed = problems.filter(Boolean)
       if (failed.length > 0) {
-        throw new KitError(`cannot use ${failed.length === 1 ? 'a host' : `${failed.length} hosts`} over ssh, nothing was changed:\n  ${failed.join('\n  ')}`, { code: 'HOST_UNREACHABLE' })
+        throw new KitError(
+          `cannot use ${failed.length === 1 ? 'a host' : `${failed.length} hosts`} over ssh, nothing was changed:\n  ${failed.join('\n  ')}`,
+          { code: 'HOST_UNREACHABLE' },
+        )
       }
     },
     /** @param {Host} host @param {string[]} argv @param {import('./transport.mjs').RunOptions} [options] */

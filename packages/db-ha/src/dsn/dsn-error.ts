@@ -7,7 +7,11 @@ import { DbHaError } from '../errors/db-ha-error.js'
  * a password.
  */
 export class DsnError extends DbHaError<DsnErrorCode> {
-  constructor(code: DsnErrorCode, message: string, readonly keyword?: string) {
+  constructor(
+    code: DsnErrorCode,
+    message: string,
+    readonly keyword?: string,
+  ) {
     super(code, message)
     this.name = 'DsnError'
   }

@@ -9,11 +9,42 @@ import { DsnError } from './dsn-error.js'
 
 // libpq 15's keywords, plus load_balance_hosts (libpq 16), which db-ha implements itself.
 export const DSN_KEYWORDS = new Set([
-  'host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'passfile', 'channel_binding', 'connect_timeout',
-  'client_encoding', 'options', 'application_name', 'fallback_application_name', 'keepalives', 'keepalives_idle',
-  'keepalives_interval', 'keepalives_count', 'tcp_user_timeout', 'sslmode', 'sslcompression', 'sslcert', 'sslkey',
-  'sslpassword', 'sslrootcert', 'sslcrl', 'sslcrldir', 'sslsni', 'requirepeer', 'ssl_min_protocol_version',
-  'ssl_max_protocol_version', 'gssencmode', 'krbsrvname', 'gsslib', 'service', 'target_session_attrs', 'replication',
+  'host',
+  'hostaddr',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'passfile',
+  'channel_binding',
+  'connect_timeout',
+  'client_encoding',
+  'options',
+  'application_name',
+  'fallback_application_name',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+  'sslmode',
+  'sslcompression',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'sslrootcert',
+  'sslcrl',
+  'sslcrldir',
+  'sslsni',
+  'requirepeer',
+  'ssl_min_protocol_version',
+  'ssl_max_protocol_version',
+  'gssencmode',
+  'krbsrvname',
+  'gsslib',
+  'service',
+  'target_session_attrs',
+  'replication',
   'load_balance_hosts',
 ])
 
@@ -108,8 +139,10 @@ function parseKeywordValue(dsn: string): Record<string, string> {
   for (const { keyword, keywordAt, value } of keywordValuePairs(dsn)) {
     const name = tokenName(keyword, keywordAt, afterSecret)
     if (!value) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `missing "=" after ${name.text} in connection info string`, name.keyword)
-    if (!value.closed) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, 'unterminated quoted string in connection info string', name.keyword)
-    if (!store(out, keyword, value.text)) throw new DsnError(DB_HA_ERROR_CODES.DSN_INVALID_OPTION, `invalid connection option ${name.text}`, name.keyword)
+    if (!value.closed)
+      throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, 'unterminated quoted string in connection info string', name.keyword)
+    if (!store(out, keyword, value.text))
+      throw new DsnError(DB_HA_ERROR_CODES.DSN_INVALID_OPTION, `invalid connection option ${name.text}`, name.keyword)
     afterSecret = SECRET_KEYWORDS.has(keyword)
   }
   return out
@@ -143,7 +176,8 @@ function uriDecode(text: string, what: string, keyword?: string): string {
   for (let at = text.indexOf('%'); at >= 0; at = text.indexOf('%', i)) {
     const hex = text.slice(at + 1, at + 3)
     // Never quote the text: it may be a password.
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `invalid percent-encoded token in the URI's ${what}`, keyword)
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex))
+      throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `invalid percent-encoded token in the URI's ${what}`, keyword)
     const byte = Number.parseInt(hex, 16)
     if (byte === 0) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `forbidden value %00 in percent-encoded ${what} in URI`, keyword)
     chunks.push(Buffer.from(text.slice(i, at)), Buffer.of(byte))
@@ -181,13 +215,22 @@ function parseUri(uri: string): Record<string, string> {
   for (;;) {
     if (uri[p] === '[') {
       const close = uri.indexOf(']', p + 1)
-      if (close < 0) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, 'end of string reached when looking for matching "]" in IPv6 host address in URI', 'host')
+      if (close < 0)
+        throw new DsnError(
+          DB_HA_ERROR_CODES.DSN_SYNTAX,
+          'end of string reached when looking for matching "]" in IPv6 host address in URI',
+          'host',
+        )
       if (close === p + 1) throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, 'IPv6 host address may not be empty in URI', 'host')
       hosts += uri.slice(p + 1, close)
       p = close + 1
       const next = uri[p]
       if (next !== undefined && !':/?,'.includes(next)) {
-        throw new DsnError(DB_HA_ERROR_CODES.DSN_SYNTAX, `unexpected character "${next}" at position ${p + 1} in URI (expected ":" or "/")`, 'host')
+        throw new DsnError(
+          DB_HA_ERROR_CODES.DSN_SYNTAX,
+          `unexpected character "${next}" at position ${p + 1} in URI (expected ":" or "/")`,
+          'host',
+        )
       }
     } else {
       const end = scanTo(uri, p, ':/?,')

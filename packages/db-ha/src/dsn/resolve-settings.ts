@@ -7,14 +7,35 @@ import { DsnError } from './dsn-error.js'
 import { parseDsn } from './parse-dsn.js'
 
 const ENV_KEYWORDS: Record<string, string> = {
-  PGHOST: 'host', PGHOSTADDR: 'hostaddr', PGPORT: 'port', PGDATABASE: 'dbname', PGUSER: 'user', PGPASSWORD: 'password',
-  PGPASSFILE: 'passfile', PGCONNECT_TIMEOUT: 'connect_timeout', PGAPPNAME: 'application_name', PGOPTIONS: 'options',
-  PGSSLMODE: 'sslmode', PGSSLROOTCERT: 'sslrootcert', PGSSLCERT: 'sslcert', PGSSLKEY: 'sslkey',
-  PGTARGETSESSIONATTRS: 'target_session_attrs', PGLOADBALANCEHOSTS: 'load_balance_hosts',
-  PGSSLCRL: 'sslcrl', PGSSLMINPROTOCOLVERSION: 'ssl_min_protocol_version', PGSSLMAXPROTOCOLVERSION: 'ssl_max_protocol_version',
+  PGHOST: 'host',
+  PGHOSTADDR: 'hostaddr',
+  PGPORT: 'port',
+  PGDATABASE: 'dbname',
+  PGUSER: 'user',
+  PGPASSWORD: 'password',
+  PGPASSFILE: 'passfile',
+  PGCONNECT_TIMEOUT: 'connect_timeout',
+  PGAPPNAME: 'application_name',
+  PGOPTIONS: 'options',
+  PGSSLMODE: 'sslmode',
+  PGSSLROOTCERT: 'sslrootcert',
+  PGSSLCERT: 'sslcert',
+  PGSSLKEY: 'sslkey',
+  PGTARGETSESSIONATTRS: 'target_session_attrs',
+  PGLOADBALANCEHOSTS: 'load_balance_hosts',
+  PGSSLCRL: 'sslcrl',
+  PGSSLMINPROTOCOLVERSION: 'ssl_min_protocol_version',
+  PGSSLMAXPROTOCOLVERSION: 'ssl_max_protocol_version',
   // Read only to be refused (or accepted at the value db-ha has anyway), as a DSN keyword would be.
-  PGCHANNELBINDING: 'channel_binding', PGSERVICE: 'service', PGSSLCOMPRESSION: 'sslcompression', PGSSLCRLDIR: 'sslcrldir',
-  PGSSLSNI: 'sslsni', PGREQUIREPEER: 'requirepeer', PGGSSENCMODE: 'gssencmode', PGKRBSRVNAME: 'krbsrvname', PGGSSLIB: 'gsslib',
+  PGCHANNELBINDING: 'channel_binding',
+  PGSERVICE: 'service',
+  PGSSLCOMPRESSION: 'sslcompression',
+  PGSSLCRLDIR: 'sslcrldir',
+  PGSSLSNI: 'sslsni',
+  PGREQUIREPEER: 'requirepeer',
+  PGGSSENCMODE: 'gssencmode',
+  PGKRBSRVNAME: 'krbsrvname',
+  PGGSSLIB: 'gsslib',
   PGCLIENTENCODING: 'client_encoding',
 }
 
@@ -84,7 +105,8 @@ export function resolveSettings({ dsn, options = {}, env = process.env }: Resolv
     sslpassword: values.sslpassword,
     sslcrl: values.sslcrl,
     sslMinProtocolVersion: oneOf(values, 'ssl_min_protocol_version', TLS_VERSIONS, 'TLSv1.2'),
-    sslMaxProtocolVersion: values.ssl_max_protocol_version === undefined ? undefined : oneOf(values, 'ssl_max_protocol_version', TLS_VERSIONS, 'TLSv1.3'),
+    sslMaxProtocolVersion:
+      values.ssl_max_protocol_version === undefined ? undefined : oneOf(values, 'ssl_max_protocol_version', TLS_VERSIONS, 'TLSv1.3'),
     channelBinding: values.channel_binding === 'prefer',
     targetSessionAttrs: oneOf(values, 'target_session_attrs', TARGET_SESSION_ATTRS, 'any'),
     loadBalanceHosts: oneOf(values, 'load_balance_hosts', ['disable', 'random'] as const, 'disable'),
@@ -101,7 +123,11 @@ function refuseWhatIsNotHonoured(values: Record<string, string>, source: Record<
     const why = fixed && !fixed.values.includes(value) ? `${fixed.why} (accepted: ${fixed.values.join(', ')})` : UNSUPPORTED[keyword]
     if (why === undefined) continue
     // Only keywords of FIXED_VALUES and UNSUPPORTED get here: none holds a secret.
-    throw new DsnError(DB_HA_ERROR_CODES.DSN_UNSUPPORTED, `connection option "${keyword}" = "${value}" from ${source[keyword]} is not supported by db-ha: ${why}`, keyword)
+    throw new DsnError(
+      DB_HA_ERROR_CODES.DSN_UNSUPPORTED,
+      `connection option "${keyword}" = "${value}" from ${source[keyword]} is not supported by db-ha: ${why}`,
+      keyword,
+    )
   }
 }
 
@@ -112,7 +138,11 @@ function hostList(values: Record<string, string>): HostSpec[] {
   const ports = split(values.port)
   const count = Math.max(hosts.length, addrs.length, 1)
   if (hosts.length > 0 && addrs.length > 0 && hosts.length !== addrs.length) {
-    throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `could not match ${hosts.length} host names to ${addrs.length} hostaddr values`, 'hostaddr')
+    throw new DsnError(
+      DB_HA_ERROR_CODES.DSN_BAD_VALUE,
+      `could not match ${hosts.length} host names to ${addrs.length} hostaddr values`,
+      'hostaddr',
+    )
   }
   if (ports.length > 1 && ports.length !== count) {
     throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `could not match ${ports.length} port numbers to ${count} hosts`, 'port')
@@ -120,7 +150,8 @@ function hostList(values: Record<string, string>): HostSpec[] {
   return Array.from({ length: count }, (_, i) => {
     const portText = (ports.length === 1 ? ports[0] : ports[i]) ?? ''
     const port = portText === '' ? DEFAULT_PORT : parseInteger(portText)
-    if (port === undefined || port < 1 || port > 65535) throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `invalid port number: "${portText}"`, 'port')
+    if (port === undefined || port < 1 || port > 65535)
+      throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `invalid port number: "${portText}"`, 'port')
     const hostaddr = addrs[i] || undefined
     const host = hosts[i] || hostaddr || DEFAULT_HOST
     return hostaddr ? { host, hostaddr, port } : { host, port }
@@ -138,7 +169,8 @@ function integer(values: Record<string, string>, keyword: string): number | unde
   const text = values[keyword]
   if (text === undefined) return undefined
   const value = parseInteger(text)
-  if (value === undefined) throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `invalid integer value "${text}" for connection option "${keyword}"`, keyword)
+  if (value === undefined)
+    throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `invalid integer value "${text}" for connection option "${keyword}"`, keyword)
   return value
 }
 
@@ -146,7 +178,11 @@ function oneOf<T extends string>(values: Record<string, string>, keyword: string
   const text = values[keyword]
   if (text === undefined) return fallback
   if (!(allowed as readonly string[]).includes(text)) {
-    throw new DsnError(DB_HA_ERROR_CODES.DSN_BAD_VALUE, `invalid ${keyword} value: "${text}" (expected one of ${allowed.join(', ')})`, keyword)
+    throw new DsnError(
+      DB_HA_ERROR_CODES.DSN_BAD_VALUE,
+      `invalid ${keyword} value: "${text}" (expected one of ${allowed.join(', ')})`,
+      keyword,
+    )
   }
   return text as T
 }

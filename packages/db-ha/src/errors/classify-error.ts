@@ -80,7 +80,12 @@ export function classifyError(err: unknown): ErrorClassification {
     }
     sqlState ??= verdict.sqlState
   }
-  return { kind: 'other', sent: 'unknown', reason: sqlState ? `SQLSTATE ${sqlState}` : 'not a failover error', ...(sqlState && { sqlState }) }
+  return {
+    kind: 'other',
+    sent: 'unknown',
+    reason: sqlState ? `SQLSTATE ${sqlState}` : 'not a failover error',
+    ...(sqlState && { sqlState }),
+  }
 }
 
 export function isFailoverError(err: unknown): boolean {

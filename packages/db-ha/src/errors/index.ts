@@ -1,5 +1,13 @@
 export { classifyError, isFailoverError, type ErrorClassification } from './classify-error.js'
-export { DB_HA_ERROR_CODES, DB_HA_WARNING_CODES, NO_SUITABLE_HOST, OUTCOME_UNKNOWN, RETRY_BUDGET_EXHAUSTED, type DbHaErrorCode, type DsnErrorCode } from './codes.js'
+export {
+  DB_HA_ERROR_CODES,
+  DB_HA_WARNING_CODES,
+  NO_SUITABLE_HOST,
+  OUTCOME_UNKNOWN,
+  RETRY_BUDGET_EXHAUSTED,
+  type DbHaErrorCode,
+  type DsnErrorCode,
+} from './codes.js'
 export { DbHaError } from './db-ha-error.js'
 export { NoSuitableHostError, type HostRejection, type HostRejectReason } from './no-suitable-host-error.js'
 export { OutcomeUnknownError, type OutcomeUnknownReason } from './outcome-unknown-error.js'

@@ -19,7 +19,10 @@ export interface HostRejection {
 export class NoSuitableHostError extends DbHaError<typeof NO_SUITABLE_HOST> {
   readonly attempts: readonly HostRejection[]
 
-  constructor(readonly targetSessionAttrs: TargetSessionAttrs, attempts: readonly HostRejection[]) {
+  constructor(
+    readonly targetSessionAttrs: TargetSessionAttrs,
+    attempts: readonly HostRejection[],
+  ) {
     // Details often carry driver messages; scrub them before they reach the message or logs.
     const clean = attempts.map((a) => (a.detail === undefined ? { ...a } : { ...a, detail: redactSecrets(a.detail) }))
     const list = clean.length > 0 ? clean.map(describe).join('; ') : 'no hosts tried'
@@ -40,7 +43,5 @@ function formatAddress(host: string, port: number): string {
 
 /** Masks `password=…` (DSN keyword or URL query) and `user:secret@` in URLs. */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&;]+)/gi, '$1***')
-    .replace(/(\w+:\/\/[^/:@\s]*:)[^@\s]*@/g, '$1***@')
+  return text.replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&;]+)/gi, '$1***').replace(/(\w+:\/\/[^/:@\s]*:)[^@\s]*@/g, '$1***@')
 }

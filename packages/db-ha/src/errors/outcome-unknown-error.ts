@@ -28,9 +28,13 @@ export class OutcomeUnknownError extends DbHaError<typeof OUTCOME_UNKNOWN> {
     /** host:port of the server concerned, when known (for `commit-not-replicated`: where the commit is). */
     readonly host?: string,
   ) {
-    super(OUTCOME_UNKNOWN, reason === 'commit-not-replicated'
-      ? `outcome unknown: ${host ?? 'the server'} committed locally but the wait for synchronous replication was cancelled (${classification.reason}); the commit is lost if that server is rewound after a failover`
-      : `outcome unknown after attempt ${attempts} (${classification.reason}); not retried because the call is not idempotent`, { cause })
+    super(
+      OUTCOME_UNKNOWN,
+      reason === 'commit-not-replicated'
+        ? `outcome unknown: ${host ?? 'the server'} committed locally but the wait for synchronous replication was cancelled (${classification.reason}); the commit is lost if that server is rewound after a failover`
+        : `outcome unknown after attempt ${attempts} (${classification.reason}); not retried because the call is not idempotent`,
+      { cause },
+    )
     this.name = 'OutcomeUnknownError'
   }
 }

@@ -12,8 +12,12 @@ const DEFAULT_KEEPALIVE_IDLE_SECONDS = 5
 export function sslOptions(settings: ConnectionSettings): pg.ClientConfig['ssl'] {
   const read = (file?: string) => (file ? fs.readFileSync(file, 'utf8') : undefined)
   const common = {
-    cert: read(settings.sslcert), key: read(settings.sslkey), passphrase: settings.sslpassword, crl: read(settings.sslcrl),
-    minVersion: settings.sslMinProtocolVersion, maxVersion: settings.sslMaxProtocolVersion,
+    cert: read(settings.sslcert),
+    key: read(settings.sslkey),
+    passphrase: settings.sslpassword,
+    crl: read(settings.sslcrl),
+    minVersion: settings.sslMinProtocolVersion,
+    maxVersion: settings.sslMaxProtocolVersion,
   }
   switch (settings.sslmode) {
     // node-postgres cannot fall back from TLS to plain text: `allow` and `prefer` connect in plain.

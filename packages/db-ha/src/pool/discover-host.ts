@@ -151,7 +151,12 @@ export async function discoverHost(
   return { host: winner, fallback, attempts: [...attempts.values()] }
 }
 
-async function probe(settings: ConnectionSettings, host: HostSpec, { ssl, maxReplayLag }: DiscoverOptions, clients: Set<pg.Client>): Promise<ProbeResult> {
+async function probe(
+  settings: ConnectionSettings,
+  host: HostSpec,
+  { ssl, maxReplayLag }: DiscoverOptions,
+  clients: Set<pg.Client>,
+): Promise<ProbeResult> {
   const client = new pg.Client(clientConfigFor(settings, host, ssl))
   clients.add(client)
   const statuses: ServerStatuses = {}
@@ -165,14 +170,20 @@ async function probe(settings: ConnectionSettings, host: HostSpec, { ssl, maxRep
     const role = await sessionRole(client, statuses)
     if (role.inHotStandby && maxReplayLag) {
       const behind = lagExceeded(await measureReplayLag(client), maxReplayLag)
-      if (behind) return { host, fallback: false, qualifies: false, attempt: { host: host.host, port: host.port, reason: 'lagging', detail: behind } }
+      if (behind)
+        return { host, fallback: false, qualifies: false, attempt: { host: host.host, port: host.port, reason: 'lagging', detail: behind } }
     }
     const verdict = judgeRole(role, settings.targetSessionAttrs)
     if (verdict.ok) {
       const timeline = comparesTimelines(settings.targetSessionAttrs) ? await currentTimeline(client) : undefined
       return { host, fallback: true, qualifies: true, timeline }
     }
-    return { host, fallback: true, qualifies: false, attempt: { host: host.host, port: host.port, reason: verdict.reason === 'standby' ? 'read-only' : verdict.reason } }
+    return {
+      host,
+      fallback: true,
+      qualifies: false,
+      attempt: { host: host.host, port: host.port, reason: verdict.reason === 'standby' ? 'read-only' : verdict.reason },
+    }
   } catch (error) {
     return { host, fallback: false, qualifies: false, attempt: { host: host.host, port: host.port, ...rejection(error) } }
   } finally {
@@ -189,4 +200,3 @@ function rejection(error: unknown): { reason: HostRejectReason; detail?: string 
   if (err.code === 'ETIMEDOUT' || /timeout/i.test(err.message ?? '')) return { reason: 'timeout' }
   return { reason: 'error', detail: err.code ?? err.message }
 }
-

@@ -96,7 +96,10 @@ export class HaClient extends pg.Client implements HaClientLike {
   override connect(callback?: (err: Error | null) => void): Promise<void> | undefined {
     const connecting = this.#connectToMatchingHost()
     if (!callback) return connecting
-    connecting.then(() => callback(null), (error: Error) => callback(error))
+    connecting.then(
+      () => callback(null),
+      (error: Error) => callback(error),
+    )
     return undefined
   }
 
@@ -115,9 +118,10 @@ export class HaClient extends pg.Client implements HaClientLike {
     }
     const role = await sessionRole(this as unknown as pg.Client, this.#statuses)
     const verdict = judgeRole(role, fallback ? 'any' : settings.targetSessionAttrs)
-    const behind = verdict.ok && role.inHotStandby && maxReplayLag
-      ? lagExceeded(await measureReplayLag(this as unknown as pg.Client), maxReplayLag)
-      : null
+    const behind =
+      verdict.ok && role.inHotStandby && maxReplayLag
+        ? lagExceeded(await measureReplayLag(this as unknown as pg.Client), maxReplayLag)
+        : null
     if (!verdict.ok || behind) {
       const reason = verdict.ok ? `lagging: ${behind}` : verdict.reason
       state.suspect(host, reason)
@@ -171,7 +175,8 @@ export class HaClient extends pg.Client implements HaClientLike {
       }
       // pg calls back on success from within ReadyForQuery's handling, right after the
       // listener above: a notice here was sent while this statement ran.
-      if (unreplicated) return callback(commitNotReplicatedError(unreplicated, this.haHost ? hostKey(this.haHost) : `${this.host}:${this.port}`))
+      if (unreplicated)
+        return callback(commitNotReplicatedError(unreplicated, this.haHost ? hostKey(this.haHost) : `${this.host}:${this.port}`))
       return callback(null, result)
     }
   }

@@ -128,10 +128,15 @@ export class HaPool extends pg.Pool {
   // pg-pool's two forms (promise | callback), with the same signatures so HaPool stays a pg.Pool.
   override connect(): Promise<pg.PoolClient>
   override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void
-  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+  override connect(
+    callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void,
+  ): Promise<pg.PoolClient> | void {
     const connecting = this.#checkout()
     if (!callback) return connecting
-    connecting.then((client) => callback(undefined, client, (release) => client.release(release as boolean)), (error: Error) => callback(error, undefined, () => {}))
+    connecting.then(
+      (client) => callback(undefined, client, (release) => client.release(release as boolean)),
+      (error: Error) => callback(error, undefined, () => {}),
+    )
   }
 
   async #checkout(): Promise<pg.PoolClient> {
@@ -208,6 +213,11 @@ function keepAfterStatementErrors(client: pg.PoolClient & HaClientLike) {
 
 function reusableAfter(err: Error, client: HaClientLike): boolean {
   const { severity, code } = err as { severity?: unknown; code?: unknown }
-  return severity === 'ERROR' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !isFailoverError(err) && client.transactionStatus === 'I'
+  return (
+    severity === 'ERROR' &&
+    typeof code === 'string' &&
+    /^[0-9A-Z]{5}$/.test(code) &&
+    !isFailoverError(err) &&
+    client.transactionStatus === 'I'
+  )
 }
-

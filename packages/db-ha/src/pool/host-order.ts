@@ -4,7 +4,12 @@
 import type { HostSpec, LoadBalanceHosts } from '../settings/connection-settings.js'
 import type { HostState } from './host-state.js'
 
-export function candidateHosts(hosts: readonly HostSpec[], state: Pick<HostState, 'order'>, loadBalanceHosts: LoadBalanceHosts, random: () => number = Math.random): HostSpec[] {
+export function candidateHosts(
+  hosts: readonly HostSpec[],
+  state: Pick<HostState, 'order'>,
+  loadBalanceHosts: LoadBalanceHosts,
+  random: () => number = Math.random,
+): HostSpec[] {
   return state.order(loadBalanceHosts === 'random' ? shuffle(hosts, random) : [...hosts])
 }
 

@@ -38,7 +38,10 @@ export class HostState extends EventEmitter<DbHaEvents> {
   readonly #remember: boolean
 
   /** @param remember false for load-balanced pools: no current host, host changes are not failovers. */
-  constructor(private readonly suspectWindowMs: number, { remember = true } = {}) {
+  constructor(
+    private readonly suspectWindowMs: number,
+    { remember = true } = {},
+  ) {
     super()
     this.#remember = remember
   }

@@ -11,7 +11,13 @@ export type BackoffJitter = 'full' | 'equal'
  * Exponential backoff with jitter, in whole ms, after the 1-based `attempt` that failed: the cap
  * is min(maxDelayMs, baseDelayMs * 2^(attempt-1)).
  */
-export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: number, random: () => number, jitter: BackoffJitter = 'full'): number {
+export function backoffDelay(
+  attempt: number,
+  baseDelayMs: number,
+  maxDelayMs: number,
+  random: () => number,
+  jitter: BackoffJitter = 'full',
+): number {
   const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempt - 1))
   const r = Math.min(Math.max(random(), 0), 1 - Number.EPSILON)
   // Whole ms: setTimeout truncates anyway.

@@ -29,7 +29,9 @@ export function passwordFromPassfile(file: string, target: PassfileTarget): stri
   }
   if (!stat.isFile()) return undefined
   if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
-    process.emitWarning(`password file "${file}" has group or world access; permissions should be u=rw (0600) or less: not used`, { code: DB_HA_WARNING_CODES.DB_HA_PASSFILE_MODE })
+    process.emitWarning(`password file "${file}" has group or world access; permissions should be u=rw (0600) or less: not used`, {
+      code: DB_HA_WARNING_CODES.DB_HA_PASSFILE_MODE,
+    })
     return undefined
   }
   const host = target.host.startsWith('/') ? 'localhost' : target.host

@@ -32,7 +32,10 @@ describe('a checked-out connection ended by the server', () => {
       await admin.query('select pg_terminate_backend($1)', [rows[0]?.pid])
       // The FATAL (57P01) and the socket's end arrive while no statement runs on it.
       await new Promise((resolve) => setTimeout(resolve, 300))
-      const error = await client.query('select 1').then(() => null, (e: unknown) => e)
+      const error = await client.query('select 1').then(
+        () => null,
+        (e: unknown) => e,
+      )
       expect(error).toBeInstanceOf(Error)
       expect(classifyError(error).kind).toBe('failover')
       client.release(error as Error)

@@ -96,13 +96,15 @@ describe('a commit whose wait for synchronous replication is cancelled', () => {
       expect(await stored('transaction')).toBe(true)
       // The connection is fine and the next statement is not blamed for the earlier notice.
       expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }])
-      await new Promise<void>((resolve, reject) => client.query({ text: 'select 2 as two' }, (error: Error | null) => (error ? reject(error) : resolve())))
+      await new Promise<void>((resolve, reject) =>
+        client.query({ text: 'select 2 as two' }, (error: Error | null) => (error ? reject(error) : resolve())),
+      )
     } finally {
       client.release()
     }
   })
 
-  it('rejects what @prisma/adapter-pg runs: a raw write and an interactive transaction\'s COMMIT', async () => {
+  it("rejects what @prisma/adapter-pg runs: a raw write and an interactive transaction's COMMIT", async () => {
     const adapter = await createPrismaAdapter(pool()).connect()
     const raw = adapter.executeRaw({ sql: "insert into writes values ('prisma-raw')", args: [], argTypes: [] }).catch((e: unknown) => e)
     await interruptWaitingCommit()
@@ -123,10 +125,13 @@ describe('a commit whose wait for synchronous replication is cancelled', () => {
     for (const idempotent of [false, true]) {
       const key = `with-retry-${idempotent}`
       let calls = 0
-      const writing = withRetry(() => {
-        calls++
-        return p.query('insert into writes values ($1) on conflict (key) do nothing', [key])
-      }, { idempotent }).catch((e: unknown) => e)
+      const writing = withRetry(
+        () => {
+          calls++
+          return p.query('insert into writes values ($1) on conflict (key) do nothing', [key])
+        },
+        { idempotent },
+      ).catch((e: unknown) => e)
       await interruptWaitingCommit()
       expectNotReplicated(await writing)
       expect(calls).toBe(1)
@@ -152,14 +157,21 @@ describe('a commit whose wait is ended by terminating its backend', () => {
   it('fails with an error of unknown outcome that withRetry does not retry for a non-idempotent call', async () => {
     const p = pool()
     let calls = 0
-    const writing = withRetry(() => {
-      calls++
-      return p.query("insert into writes values ('terminated')")
-    }, { idempotent: false }).catch((e: unknown) => e)
+    const writing = withRetry(
+      () => {
+        calls++
+        return p.query("insert into writes values ('terminated')")
+      },
+      { idempotent: false },
+    ).catch((e: unknown) => e)
     await interruptWaitingCommit('pg_terminate_backend')
     const error = await writing
     expect(error).toBeInstanceOf(OutcomeUnknownError)
-    expect(error).toMatchObject({ code: 'DB_HA_OUTCOME_UNKNOWN', reason: 'interrupted', classification: { kind: 'failover', sent: 'unknown' } })
+    expect(error).toMatchObject({
+      code: 'DB_HA_OUTCOME_UNKNOWN',
+      reason: 'interrupted',
+      classification: { kind: 'failover', sent: 'unknown' },
+    })
     expect(calls).toBe(1)
     expect(await stored('terminated')).toBe(true)
     expect(p.snapshot().stuckHosts).toEqual([`127.0.0.1:${server.port}`])

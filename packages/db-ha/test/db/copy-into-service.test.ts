@@ -39,11 +39,29 @@ beforeAll(async () => {
   service = fs.mkdtempSync(path.join(os.tmpdir(), 'db-ha-copied-service-'))
   fs.cpSync(SRC, path.join(service, 'src', 'db-ha'), { recursive: true, filter: (from) => path.relative(SRC, from) !== 'prisma' })
   fs.writeFileSync(path.join(service, 'src', 'main.ts'), MAIN_TS)
-  fs.writeFileSync(path.join(service, 'package.json'), JSON.stringify({ name: 'copied-db-ha-service', private: true, type: 'module' }, null, 2))
-  fs.writeFileSync(path.join(service, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, rootDir: 'src', outDir: 'dist' },
-    include: ['src'],
-  }, null, 2))
+  fs.writeFileSync(
+    path.join(service, 'package.json'),
+    JSON.stringify({ name: 'copied-db-ha-service', private: true, type: 'module' }, null, 2),
+  )
+  fs.writeFileSync(
+    path.join(service, 'tsconfig.json'),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: true,
+          rootDir: 'src',
+          outDir: 'dist',
+        },
+        include: ['src'],
+      },
+      null,
+      2,
+    ),
+  )
   for (const name of LINKED) {
     const target = path.join(ROOT_NODE_MODULES, name)
     if (!fs.existsSync(target)) throw new Error(`${target} is missing: run npm install at the repository root`)
@@ -66,7 +84,9 @@ describe('src/ copied into a service', () => {
 
   it('compiles with its own tsconfig (strict, NodeNext) and tsc alone', async () => {
     const tsc = path.join(service, 'node_modules', 'typescript', 'bin', 'tsc')
-    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: service }).catch((error: { stdout?: string; stderr?: string }) => error)
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: service }).catch(
+      (error: { stdout?: string; stderr?: string }) => error,
+    )
     // tsc reports type errors on stdout.
     expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toBe('')
     expect(fs.existsSync(path.join(service, 'dist', 'main.js'))).toBe(true)
@@ -77,7 +97,11 @@ describe('src/ copied into a service', () => {
     const password = encodeURIComponent(server.password)
     const dsn = `postgresql://${server.user}:${password}@127.0.0.1:${dead},127.0.0.1:${server.port}/postgres?target_session_attrs=read-write&connect_timeout=5`
     // No PG* variables from this process: the DSN alone.
-    const { stdout } = await run(process.execPath, ['dist/main.js'], { cwd: service, env: { PATH: process.env.PATH, HOME: service, DATABASE_URL: dsn }, timeout: 30_000 })
+    const { stdout } = await run(process.execPath, ['dist/main.js'], {
+      cwd: service,
+      env: { PATH: process.env.PATH, HOME: service, DATABASE_URL: dsn },
+      timeout: 30_000,
+    })
     expect(JSON.parse(stdout)).toEqual({ rows: [{ one: 1 }], currentHost: `127.0.0.1:${server.port}` })
   })
 })

@@ -75,14 +75,19 @@ describe('newest timeline wins', () => {
 
     const started = performance.now()
     expect(await portOf(p)).toBe(promoted.port)
-    process.stdout.write(`existing pool: first query after the error ${Math.round(performance.now() - started)} ms (rediscovery ${Math.round(p.snapshot().lastRediscoveryMs ?? -1)} ms)\n`)
+    process.stdout.write(
+      `existing pool: first query after the error ${Math.round(performance.now() - started)} ms (rediscovery ${Math.round(p.snapshot().lastRediscoveryMs ?? -1)} ms)\n`,
+    )
     for (let i = 0; i < 5; i++) expect(await portOf(p)).toBe(promoted.port)
     expect(p.snapshot()).toMatchObject({ currentHost: `127.0.0.1:${promoted.port}`, failoversObserved: 1 })
     await expect.poll(() => p.snapshot().connectionsPerHost[`127.0.0.1:${old.port}`]).toBe(0)
   })
 
   it('a fresh pool takes the newest timeline whichever host is listed first', async () => {
-    for (const ports of [[old.port, promoted.port], [promoted.port, old.port]]) {
+    for (const ports of [
+      [old.port, promoted.port],
+      [promoted.port, old.port],
+    ]) {
       const p = pool(ports)
       expect(await portOf(p)).toBe(promoted.port)
       process.stdout.write(`fresh pool, hosts ${ports.join(',')}: discovery ${Math.round(p.snapshot().lastRediscoveryMs ?? -1)} ms\n`)

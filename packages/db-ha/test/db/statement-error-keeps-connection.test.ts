@@ -36,7 +36,10 @@ describe('a statement error and the connection it ran on', () => {
     const before = await backendPid()
     const client = await pool.connect()
     await client.query('begin')
-    const error = await client.query("insert into keyed values ('a')").then(() => null, (e: Error) => e)
+    const error = await client.query("insert into keyed values ('a')").then(
+      () => null,
+      (e: Error) => e,
+    )
     expect(error).toMatchObject({ code: '23505' })
     client.release(error as Error)
     expect(await backendPid()).not.toBe(before)

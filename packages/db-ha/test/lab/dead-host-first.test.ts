@@ -14,10 +14,13 @@ describe('dead host listed first', () => {
     await labFault(cluster, 'partition', 'vm1')
     try {
       const dsn = cluster.databaseUrl.replace(/connect_timeout=\d+/, `connect_timeout=${CONNECT_TIMEOUT_S}`)
-      const newPrimary = await waitFor(async () => {
-        const p = await primaryOf(cluster).catch(() => null)
-        return p && p.name !== 'node1' ? p : null
-      }, { timeoutMs: 120_000, what: 'a new primary', intervalMs: 250 })
+      const newPrimary = await waitFor(
+        async () => {
+          const p = await primaryOf(cluster).catch(() => null)
+          return p && p.name !== 'node1' ? p : null
+        },
+        { timeoutMs: 120_000, what: 'a new primary', intervalMs: 250 },
+      )
       const timings: number[] = []
       for (let i = 0; i < 3; i++) {
         const pool = createPool(dsn)
@@ -27,8 +30,10 @@ describe('dead host listed first', () => {
         expect(rows[0]?.addr).toBe(newPrimary.host)
         await pool.end()
       }
-      process.stdout.write(`new pool, first query with the black-holed host first: ${timings.map((t) => `${Math.round(t)} ms`).join(', ')}\n`)
-      for (const ms of timings) expect(ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 / 2)
+      process.stdout.write(
+        `new pool, first query with the black-holed host first: ${timings.map((t) => `${Math.round(t)} ms`).join(', ')}\n`,
+      )
+      for (const ms of timings) expect(ms).toBeLessThan((CONNECT_TIMEOUT_S * 1000) / 2)
     } finally {
       await labFault(cluster, 'heal', 'vm1')
       await waitFor(async () => (await clusterStatus(cluster)).healthy, { timeoutMs: 120_000, what: 'a healthy cluster', intervalMs: 250 })

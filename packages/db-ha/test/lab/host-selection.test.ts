@@ -15,7 +15,9 @@ afterAll(async () => {
 })
 
 async function whereAmI(p: ReturnType<typeof createPool>) {
-  const { rows } = await p.query<{ addr: string; standby: boolean }>('select host(inet_server_addr()) as addr, pg_is_in_recovery() as standby')
+  const { rows } = await p.query<{ addr: string; standby: boolean }>(
+    'select host(inet_server_addr()) as addr, pg_is_in_recovery() as standby',
+  )
   return rows[0]
 }
 
@@ -33,11 +35,18 @@ describe('host selection', () => {
 
   it('lands prefer-standby and standby on a standby, primary on the primary', async () => {
     const primary = await primaryOf(cluster)
-    const standby = await whereAmI(pool(cluster.databaseUrl.replace('target_session_attrs=read-write', 'target_session_attrs=prefer-standby')))
+    const standby = await whereAmI(
+      pool(cluster.databaseUrl.replace('target_session_attrs=read-write', 'target_session_attrs=prefer-standby')),
+    )
     expect(standby?.standby).toBe(true)
     expect(standby?.addr).not.toBe(primary.host)
-    expect((await whereAmI(pool(cluster.databaseUrl.replace('target_session_attrs=read-write', 'target_session_attrs=standby'))))?.standby).toBe(true)
-    expect(await whereAmI(pool(cluster.databaseUrl.replace('target_session_attrs=read-write', 'target_session_attrs=primary')))).toEqual({ addr: primary.host, standby: false })
+    expect(
+      (await whereAmI(pool(cluster.databaseUrl.replace('target_session_attrs=read-write', 'target_session_attrs=standby'))))?.standby,
+    ).toBe(true)
+    expect(await whereAmI(pool(cluster.databaseUrl.replace('target_session_attrs=read-write', 'target_session_attrs=primary')))).toEqual({
+      addr: primary.host,
+      standby: false,
+    })
   })
 
   it('names every host and why it was rejected when none qualifies', async () => {

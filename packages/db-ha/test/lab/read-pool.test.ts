@@ -35,7 +35,9 @@ afterAll(async () => {
 async function addressesOf(pool: HaPool, count: number): Promise<string[]> {
   const clients = await Promise.all(Array.from({ length: count }, () => pool.connect()))
   try {
-    return await Promise.all(clients.map(async (c) => (await c.query<{ a: string }>('select host(inet_server_addr()) as a')).rows[0]?.a ?? '?'))
+    return await Promise.all(
+      clients.map(async (c) => (await c.query<{ a: string }>('select host(inet_server_addr()) as a')).rows[0]?.a ?? '?'),
+    )
   } finally {
     for (const c of clients) c.release()
   }
@@ -45,11 +47,18 @@ async function addressesOf(pool: HaPool, count: number): Promise<string[]> {
 async function fallBehind(address: string) {
   await superuserSql(cluster, vmOf(cluster, address), 'select pg_wal_replay_pause()')
   paused.add(address)
-  await waitFor(async () => {
-    await writer.query("insert into lag_filler(pad) select repeat('x', 200) from generate_series(1, 5000)")
-    const bytes = await superuserSql(cluster, vmOf(cluster, address), 'select pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())')
-    return Number(bytes) > LAG_LIMIT.bytes * 2
-  }, { timeoutMs: 60_000, what: `${address} to fall behind`, intervalMs: 250 })
+  await waitFor(
+    async () => {
+      await writer.query("insert into lag_filler(pad) select repeat('x', 200) from generate_series(1, 5000)")
+      const bytes = await superuserSql(
+        cluster,
+        vmOf(cluster, address),
+        'select pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())',
+      )
+      return Number(bytes) > LAG_LIMIT.bytes * 2
+    },
+    { timeoutMs: 60_000, what: `${address} to fall behind`, intervalMs: 250 },
+  )
 }
 
 describe('read pool', () => {
@@ -72,14 +81,19 @@ describe('read pool', () => {
     const preferStandby = track(createReadPool({ dsn: cluster.databaseUrl, maxReplayLag: LAG_LIMIT, pool: { max: 4 } }))
     expect(new Set(await addressesOf(preferStandby, 4))).toEqual(new Set([primary]))
 
-    const standbyOnly = track(createReadPool({ dsn: cluster.databaseUrl, targetSessionAttrs: 'standby', maxReplayLag: LAG_LIMIT, tuning: { connectBudgetMs: 0 } }))
+    const standbyOnly = track(
+      createReadPool({ dsn: cluster.databaseUrl, targetSessionAttrs: 'standby', maxReplayLag: LAG_LIMIT, tuning: { connectBudgetMs: 0 } }),
+    )
     const error = await standbyOnly.query('select 1').catch((e: unknown) => e as Error)
     expect(error).toMatchObject({ code: 'DB_HA_NO_SUITABLE_HOST' })
-    for (const address of standbys) expect((error as Error).message).toMatch(new RegExp(`${address.replaceAll('.', '\\.')}:5432 lagging \\d+ bytes behind`))
+    for (const address of standbys)
+      expect((error as Error).message).toMatch(new RegExp(`${address.replaceAll('.', '\\.')}:5432 lagging \\d+ bytes behind`))
   })
 
   it('drops a pooled standby connection that falls behind, on its next checkout', async () => {
-    const pool = track(createReadPool({ dsn: cluster.databaseUrl, maxReplayLag: LAG_LIMIT, pool: { max: 1 }, tuning: { lagCheckIntervalMs: 0 } }))
+    const pool = track(
+      createReadPool({ dsn: cluster.databaseUrl, maxReplayLag: LAG_LIMIT, pool: { max: 1 }, tuning: { lagCheckIntervalMs: 0 } }),
+    )
     const [first] = await addressesOf(pool, 1)
     expect(standbys).toContain(first)
     await fallBehind(first as string)

@@ -76,7 +76,9 @@ describe('two read-write primaries', () => {
       const fresh = pool()
       const started = performance.now()
       expect(await addressOf(fresh)).toBe(NEW)
-      process.stdout.write(`fresh pool: first query ${ms(performance.now() - started)}, discovery ${ms(fresh.snapshot().lastRediscoveryMs ?? -1)}\n`)
+      process.stdout.write(
+        `fresh pool: first query ${ms(performance.now() - started)}, discovery ${ms(fresh.snapshot().lastRediscoveryMs ?? -1)}\n`,
+      )
     }
 
     // The existing pool keeps using node1 (nothing went wrong as far as it knows) until an error:
@@ -88,7 +90,9 @@ describe('two read-write primaries', () => {
     giveBack(held)
     const started = performance.now()
     expect(await addressOf(existing)).toBe(NEW)
-    process.stdout.write(`existing pool: first query after the error ${ms(performance.now() - started)}, rediscovery ${ms(existing.snapshot().lastRediscoveryMs ?? -1)}\n`)
+    process.stdout.write(
+      `existing pool: first query after the error ${ms(performance.now() - started)}, rediscovery ${ms(existing.snapshot().lastRediscoveryMs ?? -1)}\n`,
+    )
     await existing.query('create table if not exists two_primaries_writes(id int)')
     await existing.query('insert into two_primaries_writes values (1)')
     for (let i = 0; i < 5; i++) expect(await addressOf(existing)).toBe(NEW)

@@ -14,7 +14,9 @@ const pool = createPool({ dsn: cluster.databaseUrl, pool: { max: 4, query_timeou
 // visible to the check below (a unique index would reject the second row and hide the defect).
 // The plain index only keeps the insert's existence check cheap.
 beforeAll(async () => {
-  await pool.query('create table if not exists logical_writes(seq bigserial primary key, logical_id text not null, at timestamptz default clock_timestamp())')
+  await pool.query(
+    'create table if not exists logical_writes(seq bigserial primary key, logical_id text not null, at timestamptz default clock_timestamp())',
+  )
   await pool.query('create index if not exists logical_writes_logical_id on logical_writes(logical_id)')
 })
 afterAll(async () => {
@@ -35,7 +37,14 @@ async function writeLoopAround(fault: () => Promise<unknown>, recover: () => Pro
         // synchronously, so the new primary sees its row and the retry inserts nothing. Nothing
         // enforces that in the schema: a retry that did write twice leaves two rows for the id,
         // which storedOnce reports.
-        await withRetry(() => pool.query('insert into logical_writes(logical_id) select $1::text where not exists (select 1 from logical_writes where logical_id = $1::text)', [key]), { idempotent: true, budgetMs: 60_000 })
+        await withRetry(
+          () =>
+            pool.query(
+              'insert into logical_writes(logical_id) select $1::text where not exists (select 1 from logical_writes where logical_id = $1::text)',
+              [key],
+            ),
+          { idempotent: true, budgetMs: 60_000 },
+        )
         acked.push(key)
         // About 200 writes/s: a steady load without flooding WAL that a rewind must then copy.
         await new Promise((resolve) => setTimeout(resolve, 5))
@@ -67,7 +76,9 @@ async function primaryVmOffTheMonitor() {
 async function storedOnce(keys: string[]) {
   const { rows } = await pool.query<{ id: string; n: number }>(
     `select k.id, count(w.seq)::int as n from unnest($1::text[]) as k(id) left join logical_writes w on w.logical_id = k.id
-     group by k.id having count(w.seq) <> 1 order by k.id`, [keys])
+     group by k.id having count(w.seq) <> 1 order by k.id`,
+    [keys],
+  )
   return {
     lost: rows.filter((r) => r.n === 0).map((r) => r.id),
     duplicated: rows.filter((r) => r.n > 1).map((r) => ({ id: r.id, extraRows: r.n - 1 })),
@@ -76,7 +87,11 @@ async function storedOnce(keys: string[]) {
 
 describe('writes across a failover', () => {
   it('switchover: no error surfaces, nothing lost or duplicated', async () => {
-    const { acked, failures } = await writeLoopAround(() => switchover(cluster), async () => {}, 'switchover')
+    const { acked, failures } = await writeLoopAround(
+      () => switchover(cluster),
+      async () => {},
+      'switchover',
+    )
     expect(failures).toEqual([])
     expect(await storedOnce(acked)).toEqual({ lost: [], duplicated: [] })
     expect(pool.snapshot().failoversObserved).toBeGreaterThanOrEqual(1)
@@ -84,14 +99,22 @@ describe('writes across a failover', () => {
 
   it('power-off of the primary: no error surfaces, nothing lost or duplicated', async () => {
     const vm = await primaryVmOffTheMonitor()
-    const { acked, failures } = await writeLoopAround(() => labFault(cluster, 'power-off', vm), () => labFault(cluster, 'restart', vm), 'power-off')
+    const { acked, failures } = await writeLoopAround(
+      () => labFault(cluster, 'power-off', vm),
+      () => labFault(cluster, 'restart', vm),
+      'power-off',
+    )
     expect(failures).toEqual([])
     expect(await storedOnce(acked)).toEqual({ lost: [], duplicated: [] })
   })
 
   it('partition of the primary: no error surfaces, nothing lost or duplicated', async () => {
     const vm = await primaryVmOffTheMonitor()
-    const { acked, failures } = await writeLoopAround(() => labFault(cluster, 'partition', vm), () => labFault(cluster, 'heal', vm), 'partition')
+    const { acked, failures } = await writeLoopAround(
+      () => labFault(cluster, 'partition', vm),
+      () => labFault(cluster, 'heal', vm),
+      'partition',
+    )
     expect(failures).toEqual([])
     expect(await storedOnce(acked)).toEqual({ lost: [], duplicated: [] })
   })

@@ -20,8 +20,15 @@ const deployDir = path.dirname(createRequire(import.meta.url).resolve('@pg-ha/de
  */
 export async function rebuildNode(cluster: LabCluster, name: string, vm: string) {
   await labFault(cluster, 'power-off', vm)
-  await waitFor(async () => (await clusterStatus(cluster)).nodes.find((n) => n.name === name)?.health !== 1, { timeoutMs: 60_000, what: `the monitor to see ${name} down` })
+  await waitFor(async () => (await clusterStatus(cluster)).nodes.find((n) => n.name === name)?.health !== 1, {
+    timeoutMs: 60_000,
+    what: `the monitor to see ${name} down`,
+  })
   await labFault(cluster, 'heal', vm)
-  await run(process.execPath, [path.join(deployDir, 'scripts/rejoin.mjs'), '--inventory', cluster.inventory.file, '--node', name, '--yes'], { maxBuffer: 16 << 20 })
+  await run(
+    process.execPath,
+    [path.join(deployDir, 'scripts/rejoin.mjs'), '--inventory', cluster.inventory.file, '--node', name, '--yes'],
+    { maxBuffer: 16 << 20 },
+  )
   await waitFor(async () => (await clusterStatus(cluster)).healthy, { timeoutMs: 120_000, what: 'a healthy cluster' })
 }

@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url'
 
 export type LibpqResult =
   /** `nonUtf8`: keywords whose value libpq returned as bytes that are not UTF-8 (their `values` entry is lossy). */
-  | { ok: true; values: Record<string, string>; nonUtf8: string[] }
-  | { ok: false; error: string }
+  { ok: true; values: Record<string, string>; nonUtf8: string[] } | { ok: false; error: string }
 
 export interface LibpqKeywords {
   /** PQlibVersion(), e.g. 150018 for 15.18. */
@@ -19,7 +18,7 @@ export interface LibpqKeywords {
 }
 
 const SOURCE = fileURLToPath(new URL('./libpq-conninfo.c', import.meta.url))
-const NEEDS = 'the libpq conformance tests need gcc and libpq\'s headers (Debian: apt-get install gcc libpq-dev)'
+const NEEDS = "the libpq conformance tests need gcc and libpq's headers (Debian: apt-get install gcc libpq-dev)"
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 let built: string | undefined
@@ -63,7 +62,12 @@ function run(args: string[], input: string): string {
   // helper writes ASCII only; the DSNs go in as UTF-8.
   const helper = libpqHelper()
   try {
-    return execFileSync(helper, args, { input: Buffer.from(input, 'utf8'), encoding: 'latin1', env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' }, maxBuffer: 64 << 20 })
+    return execFileSync(helper, args, {
+      input: Buffer.from(input, 'utf8'),
+      encoding: 'latin1',
+      env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' },
+      maxBuffer: 64 << 20,
+    })
   } catch (error) {
     throw new Error(`libpq-conninfo failed (${NEEDS}): ${describe(error)}`, { cause: error })
   }
@@ -73,7 +77,9 @@ function run(args: string[], input: string): string {
 export function libpqParse(dsns: readonly string[]): LibpqResult[] {
   for (const dsn of dsns) if (dsn.includes('\0')) throw new Error(`a DSN with NUL cannot reach libpq: ${JSON.stringify(dsn)}`)
   if (dsns.length === 0) return []
-  const lines = run([], dsns.map((dsn) => JSON.stringify(dsn)).join('\n') + '\n').trimEnd().split('\n')
+  const lines = run([], dsns.map((dsn) => JSON.stringify(dsn)).join('\n') + '\n')
+    .trimEnd()
+    .split('\n')
   if (lines.length !== dsns.length) throw new Error(`libpq-conninfo answered ${lines.length} lines for ${dsns.length} DSNs`)
   return lines.map((line) => {
     const raw = JSON.parse(line) as { ok: true; values: Record<string, string> } | { ok: false; error: string }

@@ -30,7 +30,12 @@ export interface LocalPostgres {
   stop(): Promise<void>
 }
 
-export async function startLocalPostgres({ settings = {}, standbyOf, password: givenPassword, binDir = process.env.PG_BIN_DIR ?? DEFAULT_BIN_DIR }: {
+export async function startLocalPostgres({
+  settings = {},
+  standbyOf,
+  password: givenPassword,
+  binDir = process.env.PG_BIN_DIR ?? DEFAULT_BIN_DIR,
+}: {
   /** Server settings passed as `-c name=value`. */
   settings?: Record<string, string>
   /** The postgres user's password (default: random; a standby's is its source's). */
@@ -56,7 +61,9 @@ export async function startLocalPostgres({ settings = {}, standbyOf, password: g
     } catch (err) {
       const { stderr, stdout } = err as { stderr?: string; stdout?: string }
       const log = await readFile(logFile, 'utf8').catch(() => '')
-      throw new Error(`${command} failed: ${stderr || stdout || (err as Error).message}${log ? `\nserver log:\n${log}` : ''}`, { cause: err })
+      throw new Error(`${command} failed: ${stderr || stdout || (err as Error).message}${log ? `\nserver log:\n${log}` : ''}`, {
+        cause: err,
+      })
     }
   }
   const stopServer = () => pgCommand('pg_ctl', ['stop', '-m', 'immediate', '-w', '-D', dataDir])
@@ -71,18 +78,42 @@ export async function startLocalPostgres({ settings = {}, standbyOf, password: g
     }
     if (standbyOf) {
       // Over the source's socket, where initdb's pg_hba trusts local replication connections.
-      await pgCommand('pg_basebackup', ['-h', standbyOf.socketDir, '-p', String(standbyOf.port), '-U', user, '-D', dataDir, '-R', '-X', 'stream', '--no-sync'])
+      await pgCommand('pg_basebackup', [
+        '-h',
+        standbyOf.socketDir,
+        '-p',
+        String(standbyOf.port),
+        '-U',
+        user,
+        '-D',
+        dataDir,
+        '-R',
+        '-X',
+        'stream',
+        '--no-sync',
+      ])
     } else {
       await pgCommand('initdb', [
-        '-D', dataDir, '-U', user, `--pwfile=${pwFile}`, '--auth-local=trust', '--auth-host=scram-sha-256',
-        '--encoding=UTF8', '--no-locale', '--no-sync',
+        '-D',
+        dataDir,
+        '-U',
+        user,
+        `--pwfile=${pwFile}`,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-sync',
       ])
     }
     const port = await freePort()
     const serverOptions = [
-      `-p ${port}`, `-k ${socketDir}`, '-c listen_addresses=127.0.0.1',
+      `-p ${port}`,
+      `-k ${socketDir}`,
+      '-c listen_addresses=127.0.0.1',
       // Throwaway data: durability buys nothing here.
-      '-c fsync=off', '-c full_page_writes=off',
+      '-c fsync=off',
+      '-c full_page_writes=off',
       ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`),
     ].join(' ')
     await pgCommand('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', serverOptions])
