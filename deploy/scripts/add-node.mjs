@@ -43,6 +43,7 @@ async function main({ args, progress, loadContext }) {
     )
 
   await steps.passfileStep(node)
+  await steps.tlsSteps([node])
   await steps.replicationPasswordStep()
   for (const other of existing) await steps.hardenHbaStep(other)
   await steps.nodeSteps(node, { role: 'secondary' })

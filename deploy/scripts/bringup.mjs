@@ -13,7 +13,7 @@
 //   7. application role and database on the primary
 //   8. print the application DSN (every node, target_session_attrs=read-write) and write it to the env file
 //
-// usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--show-password] [--check]
+// usage: bringup.mjs --inventory <file> [--ssl off|self-signed|ca] [--env-output <path>] [--show-password] [--check]
 //                    [--json] [--private-data-dir <dir> [--ident <id>]]
 // --ssl overrides the inventory's `ssl` variable (explicit option > inventory > default off).
 // --check: a dry run. Prints every command a bring-up runs on hosts where nothing exists yet,
@@ -28,12 +28,12 @@ import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const USAGE = 'usage: bringup.mjs --inventory <file> [--ssl off|self-signed] [--env-output <path>] [--show-password] [--check]'
+const USAGE = 'usage: bringup.mjs --inventory <file> [--ssl off|self-signed|ca] [--env-output <path>] [--show-password] [--check]'
 
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
-  if (args.ssl !== undefined && !['off', 'self-signed'].includes(args.ssl))
-    throw new InputError(`--ssl must be off or self-signed, got "${args.ssl}"`)
+  if (args.ssl !== undefined && !['off', 'self-signed', 'ca'].includes(args.ssl))
+    throw new InputError(`--ssl must be off, self-signed or ca, got "${args.ssl}"`)
   if (args.check && args['show-password']) throw new InputError('--check prints no password: drop --show-password')
   const ctx = await loadContext({ ssl: args.ssl, dryRun: args.check, secrets: 'create' })
   const envFile = path.resolve(args['env-output'] ?? path.join(repoRoot, '.env'))

@@ -80,6 +80,7 @@ async function main({ args, progress, loadContext }) {
     return { changed: existed, detail: existed ? `deleted ${node.pgdata}` : 'already gone' }
   })
   await steps.passfileStep(node)
+  await steps.tlsSteps([node])
   await steps.nodeSteps(node, { role: 'secondary', states: new Set(['secondary']) })
   await steps.verifyStep()
   progress.info(

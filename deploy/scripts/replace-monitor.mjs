@@ -182,6 +182,7 @@ async function main({ args, progress, loadContext }) {
 
   // The new monitor.
   await steps.passfileStep(monitor)
+  await steps.tlsSteps([monitor])
   await steps.monitorSteps()
   // The nodes' own monitor, only down (its service was started again above), knows them all.
   const view = await steps.nodesNow()

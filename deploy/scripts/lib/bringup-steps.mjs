@@ -10,6 +10,7 @@ import { assessCluster, describeNodes, roleOf } from './cluster-health.mjs'
 import { applicationDsn } from './dsn.mjs'
 import { bringupEnvText } from './env-file.mjs'
 import { monitorUri } from './monitor-uri.mjs'
+import { ensureCa, ensureServerCert } from './pki.mjs'
 import { scramVerifierMatches } from './secrets.mjs'
 import { TIMELINE_GUARD_CHECK_SQL, TIMELINE_GUARD_SQL } from './timeline-guard.mjs'
 import { waitFor } from '../../lib/wait-for.mjs'
@@ -87,6 +88,59 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
       const started = await runtime.ensureRunning(host)
       return { changed: started, detail: started ? `started ${runtime.serviceName(host)}` : `${runtime.serviceName(host)} running` }
     })
+  }
+
+  /**
+   * ssl: ca: the CA on this machine (generated once, or the inventory's) and, per host address, a
+   * server certificate signed by it for that address and the inventory's names of it, written
+   * to the host with the CA (runtime.ensureTlsFiles). Hosts sharing an address (the monitor and a
+   * node on one VM) share one certificate. Nothing to do for other ssl modes.
+   * @param {InventoryHost[]} hosts
+   */
+  async function tlsSteps(hosts) {
+    if (inventory.ssl !== 'ca') return
+    const ca = inventory.tls
+    await progress.step('TLS CA', undefined, async () => {
+      const { created } = await ensureCa(ca, {
+        write: !dryRun,
+        name: `pg-ha-kit CA ${inventory.formation}@${path.basename(inventory.file)}`,
+      })
+      if (ca.supplied) return { changed: false, detail: `the inventory's CA ${ca.caCertFile}` }
+      if (created) return { changed: true, detail: `${dryRun ? 'would generate' : 'generated'} ${ca.caCertFile} and ca.key (0600)` }
+      return { changed: false, detail: `${ca.caCertFile} reused` }
+    })
+    /** @type {Map<string, InventoryHost[]>} */
+    const byAddress = new Map()
+    for (const host of hosts) byAddress.set(host.address, [...(byAddress.get(host.address) ?? []), host])
+    for (const [address, sharing] of byAddress) {
+      const [first] = sharing
+      if (!first) continue
+      await progress.step('TLS certificate', first.host, async () => {
+        const dnsNames = sharing.map((h) => h.host)
+        const local = dryRun
+          ? { certFile: path.join(ca.dir, 'hosts', `${address}.crt`), keyFile: path.join(ca.dir, 'hosts', `${address}.key`), changed: true }
+          : await ensureServerCert(ca, { address, dnsNames })
+        /** @param {string} file */
+        const read = (file) => (dryRun ? Promise.resolve('') : fs.readFile(file, 'utf8'))
+        const files = {
+          ca: { text: await read(ca.caCertFile), from: ca.caCertFile },
+          cert: { text: await read(local.certFile), from: local.certFile },
+          key: { text: await read(local.keyFile), from: local.keyFile },
+        }
+        const written = await runtime.ensureTlsFiles(first, files)
+        // A running Postgres serves the new files after a reload (a fresh one reads them at start).
+        if (written && !dryRun) {
+          for (const h of sharing)
+            if ((await runtime.isInitialized(h)) && (await runtime.acceptsSql(h))) await runtime.sqlExec(h, 'select pg_reload_conf();')
+        }
+        const what = `IP:${address} ${dnsNames.map((n) => `DNS:${n}`).join(' ')}`
+        if (!local.changed && !written) return { changed: false, detail: `certificate for ${what} up to date` }
+        return {
+          changed: true,
+          detail: `${local.changed ? (dryRun ? 'would sign' : 'signed') : 'reused'} a certificate for ${what}; ${written ? (dryRun ? 'would write' : 'wrote') : 'kept'} ${runtime.name === 'native' ? '~postgres/.pgha/tls/{ca.crt,server.crt,server.key (0600)}' : 'the files'}`,
+        }
+      })
+    }
   }
 
   /** The keeper guard (keeper-guard.sh: rewinds a node stuck behind a timeline fork) in place. @param {InventoryHost} node */
@@ -318,6 +372,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     lastNodes: () => lastNodes,
     reachableStep,
     passfileStep,
+    tlsSteps,
     hardenHbaStep,
     serviceStep,
     monitorSteps,
@@ -377,6 +432,7 @@ export async function bringUp({ envFile, ...ctx }) {
 
   await steps.reachableStep(allHosts)
   for (const host of allHosts) await steps.passfileStep(host)
+  await steps.tlsSteps(allHosts)
 
   await steps.monitorSteps()
 

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { DEFAULT_DOCKER_DIR, DEFAULT_DOCKER_IMAGE, IMAGE } from './compose-env.mjs'
 import { errorCode, errorMessage } from '../../lib/error-message.mjs'
 import { InputError } from '../../lib/errors.mjs'
+import { caFilesFor } from './pki.mjs'
 import { PROFILE_NAMES, ProfileError, fencingViolations, resolveProfile } from './failover-profiles.mjs'
 import { RUNTIMES } from './runtimes/index.mjs'
 import { TRANSPORTS } from './transports/index.mjs'
@@ -16,7 +17,7 @@ import { TRANSPORTS } from './transports/index.mjs'
 // The names dispatch knows, so validation and dispatch cannot disagree.
 const RUNTIME_NAMES = /** @type {import('./runtimes/index.mjs').RuntimeName[]} */ (Object.keys(RUNTIMES))
 const TRANSPORT_NAMES = /** @type {import('./transports/index.mjs').TransportName[]} */ (Object.keys(TRANSPORTS))
-const SSL_MODES = ['off', 'self-signed']
+const SSL_MODES = ['off', 'self-signed', 'ca']
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier (letters, digits, _)')
 const port = z.coerce
@@ -62,6 +63,9 @@ const clusterVars = z.object({
   runtime: z.enum(RUNTIME_NAMES, { error: `must be one of ${RUNTIME_NAMES.join(', ')}` }).default('native'),
   transport: z.enum(TRANSPORT_NAMES, { error: `must be one of ${TRANSPORT_NAMES.join(', ')}` }).default('netns'),
   ssl: z.enum(SSL_MODES, { error: `must be one of ${SSL_MODES.join(', ')}` }).default('off'),
+  // ssl: ca with a CA of the user's (both, or neither: bring-up then generates one, pki.mjs).
+  ssl_ca_cert_file: localFile.optional(),
+  ssl_ca_key_file: localFile.optional(),
   network_cidr: cidr,
   connect_timeout: z.coerce
     .number()
@@ -178,6 +182,17 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     throw new InputError('transport "netns" needs lab_name (the lab the VMs belong to)', { file, key: 'all.vars.lab_name' })
   }
 
+  if ((vars.ssl_ca_cert_file === undefined) !== (vars.ssl_ca_key_file === undefined)) {
+    const missing = vars.ssl_ca_cert_file === undefined ? 'ssl_ca_cert_file' : 'ssl_ca_key_file'
+    throw new InputError('a CA of your own needs both ssl_ca_cert_file and ssl_ca_key_file', { file, key: `all.vars.${missing}` })
+  }
+  if (vars.ssl === 'ca' && vars.runtime === 'docker') {
+    throw new InputError('ssl "ca" is implemented for runtime "native" only so far; use "self-signed" with runtime "docker"', {
+      file,
+      key: 'all.vars.ssl',
+    })
+  }
+
   let failover
   try {
     failover = resolveProfile(vars.failover_profile, vars.failover_settings)
@@ -268,6 +283,11 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     runtime: vars.runtime,
     transport: vars.transport,
     ssl: vars.ssl,
+    /** ssl: ca: the CA on this machine (pki.mjs); applications verify the servers against caCertFile. */
+    tls: caFilesFor(path.resolve(file), {
+      caCertFile: vars.ssl_ca_cert_file === undefined ? undefined : localPath(vars.ssl_ca_cert_file, file),
+      caKeyFile: vars.ssl_ca_key_file === undefined ? undefined : localPath(vars.ssl_ca_key_file, file),
+    }),
     networkCidr: vars.network_cidr,
     connectTimeout: vars.connect_timeout,
     pgBindir: vars.pg_bindir,

@@ -35,6 +35,18 @@ describe('application DSN', () => {
     expect(dsn.uri).toMatch(/&sslmode=require$/)
   })
 
+  it('verifies the servers against the cluster CA on this machine with ssl: ca', async () => {
+    const loaded = await loadInventory(threeVms)
+    const caCertFile = '/home/ops/my cluster/three-vms.pki/ca.crt'
+    const dsn = applicationDsn({ ...loaded, ssl: 'ca', tls: { ...loaded.tls, caCertFile } })
+    expect(dsn.keyword).toMatch(/ sslmode=verify-full sslrootcert='\/home\/ops\/my cluster\/three-vms\.pki\/ca\.crt'$/)
+    expect(dsn.uri).toMatch(/&sslmode=verify-full&sslrootcert=\/home\/ops\/my%20cluster\/three-vms\.pki\/ca\.crt$/)
+    // By default the CA bring-up generates, beside the inventory.
+    expect(applicationDsn({ ...loaded, ssl: 'ca' }).keyword).toContain(
+      `sslrootcert=${path.join(deployDir, 'test/fixtures/three-vms.pki/ca.crt')}`,
+    )
+  })
+
   it('quotes keyword values the way libpq reads them', () => {
     expect(quoteKeywordValue('plain')).toBe('plain')
     expect(quoteKeywordValue('')).toBe("''")

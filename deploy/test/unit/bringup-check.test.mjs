@@ -73,3 +73,51 @@ describe.each(['native', 'docker'])('bringup --check, runtime %s', (runtime) => 
     expect(await fs.readFile(path.join(pdd, 'artifacts/check/status'), 'utf8')).toBe('successful')
   })
 })
+
+describe('bringup --check with ssl: ca', () => {
+  it('signs a certificate per host address before anything is created, and gives pg_autoctl and the DSN verify-full', async () => {
+    const doc = YAML.parse(await fs.readFile(threeVms, 'utf8'))
+    doc.all.vars.ssl = 'ca'
+    const inventory = path.join(dir, 'tls.yml')
+    await fs.writeFile(inventory, YAML.stringify(doc))
+    const envOutput = path.join(dir, 'tls.env')
+    const out = await runScript('scripts/bringup.mjs', ['--inventory', inventory, '--check', '--env-output', envOutput], {
+      timeoutMs: 30_000,
+    })
+    expect(out.stderr).toBe('')
+    expect(out.code).toBe(0)
+    const plan = normalize(out.stdout)
+    const pki = '<tmp>/tls.pki'
+    expect(plan).toContain(`TLS CA: would generate ${pki}/ca.crt and ca.key (0600)`)
+    // One certificate per address: VM3's monitor and node share theirs.
+    expect(plan).toContain('TLS certificate [vm3-monitor]: would sign a certificate for IP:10.0.0.13 DNS:vm3-monitor DNS:vm3')
+    expect(plan).toContain('TLS certificate [vm1]: would sign a certificate for IP:10.0.0.11 DNS:vm1')
+    expect(plan).toContain('TLS certificate [vm2]: would sign a certificate for IP:10.0.0.12 DNS:vm2')
+    expect(plan).not.toContain('TLS certificate [vm3]:')
+    // Through stdin, the local file named instead of its content.
+    expect(plan).toContain(`write /var/lib/postgresql/.pgha/tls/server.key 0600 <<'EOF'\n      <${pki}/hosts/10.0.0.11.key>`)
+    expect(plan).not.toMatch(/PRIVATE KEY/)
+    // Before the monitor and the nodes are created.
+    expect(plan.indexOf('TLS certificate [vm2]')).toBeLessThan(plan.indexOf('monitor: create'))
+
+    const tlsOptions =
+      '--ssl-ca-file /var/lib/postgresql/.pgha/tls/ca.crt --server-cert /var/lib/postgresql/.pgha/tls/server.crt --server-key /var/lib/postgresql/.pgha/tls/server.key --ssl-mode verify-full'
+    expect(plan).toContain(
+      `pg_autoctl create monitor --pgdata /var/lib/postgresql/pgaf/monitor --pgport 5432 --hostname 10.0.0.13 --auth scram-sha-256 ${tlsOptions}\n`,
+    )
+    expect(plan).toContain(
+      `pg_autoctl create postgres --pgdata /var/lib/postgresql/pgaf/node --pgport 5432 --hostname 10.0.0.11 --auth scram-sha-256 ${tlsOptions} --name node1`,
+    )
+    expect(plan).toContain(
+      "--monitor 'postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=verify-full&sslrootcert=/var/lib/postgresql/.pgha/tls/ca.crt&keepalives=1",
+    )
+    expect(plan).toContain(
+      `DSN (keyword): host=10.0.0.11,10.0.0.12,10.0.0.13 port=5432,5432,5433 dbname=app user=app target_session_attrs=read-write connect_timeout=3 sslmode=verify-full sslrootcert=${pki}/ca.crt\n`,
+    )
+    expect(plan).toContain(`&sslmode=verify-full&sslrootcert=${pki}/ca.crt\n`)
+
+    // A dry run generates no CA, no certificate, no env file.
+    await expect(fs.access(path.join(dir, 'tls.pki'))).rejects.toThrow()
+    await expect(fs.access(envOutput)).rejects.toThrow()
+  })
+})

@@ -141,6 +141,22 @@ const cases = [
     },
     /all\.vars\.network_cidr: is required/,
   ],
+  [
+    'ssl ca with runtime docker',
+    (doc) => {
+      doc.all.vars.ssl = 'ca'
+      doc.all.vars.runtime = 'docker'
+    },
+    /all\.vars\.ssl: ssl "ca" is implemented for runtime "native" only so far/,
+  ],
+  [
+    'a CA certificate without its key',
+    (doc) => {
+      doc.all.vars.ssl = 'ca'
+      doc.all.vars.ssl_ca_cert_file = 'my-ca.crt'
+    },
+    /all\.vars\.ssl_ca_key_file: a CA of your own needs both ssl_ca_cert_file and ssl_ca_key_file/,
+  ],
   // Transport ssh: its variables, and the local files it needs, before any host is contacted.
   [
     'an ssh port out of range',
@@ -242,7 +258,7 @@ describe('inventory validation', () => {
   it('rejects an unknown --ssl mode with exit 2', async () => {
     const out = await runScript('scripts/bringup.mjs', ['--inventory', threeVms, '--ssl', 'maybe'])
     expect(out.code).toBe(2)
-    expect(out.stderr).toContain('--ssl must be off or self-signed, got "maybe"')
+    expect(out.stderr).toContain('--ssl must be off, self-signed or ca, got "maybe"')
   })
 
   it('asks for --yes before a teardown', async () => {

@@ -134,6 +134,10 @@ export function createDockerRuntime(inventory, transport, secrets) {
     async ensureKeeperGuard(host) {
       return writeKeeperGuard(host)
     },
+    /** ssl: ca is refused for this runtime (inventory.mjs) until its containers get the files. */
+    async ensureTlsFiles() {
+      throw new Error('ssl "ca" is not implemented for runtime "docker"')
+    },
     /** @param {Host} host @returns {Promise<boolean>} whether the project directory (with the .env) was there */
     async removePassfile(host) {
       const dir = projectOf(host).remoteDir

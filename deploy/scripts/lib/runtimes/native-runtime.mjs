@@ -2,6 +2,7 @@
 // the keeper supervised as a service of the host (the transport decides what that means).
 import { WRITE_IF_CHANGED_SH, shellQuote as quote } from '../../../lib/shell.mjs'
 import { KEEPER_GUARD_SCRIPT } from '../keeper-guard.mjs'
+import { HOST_TLS_FILES } from '../pki.mjs'
 import { createPgAutoctlCore, passfileContent } from './pg-autoctl-core.mjs'
 
 const PG_USER = 'postgres'
@@ -57,6 +58,26 @@ export function createNativeRuntime(inventory, transport) {
         inputLabel: 'deploy/scripts/lib/keeper-guard.sh',
       })
       return !out.stdout.includes('unchanged')
+    },
+    /**
+     * ssl: ca: the CA, the host's certificate (0644) and key (0600) in HOST_TLS_FILES.dir (0700),
+     * owned by postgres, through stdin; a file that already holds the same text is left alone.
+     * Postgres reads them at start and reload.
+     */
+    async ensureTlsFiles(host, files) {
+      let changed = false
+      for (const [what, target, mode] of /** @type {const} */ ([
+        ['ca', HOST_TLS_FILES.ca, '0644'],
+        ['cert', HOST_TLS_FILES.cert, '0644'],
+        ['key', HOST_TLS_FILES.key, '0600'],
+      ])) {
+        const out = await pg(host, ['sh', '-c', `mkdir -p -m 0700 "$(dirname "$1")" && ${WRITE_IF_CHANGED_SH}`, 'write', target, mode], {
+          input: files[what].text,
+          inputLabel: files[what].from,
+        })
+        if (!out.stdout.includes('unchanged')) changed = true
+      }
+      return changed
     },
     /** The monitor's pg_autoctl as it is; a data node's under the keeper guard. */
     async ensureRunning(host) {

@@ -18,12 +18,19 @@
  * @property {(host: Host, passwords: {monitorPassword: string, replicationPassword: string}) => Promise<boolean>} ensurePassfile whether it changed
  * @property {(host: Host) => Promise<boolean>} removePassfile whether there was one
  * @property {(host: Host) => Promise<boolean>} ensureKeeperGuard whether it changed
+ * @property {(host: Host, files: TlsFiles) => Promise<boolean>} ensureTlsFiles ssl: ca: the host's CA, certificate and key; whether one changed
  * @property {(host: Host) => Promise<boolean>} ensureRunning whether it was started now
  * @property {(host: Host) => Promise<boolean>} isRunning
  * @property {(host: Host) => Promise<boolean>} stopService whether it was running
  * @property {(host: Host) => Promise<boolean>} stopNode the keeper and any Postgres left behind; whether something was running
  * @property {(host: Host) => Promise<void>} removeService
  * @property {(host: Host) => Promise<boolean>} destroyData whether there was data
+ */
+
+/**
+ * A host's TLS files as bring-up writes them: each file's text, and the local file it comes from (for --check).
+ * @typedef {{ca: TlsFile, cert: TlsFile, key: TlsFile}} TlsFiles
+ * @typedef {{text: string, from: string}} TlsFile
  */
 
 /** @typedef {PgAutoctlCore & RuntimeOwn} Runtime */
