@@ -13,15 +13,16 @@ import { deployDir, runScript } from './run-script.mjs'
 
 /**
  * Writes an inventory for lab `name` on `subnet` (a copy of deploy/inventory/lab.yml).
- * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>}} options
- *   hostVars: extra variables per inventory host name
+ * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vars?: Record<string, unknown>}} options
+ *   hostVars: extra variables per inventory host name; vars: extra cluster variables (all.vars), such as ssl
  */
-export async function writeLabInventory({ name, subnet, profile = 'fast', hostVars = {} }) {
+export async function writeLabInventory({ name, subnet, profile = 'fast', hostVars = {}, vars = {} }) {
   const doc = YAML.parse(await fs.readFile(path.join(deployDir, 'inventory/lab.yml'), 'utf8'))
   const prefix = subnet.split('.').slice(0, 3).join('.')
   doc.all.vars.lab_name = name
   doc.all.vars.network_cidr = subnet
   doc.all.vars.failover_profile = profile
+  Object.assign(doc.all.vars, vars)
   for (const group of Object.values(doc.all.children)) {
     for (const [hostName, host] of Object.entries(group.hosts)) {
       host.ansible_host = host.ansible_host.replace(/^\d+\.\d+\.\d+/, prefix)
@@ -50,16 +51,17 @@ export async function writeLabInventory({ name, subnet, profile = 'fast', hostVa
  * Lab up and bring-up from nothing; returns what a test needs to talk to the cluster. A failed
  * start leaves nothing behind.
  * vms: how many VMs the lab has (default 3); extra ones stay free for a test to add nodes on.
- * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vms?: number}} options
+ * vars: extra cluster variables (all.vars) of the inventory, such as ssl.
+ * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vars?: Record<string, unknown>, vms?: number}} options
  * @returns {Promise<LabCluster>}
  */
-export async function startLabCluster({ name, subnet, profile = 'fast', hostVars, vms }) {
+export async function startLabCluster({ name, subnet, profile = 'fast', hostVars, vars, vms }) {
   const lab = resolveLabConfig({ name, subnet, vms })
   /** @type {{dir: string, file: string, envFile: string} | undefined} */
   let inventory
   try {
     await labUp(lab)
-    inventory = await writeLabInventory({ name, subnet, profile, hostVars })
+    inventory = await writeLabInventory({ name, subnet, profile, hostVars, vars })
     const startedAt = Date.now()
     const bringup = await runScript('scripts/bringup.mjs', ['--inventory', inventory.file, '--env-output', inventory.envFile, '--json'])
     const bringupMs = Date.now() - startedAt
