@@ -127,7 +127,9 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
           cert: { text: await read(local.certFile), from: local.certFile },
           key: { text: await read(local.keyFile), from: local.keyFile },
         }
-        const written = await runtime.ensureTlsFiles(first, files)
+        // Native: one directory per VM, shared by its hosts. Docker: one per compose project.
+        let written = false
+        for (const target of runtime.name === 'docker' ? sharing : [first]) if (await runtime.ensureTlsFiles(target, files)) written = true
         // A running Postgres serves the new files after a reload (a fresh one reads them at start).
         if (written && !dryRun) {
           for (const h of sharing)
@@ -137,7 +139,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
         if (!local.changed && !written) return { changed: false, detail: `certificate for ${what} up to date` }
         return {
           changed: true,
-          detail: `${local.changed ? (dryRun ? 'would sign' : 'signed') : 'reused'} a certificate for ${what}; ${written ? (dryRun ? 'would write' : 'wrote') : 'kept'} ${runtime.name === 'native' ? '~postgres/.pgha/tls/{ca.crt,server.crt,server.key (0600)}' : 'the files'}`,
+          detail: `${local.changed ? (dryRun ? 'would sign' : 'signed') : 'reused'} a certificate for ${what}; ${written ? (dryRun ? 'would write' : 'wrote') : 'kept'} ${runtime.name === 'native' ? '~postgres/.pgha/tls/{ca.crt,server.crt,server.key (0600)}' : `tls/ of ${sharing.map((h) => runtime.serviceName(h)).join(', ')}`}`,
         }
       })
     }

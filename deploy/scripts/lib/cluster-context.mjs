@@ -36,8 +36,6 @@ import { assumeFreshCluster, createRecordingTransport } from './dry-run.mjs'
 export async function loadClusterContext(inventoryFile, { ssl, extraVars, dryRun = false, secrets: secretsUse = 'optional' } = {}) {
   const inventory = await loadInventory(inventoryFile, { extraVars })
   if (ssl !== undefined) inventory.ssl = ssl
-  if (inventory.ssl === 'ca' && inventory.runtime === 'docker')
-    throw new InputError('ssl "ca" is implemented for runtime "native" only so far', { file: inventory.file, key: 'all.vars.ssl' })
   const { secrets, created, file: secretsFile } = await ensureSecrets(inventory.file, { write: secretsUse === 'create' && !dryRun })
   if (secretsUse === 'require' && created.length > 0) {
     throw new InputError(

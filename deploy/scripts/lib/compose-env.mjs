@@ -8,6 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InputError } from '../../lib/errors.mjs'
 import { monitorUri } from './monitor-uri.mjs'
+import { CONTAINER_TLS_FILES } from './pki.mjs'
 import { secretsPathFor } from './secrets.mjs'
 
 /** Published tag: pg_auto_failover 2.0 on Postgres 15, as the native runtime installs. */
@@ -69,7 +70,11 @@ export function composeEnv(inventory, host, secrets) {
     PGHA_HOSTNAME: host.address,
     PGHA_PGPORT: String(host.port),
     PGHA_SSL: inventory.ssl,
-    PGHA_SSL_OPTION: inventory.ssl === 'self-signed' ? '--ssl-self-signed' : '--no-ssl',
+    PGHA_SSL_OPTION: { off: '--no-ssl', 'self-signed': '--ssl-self-signed', ca: '--ssl-mode=verify-full' }[inventory.ssl] ?? '--no-ssl',
+    // ssl: ca only (the compose file drops them when empty): the files the container copies from its tls/ mount.
+    ...(inventory.ssl === 'ca'
+      ? { PGHA_SSL_CA_FILE: CONTAINER_TLS_FILES.ca, PGHA_SERVER_CERT: CONTAINER_TLS_FILES.cert, PGHA_SERVER_KEY: CONTAINER_TLS_FILES.key }
+      : {}),
     // For reference only: the runtime applies the profile's settings after creation.
     PGHA_FAILOVER_PROFILE: inventory.profile,
   }

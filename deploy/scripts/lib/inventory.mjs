@@ -186,12 +186,6 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     const missing = vars.ssl_ca_cert_file === undefined ? 'ssl_ca_cert_file' : 'ssl_ca_key_file'
     throw new InputError('a CA of your own needs both ssl_ca_cert_file and ssl_ca_key_file', { file, key: `all.vars.${missing}` })
   }
-  if (vars.ssl === 'ca' && vars.runtime === 'docker') {
-    throw new InputError('ssl "ca" is implemented for runtime "native" only so far; use "self-signed" with runtime "docker"', {
-      file,
-      key: 'all.vars.ssl',
-    })
-  }
 
   let failover
   try {

@@ -23,12 +23,24 @@ const run = promisify(execFile)
 
 /** Where a native host keeps its server certificate, key and the CA (the Postgres user's home). */
 export const HOST_TLS_DIR = '/var/lib/postgresql/.pgha/tls'
-export const HOST_TLS_FILES = Object.freeze({
-  dir: HOST_TLS_DIR,
-  ca: `${HOST_TLS_DIR}/ca.crt`,
-  cert: `${HOST_TLS_DIR}/server.crt`,
-  key: `${HOST_TLS_DIR}/server.key`,
-})
+export const HOST_TLS_FILES = tlsFilesIn(HOST_TLS_DIR)
+/**
+ * Runtime docker: the compose project's `tls/` directory is mounted read-only on
+ * CONTAINER_TLS_MOUNT, and the container's command copies the files to CONTAINER_TLS_FILES (on
+ * its volume, owned by the image's user, 0600), where Postgres and pg_autoctl read them.
+ */
+export const CONTAINER_TLS_MOUNT = '/etc/pgha-tls'
+export const CONTAINER_TLS_FILES = tlsFilesIn('/var/lib/postgres/.pgha/tls')
+
+/** @param {string} dir */
+function tlsFilesIn(dir) {
+  return Object.freeze({ dir, ca: `${dir}/ca.crt`, cert: `${dir}/server.crt`, key: `${dir}/server.key` })
+}
+
+/** Where pg_autoctl and Postgres read the TLS files under a runtime. @param {string} runtime */
+export function tlsFilesFor(runtime) {
+  return runtime === 'docker' ? CONTAINER_TLS_FILES : HOST_TLS_FILES
+}
 
 const CA_DAYS = 3650
 const SERVER_DAYS = 825

@@ -141,11 +141,13 @@ describe('compose files', () => {
       expect(svc.healthcheck.test, what).toEqual(['CMD', 'pg_isready', '-q', '-h', '/var/run/postgresql', '-p', String(host.port)])
 
       // The volume on PGDATA's parent, PGDATA one level down; pg_autoctl's files on it too. A
-      // data node also mounts the project's keeper-guard, read-only.
-      expect(svc.volumes, what).toHaveLength(service === 'node' ? 2 : 1)
+      // data node also mounts the project's keeper-guard, read-only; both the project's tls/.
+      expect(svc.volumes, what).toHaveLength(service === 'node' ? 3 : 2)
       if (service === 'node') {
         expect(svc.volumes[1], what).toMatch(/\/keeper-guard:\/usr\/local\/lib\/pgha\/keeper-guard:ro$/)
       }
+      // ssl: ca's files, read-only (an empty directory otherwise).
+      expect(svc.volumes.at(-1), what).toMatch(/\/tls:\/etc\/pgha-tls:ro$/)
       const [volume, target] = svc.volumes[0].split(':')
       expect(volume).toBe('pgdata')
       expect(target).toBe('/var/lib/postgres')
@@ -273,6 +275,38 @@ describe('compose files', () => {
     expect(after(argv, '--monitor')).toBe(
       'postgres://autoctl_node@10.0.0.13:5432/pg_auto_failover?sslmode=require&keepalives=1&keepalives_idle=1&keepalives_interval=1&keepalives_count=1&tcp_user_timeout=1000',
     )
+  })
+
+  it('with ssl: ca gives pg_autoctl the copied CA, certificate and key, and the monitor URI verify-full', async () => {
+    const inventory = inventoryWith((doc) => Object.assign(doc.all.vars, { runtime: 'docker', ssl: 'ca' }))
+    const tls = '/var/lib/postgres/.pgha/tls'
+    for (const entry of composeFilesFor(inventory, secrets)) {
+      expect(entry.env).toMatchObject({
+        PGHA_SSL: 'ca',
+        PGHA_SSL_OPTION: '--ssl-mode=verify-full',
+        PGHA_SSL_CA_FILE: `${tls}/ca.crt`,
+        PGHA_SERVER_CERT: `${tls}/server.crt`,
+        PGHA_SERVER_KEY: `${tls}/server.key`,
+      })
+      const argv = serviceOf(await render(entry), entry.service).command
+      expect(argv).toEqual(
+        expect.arrayContaining([
+          '--ssl-mode=verify-full',
+          `--ssl-ca-file=${tls}/ca.crt`,
+          `--server-cert=${tls}/server.crt`,
+          `--server-key=${tls}/server.key`,
+        ]),
+      )
+      expect(argv).not.toContain('--no-ssl')
+      if (entry.service === 'node') {
+        expect(after(argv, '--monitor')).toMatch(/\?sslmode=verify-full&sslrootcert=\/var\/lib\/postgres\/\.pgha\/tls\/ca\.crt&/)
+      }
+    }
+    // Without ssl: ca the options are empty, and the command drops them.
+    const plain = composeFilesFor(inventoryWith(), secrets)[0]
+    if (!plain) throw new Error('no project for the monitor')
+    expect(plain.env.PGHA_SSL_CA_FILE).toBeUndefined()
+    expect(serviceOf(await render(plain), 'monitor').command).toContain('--ssl-ca-file=')
   })
 
   it('uses the docker_image and docker_dir configured in the inventory', async () => {

@@ -142,14 +142,6 @@ const cases = [
     /all\.vars\.network_cidr: is required/,
   ],
   [
-    'ssl ca with runtime docker',
-    (doc) => {
-      doc.all.vars.ssl = 'ca'
-      doc.all.vars.runtime = 'docker'
-    },
-    /all\.vars\.ssl: ssl "ca" is implemented for runtime "native" only so far/,
-  ],
-  [
     'a CA certificate without its key',
     (doc) => {
       doc.all.vars.ssl = 'ca'

@@ -10,6 +10,7 @@ import { KEEPER_GUARD_SCRIPT } from '../keeper-guard.mjs'
 import { WRITE_IF_CHANGED_SH } from '../../../lib/shell.mjs'
 import { waitFor } from '../../../lib/wait-for.mjs'
 import { createPgAutoctlCore } from './pg-autoctl-core.mjs'
+import { CONTAINER_TLS_FILES, CONTAINER_TLS_MOUNT } from '../pki.mjs'
 
 const REPO_ROOT = path.resolve(COMPOSE_DIR, '../..')
 // `docker compose` (v2 plugin) where it exists, else the standalone `docker-compose`; $1 is the
@@ -134,9 +135,34 @@ export function createDockerRuntime(inventory, transport, secrets) {
     async ensureKeeperGuard(host) {
       return writeKeeperGuard(host)
     },
-    /** ssl: ca is refused for this runtime (inventory.mjs) until its containers get the files. */
-    async ensureTlsFiles() {
-      throw new Error('ssl "ca" is not implemented for runtime "docker"')
+    /**
+     * ssl: ca: the CA, the host's certificate and key in the project's tls/ (mounted read-only on
+     * CONTAINER_TLS_MOUNT), through stdin; a file that already holds the same text is left alone.
+     * The key is 0644 so that the image's user can read it through the mount: on the VM the
+     * project directory (0700, root) guards it. The container copies them to its volume at start
+     * (0600, its own); a running one gets the new ones copied now (bring-up then reloads Postgres).
+     * @param {Host} host @param {import('./runtime.mjs').TlsFiles} files
+     */
+    async ensureTlsFiles(host, files) {
+      const dir = `${projectOf(host).remoteDir}/tls`
+      await onHost(host, ['mkdir', '-p', '-m', '0755', dir])
+      let changed = false
+      for (const [what, name] of /** @type {const} */ ([
+        ['ca', 'ca.crt'],
+        ['cert', 'server.crt'],
+        ['key', 'server.key'],
+      ])) {
+        const out = await onHost(host, ['sh', '-c', WRITE_IF_CHANGED_SH, 'write', `${dir}/${name}`, '0644'], {
+          input: files[what].text,
+          inputLabel: files[what].from,
+        })
+        if (!out.stdout.includes('unchanged')) changed = true
+      }
+      if (changed && (await isRunning(host))) {
+        const from = ['ca.crt', 'server.crt', 'server.key'].map((name) => `${CONTAINER_TLS_MOUNT}/${name}`).join(' ')
+        await core.pg(host, ['sh', '-c', `umask 077 && mkdir -p ${CONTAINER_TLS_FILES.dir} && cp ${from} ${CONTAINER_TLS_FILES.dir}/`])
+      }
+      return changed
     },
     /** @param {Host} host @returns {Promise<boolean>} whether the project directory (with the .env) was there */
     async removePassfile(host) {

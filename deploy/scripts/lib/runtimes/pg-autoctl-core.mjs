@@ -5,7 +5,7 @@ import { pgIsReadyArgv, pgIsReadyVerdict } from '../../../lib/port-check.mjs'
 import { shellQuote as quote } from '../../../lib/shell.mjs'
 import { CAN_TAKE_WRITES } from '../cluster-health.mjs'
 import { monitorUri } from '../monitor-uri.mjs'
-import { HOST_TLS_FILES } from '../pki.mjs'
+import { tlsFilesFor } from '../pki.mjs'
 
 const APP_RULE_MARK = '# pg-ha-kit: application access'
 const REWIND_RULE_MARK = '# pg-ha-kit: pg_rewind source'
@@ -93,7 +93,7 @@ export function createPgAutoctlCore(inventory, { exec }) {
 
     /** `pg_autoctl create monitor|postgres` for a host, without --run. @param {Host} host @returns {string[]} */
     createArgv(host) {
-      const ssl = sslOptions(inventory.ssl)
+      const ssl = sslOptions(inventory.ssl, tlsFilesFor(inventory.runtime))
       const common = ['--pgdata', host.pgdata, '--pgport', String(host.port), '--hostname', host.address, '--auth', 'scram-sha-256', ...ssl]
       if (host.role === 'monitor') return ['pg_autoctl', 'create', 'monitor', ...common]
       return [
@@ -272,23 +272,13 @@ export function passfileContent({ monitorPassword, replicationPassword }) {
 
 /**
  * pg_autoctl create's TLS options: Postgres serves the host's certificate (ssl: ca, files of
- * pki.mjs's HOST_TLS_FILES) and pg_autoctl's own connections (replication, the monitor's) verify
+ * pki.mjs's tlsFilesFor) and pg_autoctl's own connections (replication, the monitor's) verify
  * the other side against the CA and its name (sslmode verify-full).
- * @param {string} ssl the inventory's
+ * @param {string} ssl the inventory's @param {{ca: string, cert: string, key: string}} files where the host's Postgres reads them
  */
-export function sslOptions(ssl) {
+export function sslOptions(ssl, files) {
   if (ssl === 'off') return ['--no-ssl']
   if (ssl === 'self-signed') return ['--ssl-self-signed']
-  if (ssl === 'ca')
-    return [
-      '--ssl-ca-file',
-      HOST_TLS_FILES.ca,
-      '--server-cert',
-      HOST_TLS_FILES.cert,
-      '--server-key',
-      HOST_TLS_FILES.key,
-      '--ssl-mode',
-      'verify-full',
-    ]
+  if (ssl === 'ca') return ['--ssl-ca-file', files.ca, '--server-cert', files.cert, '--server-key', files.key, '--ssl-mode', 'verify-full']
   throw new Error(`ssl "${ssl}" has no pg_autoctl options`)
 }
