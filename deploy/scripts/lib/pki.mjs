@@ -228,6 +228,9 @@ export async function ensureServerCert(ca, { address, dnsNames }) {
       ca.caCertFile,
       '-CAkey',
       ca.caKeyFile,
+      // A passphrase-protected CA key fails here instead of waiting for a prompt.
+      '-passin',
+      'pass:',
       '-set_serial',
       `0x${crypto.randomBytes(16).toString('hex')}`,
       '-days',
