@@ -70,6 +70,16 @@ describe('settings db-ha honours', () => {
     expect(clientConfigFor(plain, plain.hosts[0]!, false).enableChannelBinding).toBe(false)
   })
 
+  it('with hostaddr, the certificate is checked against host (the name), as libpq does', () => {
+    const named = resolve({ dsn: 'host=db.example.com hostaddr=10.0.0.11 sslmode=require' })
+    const config = clientConfigFor(named, named.hosts[0]!, sslOptions(named))
+    expect(config.host).toBe('10.0.0.11')
+    expect(config.ssl).toMatchObject({ servername: 'db.example.com' })
+    const plain = resolve({ dsn: 'host=10.0.0.11 sslmode=require' })
+    expect(clientConfigFor(plain, plain.hosts[0]!, sslOptions(plain)).ssl).not.toHaveProperty('servername')
+    expect(clientConfigFor(named, named.hosts[0]!, false).ssl).toBe(false)
+  })
+
   it('sslcrl, sslpassword and the TLS protocol bounds in the TLS options', () => {
     const crl = path.join(dir, 'root.crl')
     fs.writeFileSync(crl, '-----BEGIN X509 CRL-----\n')

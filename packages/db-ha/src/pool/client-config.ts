@@ -1,5 +1,6 @@
 // Maps resolved settings to node-postgres options for one host of the list.
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import type pg from 'pg'
 import type { ConnectionSettings, HostSpec } from '../settings/connection-settings.js'
@@ -44,7 +45,9 @@ export function clientConfigFor(settings: ConnectionSettings, host: HostSpec, ss
     password: settings.password ?? passfilePassword(settings, host),
     application_name: settings.applicationName,
     options: settings.options,
-    ssl,
+    // node-postgres checks the certificate against the address it dials unless given a servername:
+    // with hostaddr, libpq checks (and sends as SNI) host, the name; so does this.
+    ssl: typeof ssl === 'object' && host.hostaddr !== undefined && net.isIP(host.host) === 0 ? { ...ssl, servername: host.host } : ssl,
     enableChannelBinding: settings.channelBinding,
     connectionTimeoutMillis: settings.connectTimeout ? settings.connectTimeout * 1000 : 0,
     keepAlive: settings.keepalives,
