@@ -1,7 +1,8 @@
 // ssl: ca from nothing: bring-up generates the cluster CA beside the inventory and a certificate per
 // host address; applications (libpq through the printed DSN), keepers (to the monitor) and
 // standbys (to the primary) all connect with sslmode=verify-full, and a server name the
-// certificate does not carry is refused.
+// certificate does not carry is refused. A replaced CA: a re-run re-signs every certificate and
+// the running servers serve them after a reload.
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,6 +22,7 @@ import {
   superuserSql,
 } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
 
 const LAB = { name: 'pghtls', subnet: '10.213.66.0/24' }
 /** @type {import('../support/lab-cluster.mjs').LabCluster} */
@@ -151,5 +153,35 @@ describe('bring-up with ssl: ca', () => {
       expect.stringMatching(/up to date/),
       expect.stringMatching(/up to date/),
     ])
+  })
+
+  it('re-signs every certificate after the CA is replaced, and the servers serve them without a restart', async () => {
+    const pki = path.join(cluster.inventory.dir, 'inventory.pki')
+    const oldCa = path.join(cluster.inventory.dir, 'old-ca.crt')
+    await fs.rename(path.join(pki, 'ca.crt'), oldCa)
+    await fs.rm(path.join(pki, 'ca.key'))
+    const rotated = await runScript('scripts/bringup.mjs', [
+      '--inventory',
+      cluster.inventory.file,
+      '--env-output',
+      cluster.inventory.envFile,
+      '--json',
+    ])
+    expect(rotated.stderr).toBe('')
+    expect(rotated.code).toBe(0)
+    const steps = jsonLines(rotated.stdout).filter((r) => r.event === 'step' && r.step.startsWith('TLS'))
+    expect(steps.map((r) => r.status)).toEqual(['changed', 'changed', 'changed', 'changed'])
+    // The DSN is the same (the same path); the new CA is trusted, the old one no longer.
+    const out = await psql(cluster.databaseUrl, 'select ssl from pg_stat_ssl where pid = pg_backend_pid()')
+    expect(out.stderr).toBe('')
+    expect(out.stdout).toBe('t')
+    const address = cluster.addresses[0] ?? ''
+    const old = await psql(keywordDsn(address, `host=${address} sslmode=verify-full sslrootcert=${oldCa}`), 'select 1')
+    expect(old.ok).toBe(false)
+    expect(old.stderr).toMatch(/certificate verify failed/)
+    await waitFor(async () => (await clusterStatus(cluster)).healthy, {
+      timeoutMs: 60_000,
+      what: 'the cluster healthy after the CA rotation',
+    })
   })
 })
