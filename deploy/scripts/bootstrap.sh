@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the project needs on a fresh Debian/Ubuntu machine, idempotently:
 #   1. Debian packages (Postgres 15, pg_auto_failover, iproute2, docker-compose, shellcheck) when missing  (needs root)
-#   2. npm dependencies when node_modules is missing or older than package-lock.json
+#   2. docker.io and debootstrap when missing, without starting the host's Docker daemon  (needs root)
+#   3. npm dependencies when node_modules is missing or older than package-lock.json
 # Plain sh because it runs before the npm dependencies (zx) exist.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -26,6 +27,35 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086 # as above
     apt-get install -y --no-install-recommends $missing >/dev/null
   }
+fi
+
+# docker.io and debootstrap: deploy/image/build-image.mjs (npm run image) and its test build the
+# image on a private dockerd of their own. A policy-rc.d answering "no" keeps docker.io's
+# install from starting a daemon on the host's default paths (unless one is already there).
+image_missing=""
+for pkg in docker.io debootstrap; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || image_missing="$image_missing $pkg"
+done
+if [ -n "$image_missing" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "bootstrap: needs root to install Debian packages:$image_missing" >&2
+    exit 2
+  fi
+  echo "bootstrap: installing Debian packages:$image_missing"
+  export DEBIAN_FRONTEND=noninteractive
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# pg-ha-kit: no daemon starts during this install\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    policy=/usr/sbin/policy-rc.d
+  fi
+  # shellcheck disable=SC2086 # $image_missing is a list of package names, one word each
+  apt-get install -y --no-install-recommends $image_missing >/dev/null 2>&1 || {
+    apt-get update >/dev/null
+    # shellcheck disable=SC2086 # as above
+    apt-get install -y --no-install-recommends $image_missing >/dev/null || { [ -z "$policy" ] || rm -f "$policy"; exit 1; }
+  }
+  [ -z "$policy" ] || rm -f "$policy"
 fi
 
 # -nt is not POSIX, but dash's and busybox's test have it.
