@@ -119,7 +119,7 @@ try {
     log(`step 6: ${plan.alias}`)
     await docker`docker tag ${plan.image} ${plan.alias}`.quiet()
   }
-  const size = Number((await docker`docker image inspect --format {{.Size}} ${plan.image}`.quiet()).stdout.trim())
+  const size = Number((await docker`docker image inspect --format ${'{{.Size}}'} ${plan.image}`.quiet()).stdout.trim())
   process.stdout.write(`${plan.image}\n${plan.alias}\nsize ${(size / 1e6).toFixed(0)} MB\ntime ${seconds(started)}\n`)
   if (stopDaemon) {
     log(`the image stays in ${dataRoot}/root: start a dockerd on it to use it, or send it elsewhere with docker save`)

@@ -9,7 +9,7 @@ import { $ } from 'zx'
 
 /** Does a daemon answer on `host` (a DOCKER_HOST value)? @param {string} host */
 export async function dockerAnswers(host) {
-  const out = await $({ env: { ...process.env, DOCKER_HOST: host }, timeout: 10_000 })`docker version --format {{.Server.Version}}`
+  const out = await $({ env: { ...process.env, DOCKER_HOST: host }, timeout: 10_000 })`docker version --format ${'{{.Server.Version}}'}`
     .quiet()
     .nothrow()
   return out.exitCode === 0 && out.stdout.trim() !== ''
@@ -37,7 +37,14 @@ export async function startPrivateDockerd(dir, { timeoutMs = 60_000 } = {}) {
   )
   fs.closeSync(logFd)
   /** @type {Promise<void>} */
-  const exited = new Promise((resolve) => child.once('exit', () => resolve()))
+  const exited = new Promise((resolve) => {
+    child.once('exit', () => resolve())
+    // No dockerd binary (docker.io not installed): reported below as "exited" with its reason.
+    child.once('error', (error) => {
+      fs.appendFileSync(logFile, `${error.message}\n`)
+      resolve()
+    })
+  })
   let running = true
   void exited.then(() => {
     running = false

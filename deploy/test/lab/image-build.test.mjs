@@ -72,8 +72,8 @@ describe('build-image.mjs', () => {
     const out = await inImage([
       'sh',
       '-c',
-      'pg_autoctl create monitor --auth trust --no-ssl --hostname 127.0.0.1 --pgport 5432 >/dev/null 2>&1 && ' +
-        'pg_ctl -D "$PGDATA" -l /tmp/pg.log -w start >/dev/null && ' +
+      'pg_autoctl create monitor --auth trust --no-ssl --hostname 127.0.0.1 --pgport 5432 >/tmp/create.log 2>&1 || { cat /tmp/create.log >&2; exit 1; }; ' +
+        '{ pg_ctl -D "$PGDATA" status >/dev/null || pg_ctl -D "$PGDATA" -l /tmp/pg.log -w start >/dev/null; } && ' +
         'psql -At -h /var/run/postgresql -d pg_auto_failover -c "select extversion from pg_extension where extname = \'pgautofailover\'"',
     ])
     expect(out).toBe('2.0')
