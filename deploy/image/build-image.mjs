@@ -25,7 +25,7 @@ import { $ } from 'zx'
 import { parseOptions } from '../lib/cli-options.mjs'
 import { ensureDebianPackages, ensureRoot } from '../lib/ensure-packages.mjs'
 import { InputError, exitOn } from '../lib/errors.mjs'
-import { dockerAnswers, startPrivateDockerd } from './docker-daemon.mjs'
+import { dockerAnswers, startPrivateDockerd, unmountUnder } from './docker-daemon.mjs'
 import { BASE, DEFAULT_MIRRORS, IMAGE_ALIAS, IMAGE_DIR, VERSIONS, imagePlan } from './image-spec.mjs'
 
 const USAGE = `usage: build-image.mjs [--docker-host <unix:///path/docker.sock>] [--data-root <dir>] [--mirror <url>] [--security-mirror <url>]
@@ -158,15 +158,4 @@ async function importBase(docker, tag, mirror) {
     await unmountUnder(rootfs)
     await $`rm -rf --one-file-system ${rootfs}`.quiet().nothrow()
   }
-}
-
-/** Unmounts whatever is mounted under `dir`, deepest first. @param {string} dir */
-async function unmountUnder(dir) {
-  const mounts = fs
-    .readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[1] ?? '')
-    .filter((point) => point === dir || point.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length)
-  for (const point of mounts) await $`umount -l ${point}`.quiet().nothrow()
 }

@@ -55,6 +55,8 @@ export async function startPrivateDockerd(dir, { timeoutMs = 60_000 } = {}) {
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
     await exited
     clearTimeout(timer)
+    // dockerd leaves its own network namespace (exec/netns/default) bind-mounted when it stops.
+    await unmountUnder(dir)
   }
   const deadline = Date.now() + timeoutMs
   while (!(await dockerAnswers(host))) {
@@ -67,4 +69,15 @@ export async function startPrivateDockerd(dir, { timeoutMs = 60_000 } = {}) {
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
   return { host, stop }
+}
+
+/** Unmounts whatever is mounted under `dir`, deepest first. @param {string} dir */
+export async function unmountUnder(dir) {
+  const mounts = fs
+    .readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((point) => point === dir || point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length)
+  for (const point of mounts) await $`umount -l ${point}`.quiet().nothrow()
 }
