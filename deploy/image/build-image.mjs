@@ -16,7 +16,11 @@
 //           directory removed
 //        5. docker build --network host (the private daemon has no bridge) of deploy/image/
 //        6. the stable alias pg-ha-kit/pg-auto-failover:v2.0-pg15 moved to the image (what
-//           deploy/inventory/lab-docker.yml names); prints the image, its size and the build time
+//           deploy/inventory/lab-docker.yml names)
+//        7. the image cache: `docker save` of the image and its alias into --archive-dir (default
+//           /var/lib/pg-ha-kit/images), unless that archive exists; archives of earlier builds
+//           there are removed. The lab loads it into every VM's dockerd (lab up --docker --image);
+//           on real VMs, `docker load -i` it. Prints the image, its size, the archive and the time
 // --help and bad options change nothing (exit 0 / exit 2 before step 1).
 import fs from 'node:fs'
 import os from 'node:os'
@@ -25,10 +29,21 @@ import { $ } from 'zx'
 import { parseOptions } from '../lib/cli-options.mjs'
 import { ensureDebianPackages, ensureRoot } from '../lib/ensure-packages.mjs'
 import { InputError, exitOn } from '../lib/errors.mjs'
-import { dockerAnswers, startPrivateDockerd, unmountUnder } from './docker-daemon.mjs'
-import { BASE, DEFAULT_MIRRORS, IMAGE_ALIAS, IMAGE_DIR, VERSIONS, imagePlan } from './image-spec.mjs'
+import { dockerAnswers, startPrivateDockerd } from './docker-daemon.mjs'
+import { unmountUnder } from '../lib/mounts.mjs'
+import {
+  BASE,
+  DEFAULT_ARCHIVE_DIR,
+  DEFAULT_MIRRORS,
+  IMAGE_ALIAS,
+  IMAGE_DIR,
+  VERSIONS,
+  imageArchive,
+  imageArchivesIn,
+  imagePlan,
+} from './image-spec.mjs'
 
-const USAGE = `usage: build-image.mjs [--docker-host <unix:///path/docker.sock>] [--data-root <dir>] [--mirror <url>] [--security-mirror <url>]
+const USAGE = `usage: build-image.mjs [--docker-host <unix:///path/docker.sock>] [--data-root <dir>] [--archive-dir <dir>] [--mirror <url>] [--security-mirror <url>]
   Builds ${IMAGE_ALIAS} (PostgreSQL 15, pg_auto_failover 2.0 from Debian bookworm
   packages: ${Object.entries(VERSIONS)
     .map(([name, version]) => `${name} ${version}`)
@@ -36,6 +51,7 @@ const USAGE = `usage: build-image.mjs [--docker-host <unix:///path/docker.sock>]
   --docker-host       the daemon to build with (default: DOCKER_HOST, else the host's daemon when it
                       answers, else a private dockerd on --data-root, stopped at the end)
   --data-root         the private dockerd's directory (default /var/lib/pg-ha-kit/docker)
+  --archive-dir       where the image is saved for docker load (default ${DEFAULT_ARCHIVE_DIR})
   --mirror            Debian mirror (default ${DEFAULT_MIRRORS.mirror})
   --security-mirror   Debian security mirror (default ${DEFAULT_MIRRORS.securityMirror})`
 const DEFAULT_DATA_ROOT = '/var/lib/pg-ha-kit/docker'
@@ -54,6 +70,7 @@ try {
     options: {
       'docker-host': { type: 'string' },
       'data-root': { type: 'string' },
+      'archive-dir': { type: 'string' },
       mirror: { type: 'string' },
       'security-mirror': { type: 'string' },
     },
@@ -67,6 +84,7 @@ try {
     throw new InputError(`--docker-host "${requestedHost}" is not a daemon address such as unix:///var/run/docker.sock`)
   }
   const dataRoot = path.resolve(args['data-root'] ?? DEFAULT_DATA_ROOT)
+  const archiveDir = path.resolve(args['archive-dir'] ?? DEFAULT_ARCHIVE_DIR)
   const started = performance.now()
 
   log('step 1: root, docker.io and debootstrap')
@@ -120,7 +138,26 @@ try {
     await docker`docker tag ${plan.image} ${plan.alias}`.quiet()
   }
   const size = Number((await docker`docker image inspect --format ${'{{.Size}}'} ${plan.image}`.quiet()).stdout.trim())
-  process.stdout.write(`${plan.image}\n${plan.alias}\nsize ${(size / 1e6).toFixed(0)} MB\ntime ${seconds(started)}\n`)
+  const archive = imageArchive(archiveDir, plan)
+  if (fs.existsSync(archive)) {
+    log(`step 7: ${archive} already holds it`)
+  } else {
+    log(`step 7: docker save to ${archive}`)
+    const t = performance.now()
+    fs.mkdirSync(archiveDir, { recursive: true, mode: 0o755 })
+    const partial = `${archive}.partial`
+    try {
+      await docker`docker save --output ${partial} ${plan.image} ${plan.alias}`.quiet()
+      fs.renameSync(partial, archive)
+    } finally {
+      fs.rmSync(partial, { force: true })
+    }
+    log(`step 7: saved in ${seconds(t)}`)
+  }
+  const stale = imageArchivesIn(archiveDir).filter((file) => file !== archive)
+  for (const file of stale) fs.rmSync(file, { force: true })
+  if (stale.length > 0) log(`step 7: removed earlier archives ${stale.map((file) => path.basename(file)).join(', ')}`)
+  process.stdout.write(`${plan.image}\n${plan.alias}\nsize ${(size / 1e6).toFixed(0)} MB\narchive ${archive}\ntime ${seconds(started)}\n`)
   if (stopDaemon) {
     log(`the image stays in ${dataRoot}/root: start a dockerd on it to use it, or send it elsewhere with docker save`)
   }

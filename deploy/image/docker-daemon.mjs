@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { $ } from 'zx'
+import { unmountUnder } from '../lib/mounts.mjs'
 
 /** Does a daemon answer on `host` (a DOCKER_HOST value)? @param {string} host */
 export async function dockerAnswers(host) {
@@ -69,15 +70,4 @@ export async function startPrivateDockerd(dir, { timeoutMs = 60_000 } = {}) {
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
   return { host, stop }
-}
-
-/** Unmounts whatever is mounted under `dir`, deepest first. @param {string} dir */
-export async function unmountUnder(dir) {
-  const mounts = fs
-    .readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[1] ?? '')
-    .filter((point) => point === dir || point.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length)
-  for (const point of mounts) await $`umount -l ${point}`.quiet().nothrow()
 }

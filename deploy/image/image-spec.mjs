@@ -3,6 +3,7 @@
 // the Dockerfile, so a build with the same inputs finds its image and does nothing.
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
+import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -32,6 +33,25 @@ export const DEFAULT_MIRRORS = Object.freeze({
 export const IMAGE_REPOSITORY = 'pg-ha-kit/pg-auto-failover'
 /** The stable name inventories use (deploy/inventory/lab-docker.yml); every build moves it to its image. */
 export const IMAGE_ALIAS = `${IMAGE_REPOSITORY}:v2.0-pg15`
+
+/** The image cache: `docker save` archives the lab loads into every VM's dockerd. */
+export const DEFAULT_ARCHIVE_DIR = '/var/lib/pg-ha-kit/images'
+const ARCHIVE_PREFIX = 'pg-auto-failover-'
+
+/** The archive of `plan`'s image in `dir`. @param {string} dir @param {{inputsHash: string}} plan */
+export const imageArchive = (dir, plan) => path.join(dir, `${ARCHIVE_PREFIX}v2.0-pg15-${plan.inputsHash}.tar`)
+
+/** Every image archive in `dir`, of this build or an earlier one. @param {string} dir @returns {string[]} */
+export function imageArchivesIn(dir) {
+  const names = (() => {
+    try {
+      return readdirSync(dir)
+    } catch {
+      return []
+    }
+  })()
+  return names.filter((name) => name.startsWith(ARCHIVE_PREFIX) && name.endsWith('.tar')).map((name) => path.join(dir, name))
+}
 
 /** 12 hex digits of a sha256. @param {unknown} value */
 const shortHash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12)

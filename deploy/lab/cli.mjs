@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // lab: a 3-VM lab on one host.
-//   lab up [--sshd] | down | status [--json]     (--sshd: an sshd in every VM, see sshd.mjs)
-//   lab <fault> <vm>   (the faults of faults.mjs: power-off, partition, isolate, heal, restart, crash-postgres --port)
+//   lab up [--sshd] [--docker [--image <archive>]...] | down | status [--json]
+//     (--sshd: an sshd in every VM, see sshd.mjs; --docker: a dockerd in every VM with each
+//     `docker save` archive loaded, see docker-engine.mjs)
+//   lab <fault> <vm>   (the faults of faults.mjs: power-off, partition, isolate, heal, restart,
+//                       crash-postgres --port, docker-kill --container)
 //   lab exec <vm> [--user U] -- <command...>   (a shell on the VM, as ssh would give one)
 // Options: --name <lab> --subnet <a.b.c.0/24> --vms <n> (or PGHA_LAB_NAME, PGHA_LAB_SUBNET, PGHA_LAB_VMS)
 import { spawnSync } from 'node:child_process'
@@ -14,9 +17,10 @@ import { ensureRoot } from '../lib/ensure-packages.mjs'
 import { errorCode, errorMessage } from '../lib/error-message.mjs'
 import { exitOn } from '../lib/errors.mjs'
 
-const USAGE = `usage: lab <up|down|status> [--name N] [--subnet S] [--vms N] [--json] [--sshd]
+const USAGE = `usage: lab <up|down|status> [--name N] [--subnet S] [--vms N] [--json] [--sshd] [--docker [--image <archive>]...]
        lab <fault> <vm> [--name N] [--subnet S] [--vms N]
        lab crash-postgres <vm> --port <the data node's Postgres port>
+       lab docker-kill <vm> --container <name>
        lab exec <vm> [--user U] -- <command...>
 faults:
 ${Object.entries(FAULTS)
@@ -44,6 +48,9 @@ try {
       user: { type: 'string' },
       json: { type: 'boolean' },
       sshd: { type: 'boolean' },
+      docker: { type: 'boolean' },
+      image: { type: 'string', multiple: true },
+      container: { type: 'string' },
     },
     positionals: true,
     rest: true,
@@ -61,15 +68,21 @@ if ((LAB_COMMANDS.has(command) && vmName) || extra.length > 0)
 const execArgv = parsed.rest ?? []
 if (command === 'exec' && execArgv.length === 0) usageError('"exec" needs a command after --')
 if (command !== 'exec' && (execArgv.length > 0 || args.user !== undefined)) usageError(`"${command}" takes no command and no --user`)
-if (command !== 'up' && args.sshd) usageError('--sshd goes with "up" only')
+for (const flag of /** @type {const} */ (['sshd', 'docker', 'image'])) {
+  if (command !== 'up' && args[flag] !== undefined) usageError(`--${flag} goes with "up" only`)
+}
+if (args.image !== undefined && !args.docker) usageError("--image archives are loaded into the VMs' dockerd: add --docker")
 const fault = isFaultName(command) ? FAULTS[command] : undefined
+for (const option of /** @type {const} */ (['port', 'container'])) {
+  if (fault?.needs !== option && args[option] !== undefined)
+    usageError(
+      `--${option} goes with ${FAULT_NAMES.filter((name) => FAULTS[name].needs === option)
+        .map((name) => `"${name}"`)
+        .join(', ')} only`,
+    )
+}
 const needsPort = fault?.needs === 'port'
-if (!needsPort && args.port !== undefined)
-  usageError(
-    `--port goes with ${FAULT_NAMES.filter((name) => FAULTS[name].needs)
-      .map((name) => `"${name}"`)
-      .join(', ')} only`,
-  )
+if (fault?.needs === 'container' && !args.container) usageError(`"${command}" needs --container, the name of a container on the VM`)
 // No default: in the users' layout (deploy/inventory/lab.yml) 5432 on vm3 is the monitor.
 if (needsPort && args.port === undefined) {
   usageError(
@@ -101,7 +114,7 @@ function requireVmName() {
 try {
   switch (command) {
     case 'up':
-      await labUp(lab, { log, sshd: args.sshd })
+      await labUp(lab, { log, sshd: args.sshd, docker: args.docker, images: args.image ?? [] })
       break
     case 'down':
       await labDown(lab)
@@ -130,7 +143,7 @@ try {
       break
     }
     default:
-      if (isFaultName(command)) log(await injectFault(lab, command, requireVmName(), { port: crashPort }))
+      if (isFaultName(command)) log(await injectFault(lab, command, requireVmName(), { port: crashPort, container: args.container }))
   }
 } catch (error) {
   if (errorCode(error) === 'LAB_CONFIG_INVALID') usageError(errorMessage(error))

@@ -2,14 +2,18 @@
 // benchmarks, the test helpers and the drills all read. Each fault acts on one VM the way it
 // would on a real host; `undo` names the fault that brings the VM back.
 import { crashPostgres, heal, isolate, partition, powerOff, restart } from './lab.mjs'
+import { killContainer } from './docker-engine.mjs'
 
 /** @typedef {import('./lab.mjs').Lab} Lab */
-/** @typedef {{port?: number}} FaultOptions port: the data node's Postgres port (crash-postgres) */
+/**
+ * @typedef {{port?: number, container?: string}} FaultOptions port: the data node's Postgres port
+ *   (crash-postgres); container: a container's name (docker-kill)
+ */
 /**
  * @typedef {object} Fault
  * @property {string} summary what it does to the VM, for usage and reports
  * @property {'restart' | 'heal'} [undo] the fault that brings the VM back (none: it recovers by itself)
- * @property {'port'} [needs] an option the fault cannot do without
+ * @property {'port' | 'container'} [needs] an option the fault cannot do without
  * @property {(lab: Lab, vm: string, options: FaultOptions) => Promise<string>} apply returns what was done, for logs
  */
 
@@ -47,6 +51,15 @@ const DEFINITIONS = /** @satisfies {Record<string, Fault>} */ ({
       if (port === undefined) throw new Error("crash-postgres needs the data node's Postgres port")
       const pid = await crashPostgres(lab, vm, { port })
       return `${vm}: postmaster ${pid} on port ${port} killed`
+    },
+  },
+  'docker-kill': {
+    summary: "the --container's main process SIGKILLed (a crash, not a stop: its restart policy applies)",
+    needs: 'container',
+    apply: async (lab, vm, { container }) => {
+      if (container === undefined) throw new Error('docker-kill needs the name of a container on the VM')
+      const pid = await killContainer(lab, vm, container)
+      return `${vm}: container ${container} (pid ${pid}) killed`
     },
   },
 })

@@ -24,8 +24,9 @@ export class LabConfigError extends Error {
  * @property {string} hostVeth the host end of its veth pair (on the lab's bridge)
  * @property {string} address its IPv4 address on the lab's subnet
  * @property {string} root the host directory holding the VM's own files
- * @property {{'/var/lib/postgresql': string, '/var/run/postgresql': string, '/tmp': string}} mounts
- *   the host directory bind-mounted over each shared path inside the VM
+ * @property {{'/run': string, '/var/lib/postgresql': string, '/tmp': string, '/var/lib/docker': string, '/opt/pg-ha-kit': string}} mounts
+ *   the host directory bind-mounted over each shared path inside the VM, in mount order; /run is
+ *   emptied at power-off, as a reboot empties it
  * @property {string} servicesDir its registered services (lab/services.mjs)
  * @property {string} logDir its services' logs
  */
@@ -73,11 +74,15 @@ export function resolveLabConfig(options = {}, env = process.env) {
       hostVeth: `${name}-${vm}`,
       address: `${prefix}.${11 + i}`,
       root,
-      // Each VM sees its own copy of these paths, as a real host would.
+      // Each VM sees its own copy of these paths, as a real host would: its own /run (Postgres'
+      // sockets, sshd's privilege separation, a VM's dockerd socket, pid file and exec root at
+      // their default paths), its own Docker data root and its own compose projects (docker_dir).
       mounts: {
+        '/run': path.join(root, 'run'),
         '/var/lib/postgresql': path.join(root, 'home'),
-        '/var/run/postgresql': path.join(root, 'run'),
         '/tmp': path.join(root, 'tmp'),
+        '/var/lib/docker': path.join(root, 'docker'),
+        '/opt/pg-ha-kit': path.join(root, 'opt-pg-ha-kit'),
       },
       servicesDir: path.join(root, 'services'),
       logDir: path.join(root, 'log'),

@@ -18,7 +18,9 @@ import {
 } from './network.mjs'
 import { listServices, servicePid, startService } from './services.mjs'
 import { startLabSshd } from './sshd.mjs'
+import { startLabDocker } from './docker-engine.mjs'
 import { ensureDebianPackages } from '../lib/ensure-packages.mjs'
+import { unmountUnder } from '../lib/mounts.mjs'
 
 export const LAB_PACKAGES = [
   'postgresql-15',
@@ -35,20 +37,26 @@ export const LAB_PACKAGES = [
 
 /**
  * Cleans leftovers of any earlier run, then builds the lab from nothing.
- * @param {Lab} lab @param {{log?: (line: string) => void, sshd?: boolean}} [options] sshd: an sshd in every VM (lab/sshd.mjs)
+ * @param {Lab} lab
+ * @param {{log?: (line: string) => void, sshd?: boolean, docker?: boolean, images?: string[]}} [options]
+ *   sshd: an sshd in every VM (lab/sshd.mjs); docker: a dockerd in every VM with `images` (docker
+ *   save archives) loaded into each (lab/docker-engine.mjs)
  */
-export async function labUp(lab, { log = () => {}, sshd = false } = {}) {
+export async function labUp(lab, { log = () => {}, sshd = false, docker = false, images = [] } = {}) {
+  if (!docker && images.length > 0) throw new Error("image archives are loaded into the VMs' dockerd: they need the docker option")
   await ensureDebianPackages(LAB_PACKAGES, { log })
   await labDown(lab)
   await ensureSubnetFree(lab)
-  // Mount points the VMs' private directories are bound over.
+  // Mount points the VMs' private directories are bound over (the host's /var/lib/docker may not exist).
   for (const target of Object.keys(lab.vms[0]?.mounts ?? {})) await fs.mkdir(target, { recursive: true })
   for (const vm of lab.vms) {
-    for (const [target, source] of Object.entries(vm.mounts)) {
-      await fs.mkdir(source, { recursive: true })
-      if (target === '/tmp') await fs.chmod(source, 0o1777)
-      else await $`chown postgres:postgres ${source}`
-    }
+    await fs.mkdir(vm.mounts['/var/lib/postgresql'], { recursive: true })
+    await $`chown postgres:postgres ${vm.mounts['/var/lib/postgresql']}`
+    await fs.mkdir(vm.mounts['/tmp'], { recursive: true })
+    await fs.chmod(vm.mounts['/tmp'], 0o1777)
+    await fs.mkdir(vm.mounts['/var/lib/docker'], { recursive: true, mode: 0o710 })
+    await fs.mkdir(vm.mounts['/opt/pg-ha-kit'], { recursive: true, mode: 0o755 })
+    await resetVmRun(vm)
     await fs.mkdir(vm.servicesDir, { recursive: true, mode: 0o700 })
     await fs.mkdir(vm.logDir, { recursive: true, mode: 0o700 })
   }
@@ -59,11 +67,32 @@ export async function labUp(lab, { log = () => {}, sshd = false } = {}) {
   await createNetwork(lab)
   log(`lab ${lab.name} up: ${lab.vms.map((vm) => `${vm.vm}=${vm.address}`).join(' ')} on ${lab.bridge}`)
   if (sshd) await startLabSshd(lab, { log })
+  if (docker) await startLabDocker(lab, { images, log })
+}
+
+/**
+ * The VM's /run as a boot leaves it: empty but for the directories packages' boot scripts make
+ * (Postgres' socket directory, sshd's privilege separation, /run/lock).
+ * @param {LabVm} vm
+ */
+async function resetVmRun(vm) {
+  const run = vm.mounts['/run']
+  await fs.rm(run, { recursive: true, force: true })
+  await fs.mkdir(run, { recursive: true, mode: 0o755 })
+  await fs.chmod(run, 0o755)
+  await fs.mkdir(`${run}/postgresql`)
+  await $`chown postgres:postgres ${run}/postgresql`
+  await fs.chmod(`${run}/postgresql`, 0o2775)
+  await fs.mkdir(`${run}/sshd`, { mode: 0o755 })
+  await fs.mkdir(`${run}/lock`)
+  await fs.chmod(`${run}/lock`, 0o1777)
 }
 
 /** Leaves no namespace, bridge, process or directory behind. Idempotent. @param {Lab} lab */
 export async function labDown(lab) {
   await destroyNetwork(lab)
+  // Processes are gone, so are their mount namespaces; a mount made from the host would stay.
+  await unmountUnder(lab.dir)
   await fs.rm(lab.dir, { recursive: true, force: true })
 }
 
@@ -97,11 +126,16 @@ async function requireVm(lab, vmName) {
   return vm
 }
 
-/** Link down and every process SIGKILLed, as if the power cord were pulled. @param {Lab} lab @param {string} vmName */
+/**
+ * Link down and every process SIGKILLed, as if the power cord were pulled; the VM's /run is
+ * emptied as the next boot would find it (no stale pid file of dockerd or a socket lock of Postgres).
+ * @param {Lab} lab @param {string} vmName
+ */
 export async function powerOff(lab, vmName) {
   const vm = await requireVm(lab, vmName)
   await setVmLink(vm.netns, 'down')
   await killNamespace(vm.netns)
+  await resetVmRun(vm)
 }
 
 /** Link down, processes keep running. @param {Lab} lab @param {string} vmName */

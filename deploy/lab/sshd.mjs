@@ -57,8 +57,7 @@ export async function startLabSshd(lab, { log = () => {} } = {}) {
   await keygen(paths.privateKey, `pgha-lab-${lab.name}`)
   // Not /root/.ssh: that is this host's root, shared by every VM.
   await fs.writeFile(paths.authorizedKeys, await fs.readFile(`${paths.privateKey}.pub`), { mode: 0o600 })
-  // sshd's privilege-separation directory, normally made by the package's service on boot.
-  await fs.mkdir('/run/sshd', { recursive: true, mode: 0o755 })
+  // sshd's privilege-separation directory is in each VM's own /run (lab.mjs makes it, as a boot would).
 
   const knownHosts = []
   for (const vm of lab.vms) {

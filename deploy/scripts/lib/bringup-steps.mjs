@@ -154,6 +154,17 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
   }
 
   /**
+   * A new standby's pg_basebackup starts with a spread checkpoint, paced over most of
+   * checkpoint_timeout: 94 s on a primary fresh from bring-up. An immediate one first leaves it
+   * next to nothing to write.
+   */
+  async function checkpointPrimary() {
+    const name = (await nodesNow()).find((n) => n.reported_state === 'primary' || n.reported_state === 'single')?.name
+    const primary = inventory.nodes.find((n) => n.nodeName === name)
+    if (primary && (await runtime.acceptsSql(primary))) await runtime.sqlExec(primary, 'checkpoint;')
+  }
+
+  /**
    * A data node from nothing to settled: create, keeper profile, pg_hba, service, wait.
    * @param {InventoryHost} node @param {{role: 'primary'|'secondary', states?: Set<string>}} expect
    *   role names the last step; states are the reported states that count as settled
@@ -162,6 +173,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     const label = `${node.nodeName}`
     await progress.step(`${label}: create`, node.host, async () => {
       if (await runtime.isInitialized(node)) return { changed: false, detail: `exists at ${node.pgdata}` }
+      if (role === 'secondary') await checkpointPrimary()
       await runtime.createNode(node)
       return { changed: true, detail: `created ${node.address}:${node.port} in formation ${inventory.formation}` }
     })
