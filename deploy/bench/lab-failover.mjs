@@ -13,7 +13,8 @@
 //                          overlap is the old primary's last accepted write minus the new one's first
 //                          4. lab down (also on failure)
 // Figures go to stdout and bench/results/lab-failover-<timestamp>.json.
-// usage: lab-failover.mjs [--profiles default,fast] [--scenarios switchover,power-off,partition,isolate]
+// usage: lab-failover.mjs [--profiles default,fast] [--scenarios switchover,power-off,partition,isolate] [--runtime native|docker]
+// --runtime docker: every VM runs a dockerd with the image npm run image builds (lab-docker.yml).
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -53,12 +54,13 @@ const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
  */
 /** @typedef {{profile: string, bringup_s: number, scenarios: ScenarioFigures[]}} ProfileRun */
 
-const USAGE = `usage: lab-failover.mjs [--profiles ${PROFILE_NAMES.join(',')}] [--scenarios ${SCENARIOS.join(',')}]`
+const RUNTIMES = ['native', 'docker']
+const USAGE = `usage: lab-failover.mjs [--profiles ${PROFILE_NAMES.join(',')}] [--scenarios ${SCENARIOS.join(',')}] [--runtime ${RUNTIMES.join('|')}]`
 let args
 try {
   args = parseOptions(process.argv.slice(2), {
     usage: USAGE,
-    options: { profiles: { type: 'string' }, scenarios: { type: 'string' } },
+    options: { profiles: { type: 'string' }, scenarios: { type: 'string' }, runtime: { type: 'string' } },
   }).values
 } catch (error) {
   process.stderr.write(`lab-failover: ${errorMessage(error)}\n`)
@@ -66,10 +68,12 @@ try {
 }
 const profiles = (args.profiles ?? PROFILE_NAMES.join(',')).split(',')
 const scenarios = (args.scenarios ?? SCENARIOS.join(',')).split(',')
+const runtime = /** @type {import('../test/support/lab-cluster.mjs').LabRuntime} */ (args.runtime ?? 'native')
 /** @type {Array<[string[], string[], string]>} */
 const lists = [
   [profiles, PROFILE_NAMES, 'profiles'],
   [scenarios, SCENARIOS, 'scenarios'],
+  [[runtime], RUNTIMES, 'runtime'],
 ]
 for (const [list, known, flag] of lists) {
   const bad = list.find((item) => !known.includes(item))
@@ -82,8 +86,8 @@ ensureRoot('lab-failover')
 
 /** @param {string} line */
 const log = (line) => process.stderr.write(`lab-failover: ${line}\n`)
-/** @type {{started_at: string, host: {cpus: number}, runs: ProfileRun[], finished_at?: string}} */
-const results = { started_at: new Date().toISOString(), host: { cpus: (await import('node:os')).cpus().length }, runs: [] }
+/** @type {{started_at: string, runtime: string, host: {cpus: number}, runs: ProfileRun[], finished_at?: string}} */
+const results = { started_at: new Date().toISOString(), runtime, host: { cpus: (await import('node:os')).cpus().length }, runs: [] }
 /** @type {LabCluster | undefined} */
 let cluster
 // Set on failure so a running writer loop stops and the process can exit.
@@ -91,8 +95,8 @@ let aborted = false
 
 try {
   for (const profile of profiles) {
-    log(`profile ${profile}: lab up + bring-up`)
-    cluster = await startLabCluster({ ...LAB, profile })
+    log(`profile ${profile}: lab up + bring-up (runtime ${runtime})`)
+    cluster = await startLabCluster({ ...LAB, profile, runtime })
     const ctx = await loadClusterContext(cluster.inventory.file)
     /** @type {ProfileRun} */
     const run = { profile, bringup_s: round(cluster.bringupMs / 1000), scenarios: [] }
@@ -215,6 +219,7 @@ results.finished_at = new Date().toISOString()
 await fs.mkdir(resultsDir, { recursive: true })
 const file = path.join(resultsDir, `lab-failover-${results.started_at.replace(/[:.]/g, '-')}.json`)
 await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
+process.stdout.write(`runtime ${runtime}\n`)
 process.stdout.write('profile   bring-up  scenario     outage   rejoin   write p50 before/degraded  overlap  acked  lost  dup\n')
 for (const run of results.runs) {
   for (const s of run.scenarios) {

@@ -60,6 +60,13 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     })
   }
 
+  /** What the runtime needs on the host (docker: the daemon, the image), before anything is written there. @param {InventoryHost} host */
+  async function runtimeReadyStep(host) {
+    const { ensureReady } = runtime
+    if (!ensureReady) return
+    await progress.step(`${runtime.name} ready`, host.host, async () => ({ changed: false, detail: await ensureReady(host) }))
+  }
+
   /** @param {InventoryHost} host */
   async function passfileStep(host) {
     await progress.step('passfile', host.host, async () => {
@@ -385,6 +392,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     describe,
     lastNodes: () => lastNodes,
     reachableStep,
+    runtimeReadyStep,
     passfileStep,
     tlsSteps,
     hardenHbaStep,
@@ -445,6 +453,7 @@ export async function bringUp({ envFile, ...ctx }) {
   const allHosts = [inventory.monitor, ...inventory.nodes]
 
   await steps.reachableStep(allHosts)
+  for (const host of allHosts) await steps.runtimeReadyStep(host)
   for (const host of allHosts) await steps.passfileStep(host)
   await steps.tlsSteps(allHosts)
 

@@ -11,13 +11,18 @@ import { injectFault } from '../../lab/faults.mjs'
 import { labDown, labUp } from '../../lab/lab.mjs'
 import { deployDir, runScript } from './run-script.mjs'
 
+/** @typedef {'native' | 'docker'} LabRuntime */
+
 /**
- * Writes an inventory for lab `name` on `subnet` (a copy of deploy/inventory/lab.yml).
- * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vars?: Record<string, unknown>}} options
+ * Writes an inventory for lab `name` on `subnet` (a copy of deploy/inventory/lab.yml, or
+ * lab-docker.yml for runtime docker).
+ * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vars?: Record<string, unknown>, runtime?: LabRuntime}} options
  *   hostVars: extra variables per inventory host name; vars: extra cluster variables (all.vars), such as ssl
  */
-export async function writeLabInventory({ name, subnet, profile = 'fast', hostVars = {}, vars = {} }) {
-  const doc = YAML.parse(await fs.readFile(path.join(deployDir, 'inventory/lab.yml'), 'utf8'))
+export async function writeLabInventory({ name, subnet, profile = 'fast', hostVars = {}, vars = {}, runtime = 'native' }) {
+  const doc = YAML.parse(
+    await fs.readFile(path.join(deployDir, `inventory/${runtime === 'docker' ? 'lab-docker.yml' : 'lab.yml'}`), 'utf8'),
+  )
   const prefix = subnet.split('.').slice(0, 3).join('.')
   doc.all.vars.lab_name = name
   doc.all.vars.network_cidr = subnet
@@ -48,20 +53,32 @@ export async function writeLabInventory({ name, subnet, profile = 'fast', hostVa
  */
 
 /**
+ * The image npm run image builds, as a `docker save` archive: built once per machine, a later
+ * call only checks its inputs. @returns {Promise<string>} the archive
+ */
+export async function labImageArchive() {
+  const out = await runScript('image/build-image.mjs', [], { timeoutMs: 900_000 })
+  const archive = /^archive (.+)$/m.exec(out.stdout)?.[1]
+  if (out.code !== 0 || !archive) throw new Error(`build-image.mjs failed (exit ${out.code}): ${out.stderr}`)
+  return archive
+}
+
+/**
  * Lab up and bring-up from nothing; returns what a test needs to talk to the cluster. A failed
  * start leaves nothing behind.
  * vms: how many VMs the lab has (default 3); extra ones stay free for a test to add nodes on.
  * vars: extra cluster variables (all.vars) of the inventory, such as ssl.
- * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vars?: Record<string, unknown>, vms?: number}} options
+ * runtime docker: a dockerd in every VM with the image loaded, and lab-docker.yml's layout.
+ * @param {{name: string, subnet: string, profile?: string, hostVars?: Record<string, object>, vars?: Record<string, unknown>, vms?: number, runtime?: LabRuntime}} options
  * @returns {Promise<LabCluster>}
  */
-export async function startLabCluster({ name, subnet, profile = 'fast', hostVars, vars, vms }) {
+export async function startLabCluster({ name, subnet, profile = 'fast', hostVars, vars, vms, runtime = 'native' }) {
   const lab = resolveLabConfig({ name, subnet, vms })
   /** @type {{dir: string, file: string, envFile: string} | undefined} */
   let inventory
   try {
-    await labUp(lab)
-    inventory = await writeLabInventory({ name, subnet, profile, hostVars, vars })
+    await labUp(lab, runtime === 'docker' ? { docker: true, images: [await labImageArchive()] } : {})
+    inventory = await writeLabInventory({ name, subnet, profile, hostVars, vars, runtime })
     const startedAt = Date.now()
     const bringup = await runScript('scripts/bringup.mjs', ['--inventory', inventory.file, '--env-output', inventory.envFile, '--json'])
     const bringupMs = Date.now() - startedAt

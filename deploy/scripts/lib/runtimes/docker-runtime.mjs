@@ -75,13 +75,48 @@ export function createDockerRuntime(inventory, transport, secrets) {
     return !wasRunning || /\b(Creat|Recreat|Start)/i.test(`${out.stdout}\n${out.stderr}`)
   }
 
-  /** A container just started runs `pg_autoctl create` first; later steps need it finished. @param {Host} host */
+  /**
+   * A container just started runs `pg_autoctl create` first; later steps need it finished. A
+   * create that fails exits the container, which its restart policy starts again: the first
+   * restart ends the wait with the container's last lines, not a timeout minutes later.
+   * A monitor's create is done only once it has admitted the nodes' subnet in pg_hba.conf, its
+   * last step after its configuration is in place: before that, bring-up's pg_hba step would
+   * race pg_autoctl's own rewrite of the file and could drop the rule.
+   * @param {Host} host
+   */
   async function upAndCreated(host) {
     await up(host)
-    await waitFor(() => core.isInitialized(host), {
-      timeoutMs: 300_000,
-      what: `pg_autoctl create in ${containerFor(host).name} on ${host.host}`,
-    })
+    const { name } = containerFor(host)
+    const done =
+      host.role === 'monitor'
+        ? async () =>
+            (await core.isInitialized(host)) &&
+            (await core.pg(host, ['grep', '-q', 'autoctl_node', `${host.pgdata}/pg_hba.conf`], { allowFailure: true })).exitCode === 0
+        : () => core.isInitialized(host)
+    /** @type {string | null} */
+    let failed = null
+    await waitFor(
+      async () => {
+        if (await done()) return true
+        const restarts = await onHost(host, ['docker', 'inspect', '--format', '{{.RestartCount}}', name], { allowFailure: true })
+        if (Number(restarts.stdout.trim()) > 0) {
+          // The first errors are the cause; pg_autoctl's supervisor then retries and gives up
+          // with errors of its own, and the restarted create is already logging again.
+          const logs = await onHost(host, ['docker', 'logs', '--tail', '300', name], { allowFailure: true })
+          const lines = `${logs.stdout}\n${logs.stderr}`.split('\n').filter((line) => line.trim() !== '')
+          const errors = lines.filter((line) => /\b(ERROR|FATAL)\b/.test(line))
+          failed = (errors.length > 0 ? errors.slice(0, 3) : lines.slice(-6)).join(' | ')
+          return true
+        }
+        return false
+      },
+      { timeoutMs: 300_000, what: `pg_autoctl create in ${name} on ${host.host}` },
+    )
+    if (failed !== null) {
+      throw new Error(
+        `pg_autoctl create failed in ${name} on ${host.host} (the container restarts it): ${failed}. Fix the cause and run again: the next run re-creates what is half-made`,
+      )
+    }
   }
 
   /** The project's keeper-guard (0755). @param {Host} host @returns {Promise<boolean>} whether it changed */
@@ -100,9 +135,33 @@ export function createDockerRuntime(inventory, transport, secrets) {
     return true
   }
 
+  /**
+   * The daemon answers and holds the image: this kit never pulls, so a missing image is the
+   * operator's to load, not a pull that hangs on an air-gapped VM.
+   * @param {Host} host
+   */
+  async function ensureReady(host) {
+    const version = await onHost(host, ['docker', 'version', '--format', '{{.Server.Version}}'], { allowFailure: true })
+    if (version.exitCode !== 0) {
+      const said = (version.stderr.trim() || version.stdout.trim()).split('\n').slice(-1)[0]
+      throw new Error(
+        `no Docker daemon answers on ${host.host} (${host.address}): "docker version" said: ${said}. Start it there (systemctl start docker), or use runtime: native`,
+      )
+    }
+    const image = inventory.docker.image
+    const found = await onHost(host, ['docker', 'image', 'inspect', '--format', '{{.Id}}', image], { allowFailure: true })
+    if (found.exitCode !== 0) {
+      throw new Error(
+        `the image ${image} (docker_image) is not on ${host.host} (${host.address}), and bring-up never pulls: docker pull it there, or load the archive npm run image writes (docker load -i /var/lib/pg-ha-kit/images/<file>.tar)`,
+      )
+    }
+    return `dockerd ${version.stdout.trim() || '(version not read)'}, ${image}`
+  }
+
   return {
     ...core,
     name: 'docker',
+    ensureReady,
     credentialsLabel: 'the compose project: docker-compose.yml, .env (0600)',
     keeperGuardLabel: 'keeper-guard in the compose project',
     serviceName: (/** @type {Host} */ host) => containerFor(host).name,

@@ -13,6 +13,8 @@
  * @property {string} credentialsLabel where a host keeps the cluster's passwords, for --check
  * @property {string} keeperGuardLabel where a data node's keeper guard lives, for --check
  * @property {(host: Host) => string} serviceName the host's service (unit, lab service or container)
+ * @property {(host: Host) => Promise<string>} [ensureReady] what the host must have before anything is
+ *   written to it (docker: a daemon that answers, the image); throws naming the host and the fix; returns what it found
  * @property {(host: Host) => Promise<void>} createMonitor
  * @property {(host: Host) => Promise<void>} createNode
  * @property {(host: Host, passwords: {monitorPassword: string, replicationPassword: string}) => Promise<boolean>} ensurePassfile whether it changed
