@@ -10,7 +10,7 @@
 //           --runtime docker, or --inventory)
 //        5. print the cluster status
 //        6. the API: build, migrate, (re)start in the background, wait until ready (--no-api: skip)
-// Destructive: step 2 deletes a lab of the same name and everything in it, so a lab that exists
+// Destructive: step 3 deletes a lab of the same name and everything in it, so a lab that exists
 // needs --yes. --help and bad options change nothing (exit 0 / exit 2 before step 1).
 // usage: lab-up.mjs [--yes] [--runtime native|docker | --inventory <file>] [--env-output <path>] [--json] [--no-api] [--api-port 3000]
 import { existsSync } from 'node:fs'

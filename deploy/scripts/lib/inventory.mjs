@@ -181,6 +181,13 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
   if (vars.transport === 'netns' && !vars.lab_name) {
     throw new InputError('transport "netns" needs lab_name (the lab the VMs belong to)', { file, key: 'all.vars.lab_name' })
   }
+  // deploy/lab gives each VM its own copy of this directory and of no other.
+  if (vars.transport === 'netns' && vars.runtime === 'docker' && vars.docker_dir !== DEFAULT_DOCKER_DIR) {
+    throw new InputError(
+      `docker_dir "${vars.docker_dir}": with transport "netns" it must be ${DEFAULT_DOCKER_DIR}, the only directory each lab VM has its own copy of (elsewhere, the VMs' compose projects would overwrite each other)`,
+      { file, key: 'all.vars.docker_dir' },
+    )
+  }
 
   if ((vars.ssl_ca_cert_file === undefined) !== (vars.ssl_ca_key_file === undefined)) {
     const missing = vars.ssl_ca_cert_file === undefined ? 'ssl_ca_cert_file' : 'ssl_ca_key_file'

@@ -194,6 +194,14 @@ const cases = [
     /ansible_ssh_private_key_file: private key \S*open-key is readable by others, which ssh refuses: chmod 600 it/,
   ],
   [
+    'runtime docker in the lab with a docker_dir the VMs share',
+    (doc) => {
+      doc.all.vars.runtime = 'docker'
+      doc.all.vars.docker_dir = '/srv/pgha'
+    },
+    /all\.vars\.docker_dir: docker_dir "\/srv\/pgha": with transport "netns" it must be \/opt\/pg-ha-kit/,
+  ],
+  [
     'a missing known_hosts file',
     (doc) => {
       ssh(doc)
