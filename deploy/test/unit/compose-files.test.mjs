@@ -312,7 +312,14 @@ describe('compose files', () => {
   it('uses the docker_image and docker_dir configured in the inventory', async () => {
     const image = 'registry.example.com:5000/team/pg_auto_failover:v2.0-pg15-patched'
     const inventory = inventoryWith((doc) =>
-      Object.assign(doc.all.vars, { runtime: 'docker', docker_image: image, docker_dir: '/srv/pgha' }),
+      // Over ssh: in the lab (netns) docker_dir must stay the default.
+      Object.assign(doc.all.vars, {
+        runtime: 'docker',
+        docker_image: image,
+        docker_dir: '/srv/pgha',
+        transport: 'ssh',
+        ssh_accept_new_host_keys: true,
+      }),
     )
     expect(inventory.docker).toEqual({ image, dir: '/srv/pgha' })
     // Docker keeps PGDATA inside each container: VM3's two hosts share the path, not the volume.
