@@ -136,8 +136,8 @@ function commonGlobal(backup, self, clientNames) {
     ['tls-server-cert-file', BACKUP_FILES.cert],
     ['tls-server-key-file', BACKUP_FILES.key],
     // Only the cluster's own hosts (their certificates' common name is their address), only
-    // for this stanza.
-    ['tls-server-auth', `${[...new Set(clientNames)].join(',')}=${backup.stanza}`],
+    // for this stanza: one line per client, `<common name>=<stanzas>`.
+    ...[...new Set(clientNames)].map((name) => /** @type {[string, string]} */ (['tls-server-auth', `${name}=${backup.stanza}`])),
   ]
 }
 

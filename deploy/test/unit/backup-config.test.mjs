@@ -146,10 +146,14 @@ describe('rendered pgBackRest configuration', () => {
       'repo1-host-config': BACKUP_FILES.repoConf,
       'repo1-host-cert-file': BACKUP_FILES.cert,
       'tls-server-address': node2.address,
-      'tls-server-auth': '10.0.0.11,10.0.0.12,10.0.0.13=default',
       'archive-push-queue-max': '1GB',
       'lock-path': BACKUP_FILES.lockDir,
     })
+    // One line per client: pgBackRest reads `<common name>=<stanzas>`.
+    const auth = renderNodeConf(inv.backup, node2, clients)
+      .split('\n')
+      .filter((l) => l.startsWith('tls-server-auth='))
+    expect(auth).toEqual(['tls-server-auth=10.0.0.11=default', 'tls-server-auth=10.0.0.12=default', 'tls-server-auth=10.0.0.13=default'])
     expect(conf.default).toEqual({ 'pg1-path': node2.pgdata, 'pg1-port': String(node2.port), 'pg1-socket-path': '/var/run/postgresql' })
     expect(conf.global?.['repo1-path']).toBeUndefined()
   })
