@@ -27,6 +27,11 @@ export const BACKUP_FILES = Object.freeze({
   lockDir: `${BACKUP_DIR}/lock`,
   spoolDir: `${BACKUP_DIR}/spool`,
 })
+/**
+ * archive_timeout: a quiet primary still closes and archives its WAL segment this often, so the
+ * newest writes are recoverable within about this many seconds even when nothing else happens.
+ */
+export const ARCHIVE_TIMEOUT = '60s'
 /** The service running `pgbackrest server` on each backup host. */
 export const BACKUP_SERVICE = 'pgbackrest-server'
 

@@ -17,7 +17,7 @@
 //     primary, archived to the repository)
 import fs from 'node:fs/promises'
 import { assessCluster, describeNodes, roleOf } from './cluster-health.mjs'
-import { BACKUP_FILES, BACKUP_SERVICE, archiveCommand, renderNodeConf, renderRepoConf } from './backup-config.mjs'
+import { ARCHIVE_TIMEOUT, BACKUP_FILES, BACKUP_SERVICE, archiveCommand, renderNodeConf, renderRepoConf } from './backup-config.mjs'
 import { ensureCa, ensureServerCert } from './pki.mjs'
 import { InputError } from '../../lib/errors.mjs'
 import { WRITE_IF_CHANGED_SH, shellQuote as quote } from '../../lib/shell.mjs'
@@ -180,11 +180,17 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
   async function archiveSettings(node) {
     const rows = await runtime.sqlJson(
       node,
-      "select name, setting, pending_restart from pg_settings where name in ('archive_mode', 'archive_command')",
+      "select name, setting, unit, pending_restart from pg_settings where name in ('archive_mode', 'archive_command', 'archive_timeout')",
     )
     /** @param {string} name */
     const row = (name) => rows.find((r) => r.name === name)
-    return { mode: row('archive_mode')?.setting, pending: !!row('archive_mode')?.pending_restart, command: row('archive_command')?.setting }
+    const timeout = row('archive_timeout')
+    return {
+      mode: row('archive_mode')?.setting,
+      pending: !!row('archive_mode')?.pending_restart,
+      command: row('archive_command')?.setting,
+      timeout: timeout ? `${timeout.setting}${timeout.unit}` : undefined,
+    }
   }
 
   /** archive_mode and archive_command on every data node (ALTER SYSTEM), then the restarts archive_mode needs. */
@@ -193,14 +199,18 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
     for (const node of inventory.nodes) {
       await progress.step(`${node.nodeName}: archiving settings`, node.host, async () => {
         const now = await archiveSettings(node)
-        if ((now.mode === 'on' || now.pending) && now.command === command)
-          return { changed: false, detail: 'archive_mode on, archive_command set' }
+        if ((now.mode === 'on' || now.pending) && now.command === command && now.timeout === ARCHIVE_TIMEOUT)
+          return { changed: false, detail: `archive_mode on, archive_command set, archive_timeout ${ARCHIVE_TIMEOUT}` }
         const literal = `'${command.replaceAll("'", "''")}'`
         await runtime.sqlExec(
           node,
-          `alter system set archive_mode = 'on';\nalter system set archive_command = ${literal};\nselect pg_reload_conf();\n`,
+          `alter system set archive_mode = 'on';\nalter system set archive_command = ${literal};\n` +
+            `alter system set archive_timeout = '${ARCHIVE_TIMEOUT}';\nselect pg_reload_conf();\n`,
         )
-        return { changed: true, detail: `archive_command = ${command}; archive_mode = on${now.mode === 'on' ? '' : ' (needs a restart)'}` }
+        return {
+          changed: true,
+          detail: `archive_command = ${command}; archive_timeout = ${ARCHIVE_TIMEOUT}; archive_mode = on${now.mode === 'on' ? '' : ' (needs a restart)'}`,
+        }
       })
     }
     const nodes = await runtime.clusterNodes()
