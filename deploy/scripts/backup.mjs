@@ -84,14 +84,14 @@ async function main({ args, progress, loadContext }) {
   const standby = nodes.find((n) => roleOf(n) === 'secondary' && settledIn(n, ['secondary']))
   const type = args.type ?? 'incr'
   const before = new Set((await tools.info()).backup?.map((b) => b.label) ?? [])
-  await progress.step(`backup (${type})`, tools.repoHost.host, async () => {
+  await progress.step('backup', tools.repoHost.host, async () => {
     await tools.pgbackrest(tools.repoHost, BACKUP_FILES.repoConf, [`--type=${type}`, `--backup-standby=${standby ? 'y' : 'n'}`, 'backup'])
     const taken = (await tools.info()).backup.filter((b) => !before.has(b.label)).at(-1)
     if (!taken) throw new Error('pgbackrest backup succeeded but info lists no new backup')
     const seconds = taken.timestamp.stop - taken.timestamp.start
     return {
       changed: true,
-      detail: `${taken.label} (${taken.type}) from ${standby ? `standby ${standby.name}` : 'the primary (no healthy standby)'}: ${mb(taken.info.size)} of data, ${mb(taken.info.repository.delta)} stored, ${seconds} s, WAL ${taken.archive.start}..${taken.archive.stop}`,
+      detail: `${taken.label} (${taken.type}${taken.type === type ? '' : `, ${type} asked: pgBackRest needs a full one first`}) from ${standby ? `standby ${standby.name}` : 'the primary (no healthy standby)'}: ${mb(taken.info.size)} of data, ${mb(taken.info.repository.delta)} stored, ${seconds} s, WAL ${taken.archive.start}..${taken.archive.stop}`,
     }
   })
   return 0

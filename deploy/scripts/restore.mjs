@@ -19,7 +19,6 @@ import { tcpPortOption } from '../lib/cli-options.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { shellQuote as quote } from '../lib/shell.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
-import { waitFor } from '../lib/wait-for.mjs'
 
 const USAGE =
   'usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) --into <host> [--pgdata <dir>] [--port <n>]'
@@ -158,21 +157,33 @@ async function main({ args, progress, loadContext }) {
         ? ['--type=lsn', `--target=${args['target-lsn']}`]
         : ['--type=default']
   await progress.step('pgbackrest restore', into.host, async () => {
-    await pgbackrestOn([`--pg1-path=${pgdata}`, ...target, '--target-action=promote', '--archive-mode=off', 'restore'])
+    // --latest has no target: recovery ends, and the server promotes, at the end of the archive.
+    const action = args.latest ? [] : ['--target-action=promote']
+    const out = await pgbackrestOn([`--pg1-path=${pgdata}`, ...target, ...action, '--archive-mode=off', 'restore'], { allowFailure: true })
+    if (out.exitCode !== 0) {
+      // The directory this run created goes again, so a failed restore leaves nothing behind.
+      await runtime.pg(into, ['rm', '-rf', pgdata])
+      throw new Error(`pgbackrest restore failed: ${(out.stderr.trim() || out.stdout.trim()).split('\n').slice(-3).join(' | ')}`)
+    }
     return { changed: true, detail: `${target.join(' ')} into ${pgdata} (archive_mode off: it never archives into the cluster's stanza)` }
   })
 
   /** The restored server's log, last lines. */
+  // What the restored server's log says about how recovery went: its FATAL and recovery lines.
   const logTail = async () => {
+    const log = `ls -t ${quote(pgdata)}/log/*.log 2>/dev/null | head -n 1`
     const out = await runtime.pg(
       into,
-      ['sh', '-c', `tail -n 5 ${quote(pgdata)}/restore.log ${quote(pgdata)}/log/*.log 2>/dev/null | tail -n 5`],
-      {
-        allowFailure: true,
-      },
+      [
+        'sh',
+        '-c',
+        `f=$(${log}); cat ${quote(pgdata)}/restore.log "\${f:-/dev/null}" 2>/dev/null | grep -E 'FATAL|PANIC|last completed transaction|recovery stopping' | tail -n 4`,
+      ],
+      { allowFailure: true },
     )
-    return out.stdout.trim().split('\n').join(' | ')
+    return out.stdout.trim().split('\n').join(' | ') || '(nothing in its log)'
   }
+  const pgdataQuoted = quote(pgdata)
 
   await progress.step('start', into.host, async () => {
     // Standalone: no streaming from the cluster, whatever pg_autoctl's included files say.
@@ -180,17 +191,33 @@ async function main({ args, progress, loadContext }) {
     const out = await runtime.pg(into, ['pg_ctl', 'start', '-D', pgdata, '-w', '-t', '300', '-l', `${pgdata}/restore.log`, '-o', options], {
       allowFailure: true,
     })
-    if (out.exitCode !== 0) throw new Error(`Postgres did not start: ${await logTail()}`)
-    await waitFor(
-      async () => {
-        const [row] = await runtime.sqlJson({ ...into, port: restorePort }, 'select pg_is_in_recovery() as recovering')
-        return row && !row.recovering
-      },
-      { timeoutMs: 300_000, what: 'the restored server to reach the target and promote', lastSeen: () => 'still in recovery' },
-    ).catch(async (error) => {
-      throw new Error(`${error.message}; its log: ${await logTail()}`)
-    })
-    return { changed: true, detail: `running on ${into.address}:${restorePort}, promoted at the target` }
+    /** @param {string} what */
+    const failed = async (what) => {
+      const log = await logTail()
+      // Nothing of it is usable: the scratch directory goes, so a re-run starts clean.
+      await runtime.pg(into, ['sh', '-c', `pg_ctl stop -D ${pgdataQuoted} -m immediate >/dev/null 2>&1; rm -rf ${pgdataQuoted}`], {
+        allowFailure: true,
+      })
+      const hint = /recovery ended before configured recovery target/.test(log)
+        ? ' The archive ends before the target: give an earlier time, or --latest.'
+        : ''
+      return new Error(`${what}: ${log}.${hint} Removed ${pgdata}.`)
+    }
+    if (out.exitCode !== 0) throw await failed('Postgres did not start')
+    // pg_ctl returns once the server takes read-only connections, while recovery still runs.
+    const deadline = Date.now() + 300_000
+    for (;;) {
+      const status = await runtime.pg(into, ['pg_ctl', 'status', '-D', pgdata], { allowFailure: true })
+      if (status.exitCode !== 0) throw await failed('recovery failed, Postgres stopped')
+      const [row] = await runtime.sqlJson({ ...into, port: restorePort }, 'select pg_is_in_recovery() as recovering').catch(() => [])
+      if (row && !row.recovering) break
+      if (Date.now() > deadline) throw await failed('still recovering after 300 s')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    return {
+      changed: true,
+      detail: `running on ${into.address}:${restorePort}, promoted ${args.latest ? 'at the end of the archive' : 'at the target'}`,
+    }
   })
 
   const reach = {
