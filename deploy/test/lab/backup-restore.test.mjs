@@ -120,7 +120,7 @@ describe('backup.mjs and restore.mjs', () => {
     await write('create table bk (id int primary key, phase text not null)')
     const full = await backup('--type', 'full')
     expect(full.code, full.stderr).toBe(0)
-    expect(full.stdout).toMatch(/backup \(full\) \[vm3-backup\]: \S+F \(full\) from standby node\d/)
+    expect(full.stdout).toMatch(/backup \[vm3-backup\]: \S+F \(full\) from standby node\d/)
 
     const beforeSwitchover = await writeRows('before', 1, 20)
     const oldPrimary = (await nodes()).find((n) => n.role === 'primary')?.name
@@ -169,12 +169,12 @@ describe('backup.mjs and restore.mjs', () => {
     const backupsBefore = await listed()
 
     const early = await restore('--target-time', '2000-01-01T00:00:00Z', '--into', 'vm1')
-    expect(early.code).toBe(2)
+    expect(early.code, early.stdout + early.stderr).toBe(2)
     expect(early.stderr).toMatch(/--target-time 2000-01-01T00:00:00Z is before the end of the oldest backup \S+F/)
 
     const primary = (await nodes()).find((n) => n.role === 'primary')?.name
     const overNode = await restore('--latest', '--into', 'vm1', '--pgdata', '/var/lib/postgresql/pgaf/node')
-    expect(overNode.code).toBe(2)
+    expect(overNode.code, overNode.stdout + overNode.stderr).toBe(2)
     expect(overNode.stderr).toMatch(
       /--pgdata \/var\/lib\/postgresql\/pgaf\/node is the data directory of cluster node node1 on vm1 \(running\)/,
     )
@@ -183,7 +183,7 @@ describe('backup.mjs and restore.mjs', () => {
     await stopService(vm3, 'pgbackrest-server')
     try {
       const unreachable = await restore('--latest', '--into', 'vm1')
-      expect(unreachable.code).toBe(2)
+      expect(unreachable.code, unreachable.stdout + unreachable.stderr).toBe(2)
       expect(unreachable.stderr).toMatch(
         new RegExp(
           `the repository on vm3-backup \\(${PREFIX.replaceAll('.', '\\.')}\\.13:8432, stanza default\\) cannot be read from vm1: .*Connection refused`,
@@ -194,10 +194,10 @@ describe('backup.mjs and restore.mjs', () => {
     }
 
     const unknownOption = await backup('--bogus')
-    expect(unknownOption.code).toBe(2)
+    expect(unknownOption.code, unknownOption.stdout + unknownOption.stderr).toBe(2)
     expect(unknownOption.stderr).toMatch(/unknown option --bogus/)
     const help = await restore('--help', '--latest', '--into', 'vm1')
-    expect(help.code).toBe(0)
+    expect(help.code, help.stderr).toBe(0)
     expect(help.stdout).toMatch(/^usage: restore\.mjs/)
 
     expect(await restoreDirs('vm1')).toEqual(dirsBefore)
