@@ -32,6 +32,8 @@ export const BACKUP_FILES = Object.freeze({
  * newest writes are recoverable within about this many seconds even when nothing else happens.
  */
 export const ARCHIVE_TIMEOUT = '60s'
+/** archive-push's io-timeout (s): a repository that answers at all answers within it. */
+export const ARCHIVE_PUSH_IO_TIMEOUT_S = 5
 /** The service running `pgbackrest server` on each backup host. */
 export const BACKUP_SERVICE = 'pgbackrest-server'
 
@@ -166,6 +168,9 @@ export function renderNodeConf(backup, node, clientNames) {
       ['archive-push-queue-max', backup.archivePushQueueMax],
       ...commonGlobal(backup, node, clientNames),
     ]),
+    // Connection refused is retried until io-timeout (60 s by default): with the repository
+    // down, each archive_command would hang that long before Postgres records the failure.
+    section('global:archive-push', [['io-timeout', ARCHIVE_PUSH_IO_TIMEOUT_S]]),
     section(backup.stanza, [
       ['pg1-path', node.pgdata],
       ['pg1-port', node.port],

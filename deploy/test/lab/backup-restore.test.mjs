@@ -8,7 +8,8 @@ import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findVm } from '../../lab/lab-config.mjs'
 import { startService, stopService } from '../../lab/services.mjs'
-import { jsonLines, psql, startLabCluster, stopLabCluster, switchover } from '../support/lab-cluster.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
+import { jsonLines, psql, startLabCluster, stopLabCluster, superuserSql, switchover } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghbk', subnet: '10.213.68.0/24', profile: 'fast' }
@@ -156,7 +157,25 @@ describe('backup.mjs and restore.mjs', () => {
     expect(await queryRestored(server, 'select count(*) from bk')).toBe('60')
   })
 
-  it('--list shows the backups and the recoverable window', async () => {
+  it('--list shows the backups and the recoverable window; status.mjs the last backup and archiving', async () => {
+    const status = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
+    expect(status.code, status.stderr).toBe(0)
+    const view = JSON.parse(status.stdout)
+    const primary = view.nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name
+    expect(view.backup).toMatchObject({
+      stanza: 'default',
+      backups: 1,
+      problems: [],
+      archiver: { node: primary, failed_count: 0, failing: false },
+    })
+    expect(view.backup.last_backup).toMatchObject({ type: 'full' })
+    expect(view.backup.last_backup.age_seconds).toBeLessThan(300)
+    expect(view.backup.archiver.archived_count).toBeGreaterThan(0)
+    const text = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file])
+    expect(text.stdout).toMatch(
+      /^backup: stanza default; last backup \S+F \(full\), \d+ s ago; archiving: \d+ WAL archived by node\d, 0 failed$/m,
+    )
+
     const list = await backup('--list')
     expect(list.code, list.stderr).toBe(0)
     expect(list.stdout).toMatch(/^stanza default: ok$/m)
@@ -203,5 +222,35 @@ describe('backup.mjs and restore.mjs', () => {
     expect(await restoreDirs('vm1')).toEqual(dirsBefore)
     expect(await listed()).toBe(backupsBefore)
     expect(primary).toBeDefined()
+  })
+
+  it('writes go on while the repository is down; status reports archiving failing; it catches up after', async () => {
+    /** @returns {Promise<any>} */
+    const statusView = async () =>
+      JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
+    const primaryVm = `vm${String((await statusView()).nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name).slice(-1)}`
+    const vm3 = findVm(cluster.lab, 'vm3')
+    await stopService(vm3, 'pgbackrest-server')
+    try {
+      expect(await writeRows('repo-down', 400, 5)).toHaveLength(5)
+      await superuserSql(cluster, primaryVm, 'select pg_switch_wal()')
+      const failing = await waitFor(
+        async () => {
+          const view = await statusView()
+          return view.backup?.archiver?.failing ? view : null
+        },
+        { timeoutMs: 45_000, what: 'status.mjs to report archiving failing' },
+      )
+      expect(failing.healthy).toBe(true)
+      expect(failing.backup.problems.join('\n')).toMatch(/^archive_command failing on node\d: \d+ failures, last for [0-9A-F]{24}/m)
+    } finally {
+      await startService(vm3, 'pgbackrest-server')
+    }
+    // pgbackrest check switches WAL (waking the archiver) and waits until that segment is archived,
+    // which the archiver reaches only after every segment before it.
+    await waitFor(async () => (await backup('--check')).code === 0, { timeoutMs: 90_000, what: 'pgbackrest check to pass again' })
+    const after = await statusView()
+    expect(after.backup.archiver.failing).toBe(false)
+    expect(after.backup.problems).toEqual([])
   })
 })

@@ -154,6 +154,7 @@ describe('rendered pgBackRest configuration', () => {
       .split('\n')
       .filter((l) => l.startsWith('tls-server-auth='))
     expect(auth).toEqual(['tls-server-auth=10.0.0.11=default', 'tls-server-auth=10.0.0.12=default', 'tls-server-auth=10.0.0.13=default'])
+    expect(conf['global:archive-push']).toEqual({ 'io-timeout': '5' })
     expect(conf.default).toEqual({ 'pg1-path': node2.pgdata, 'pg1-port': String(node2.port), 'pg1-socket-path': '/var/run/postgresql' })
     expect(conf.global?.['repo1-path']).toBeUndefined()
   })
