@@ -5,7 +5,7 @@
 //   --setup   installs and configures pgBackRest on every data node and the repository host:
 //             TLS certificates, configuration, `pgbackrest server`, archive_mode and
 //             archive_command on every node (restarting each, standbys first, the primary only
-//             after a planned switchover), the stanza, then `pgbackrest check`. Re-running changes
+//             after a planned switchover), the stanza first, then `pgbackrest check`. Re-running changes
 //             nothing. Separate from bring-up so that a running cluster can get backups, and a
 //             cluster without a group "backup" never runs any of it.
 //   (default) takes a backup (--type full|diff|incr, default incr: pgBackRest makes it a full one
@@ -49,8 +49,9 @@ async function main({ args, progress, loadContext }) {
     const confChanged = await tools.configSteps()
     for (const [address, changed] of tlsChanged) if (changed) confChanged.add(address)
     await tools.serverSteps(confChanged)
-    await tools.archivingSteps()
     await tools.stanzaSteps()
+    await tools.archivingSteps()
+    await tools.checkStep()
     progress.info(
       'done',
       `pgBackRest set up: stanza ${tools.backup.stanza}, repository on ${tools.repoHost.host} (${(progress.elapsedMs() / 1000).toFixed(1)} s)`,

@@ -7,14 +7,15 @@
 //   files: the certificate, node.conf / repo.conf, the log, lock and spool directories (0700)
 //   server: `pgbackrest server` as a service of each backup host address (one per address: the
 //     repository host's with repo.conf, a data node's with node.conf)
+//   stanza: stanza-create on the repository host, before any node archives (a push to a stanza
+//     that does not exist yet fails, and counts in pg_stat_archiver.failed_count for good)
 //   archiving: archive_mode and archive_command with ALTER SYSTEM (postgresql.auto.conf: read after
 //     pg_autoctl's include, never rewritten by it, copied to rebuilt nodes by pg_basebackup), so
 //     whichever node is primary archives. archive_mode needs a restart: standbys first, their
 //     Postgres stopped and started again by their keeper; then the primary, after a planned
 //     switchover has made it a standby (its Postgres never stops while it is the primary, so
 //     the monitor never sees a failed primary)
-//   stanza: stanza-create on the repository host, then `pgbackrest check` (a WAL switch on the
-//     primary, archived to the repository)
+//   check: `pgbackrest check` (a WAL switch on the primary, archived to the repository)
 import fs from 'node:fs/promises'
 import { assessCluster, describeNodes, roleOf } from './cluster-health.mjs'
 import { ARCHIVE_TIMEOUT, BACKUP_FILES, BACKUP_SERVICE, archiveCommand, renderNodeConf, renderRepoConf } from './backup-config.mjs'
@@ -292,7 +293,6 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
         detail: `created stanza ${backup.stanza} in ${backup.s3 ? `s3://${backup.s3.bucket}${backup.repoPath}` : backup.repoPath}`,
       }
     })
-    await checkStep()
   }
 
   async function checkStep() {
