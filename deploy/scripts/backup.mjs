@@ -16,7 +16,6 @@
 // Exit 0 done, 1 failed, 2 bad input (nothing changed).
 // usage: backup.mjs --inventory <file> [--setup | --list | --check | --type full|diff|incr] [--json] [--private-data-dir <dir> [--ident <id>]]
 import { createBackupTools } from './lib/backup-steps.mjs'
-import { BACKUP_FILES } from './lib/backup-config.mjs'
 import { roleOf } from './lib/cluster-health.mjs'
 import { settledIn } from './lib/day2.mjs'
 import { InputError } from '../lib/errors.mjs'
@@ -86,13 +85,13 @@ async function main({ args, progress, loadContext }) {
   const type = args.type ?? 'incr'
   const before = new Set((await tools.info()).backup?.map((b) => b.label) ?? [])
   await progress.step('backup', tools.repoHost.host, async () => {
-    await tools.pgbackrest(tools.repoHost, BACKUP_FILES.repoConf, [`--type=${type}`, `--backup-standby=${standby ? 'y' : 'n'}`, 'backup'])
+    const { skipped } = await tools.onRepo([`--type=${type}`, `--backup-standby=${standby ? 'y' : 'n'}`, 'backup'])
     const taken = (await tools.info()).backup.filter((b) => !before.has(b.label)).at(-1)
     if (!taken) throw new Error('pgbackrest backup succeeded but info lists no new backup')
     const seconds = taken.timestamp.stop - taken.timestamp.start
     return {
       changed: true,
-      detail: `${taken.label} (${taken.type}${taken.type === type ? '' : `, ${type} asked: pgBackRest needs a full one first`}) from ${standby ? `standby ${standby.name}` : 'the primary (no healthy standby)'}: ${mb(taken.info.size)} of data, ${mb(taken.info.repository.delta)} stored, ${seconds} s, WAL ${taken.archive.start}..${taken.archive.stop}`,
+      detail: `${taken.label} (${taken.type}${taken.type === type ? '' : `, ${type} asked: pgBackRest needs a full one first`}) from ${standby ? `standby ${standby.name}` : 'the primary (no healthy standby)'}: ${mb(taken.info.size)} of data, ${mb(taken.info.repository.delta)} stored, ${seconds} s, WAL ${taken.archive.start}..${taken.archive.stop}${skipped.length ? `; left out, failing per the monitor: ${skipped.join(', ')}` : ''}`,
     }
   })
   return 0

@@ -119,7 +119,7 @@ async function main({ args, progress, loadContext }) {
   // needs a record after it to stop at: a WAL switch on the primary, archived before restoring
   // (pgbackrest check does both). A cluster that is gone has archived what it could already.
   await progress.step('archive the current WAL', backup.repoHost.host, async () => {
-    const out = await tools.pgbackrest(backup.repoHost, BACKUP_FILES.repoConf, ['check'], { allowFailure: true })
+    const out = await tools.onRepo(['check'], { allowFailure: true })
     if (out.exitCode === 0) return { changed: true, detail: "the primary's current WAL segment switched and archived" }
     return {
       changed: false,

@@ -34,6 +34,8 @@ export const BACKUP_FILES = Object.freeze({
 export const ARCHIVE_TIMEOUT = '60s'
 /** archive-push's io-timeout (s): a repository that answers at all answers within it. */
 export const ARCHIVE_PUSH_IO_TIMEOUT_S = 5
+/** The repository host's io-timeout (s): no progress for this long on a LAN means the peer is gone. */
+export const REPO_IO_TIMEOUT_S = 10
 /** The service running `pgbackrest server` on each backup host. */
 export const BACKUP_SERVICE = 'pgbackrest-server'
 
@@ -222,6 +224,9 @@ export function renderRepoConf(backup, nodes, clientNames, secrets = {}) {
       ['repo1-retention-full', backup.retentionFull],
       ['repo1-retention-diff', backup.retentionDiff],
       ['start-fast', 'y'],
+      // A data node's host that is down (black-holed, not refusing) would hold every check and
+      // backup for the default 60 s per connection attempt.
+      ['io-timeout', REPO_IO_TIMEOUT_S],
       ['compress-type', 'lz4'],
       ...commonGlobal(backup, backup.repoHost, clientNames),
     ]),
@@ -245,6 +250,20 @@ export function renderRepoConf(backup, nodes, clientNames, secrets = {}) {
     ),
   ].join('\n')
 }
+
+/** The options of one pgN index in repo.conf (renderRepoConf writes each of them). */
+export const PG_INDEX_OPTIONS = [
+  'host',
+  'host-type',
+  'host-port',
+  'host-config',
+  'host-ca-file',
+  'host-cert-file',
+  'host-key-file',
+  'path',
+  'port',
+  'socket-path',
+]
 
 /** The archive_command of every data node. @param {BackupSettings} backup */
 export function archiveCommand(backup) {

@@ -18,7 +18,15 @@
 //   check: `pgbackrest check` (a WAL switch on the primary, archived to the repository)
 import fs from 'node:fs/promises'
 import { assessCluster, describeNodes, roleOf } from './cluster-health.mjs'
-import { ARCHIVE_TIMEOUT, BACKUP_FILES, BACKUP_SERVICE, archiveCommand, renderNodeConf, renderRepoConf } from './backup-config.mjs'
+import {
+  ARCHIVE_TIMEOUT,
+  BACKUP_FILES,
+  BACKUP_SERVICE,
+  PG_INDEX_OPTIONS,
+  archiveCommand,
+  renderNodeConf,
+  renderRepoConf,
+} from './backup-config.mjs'
 import { ensureCa, ensureServerCert } from './pki.mjs'
 import { InputError } from '../../lib/errors.mjs'
 import { WRITE_IF_CHANGED_SH, shellQuote as quote } from '../../lib/shell.mjs'
@@ -62,6 +70,25 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
    */
   function pgbackrest(host, config, args, { allowFailure = false } = {}) {
     return runtime.pg(host, ['pgbackrest', `--config=${config}`, `--stanza=${backup.stanza}`, ...args], { allowFailure })
+  }
+
+  /**
+   * pgbackrest on the repository host, with repo.conf minus the data nodes the monitor reports
+   * failing: pgBackRest's check, stanza-create and backup give up when one configured node does
+   * not answer, which is exactly when a backup is wanted (a node's VM lost, a failover behind).
+   * Without the monitor's answer every node stays.
+   * @param {string[]} args @param {{allowFailure?: boolean}} [options]
+   * @returns {Promise<import('./runtimes/pg-autoctl-core.mjs').ExecResult & {skipped: string[]}>}
+   */
+  async function onRepo(args, options) {
+    const view = await runtime.clusterNodes().catch(() => null)
+    const skipped = view ? inventory.nodes.filter((node) => view.find((row) => row.name === node.nodeName)?.health !== 1) : []
+    const resets = skipped.flatMap((node) => {
+      const n = inventory.nodes.indexOf(node) + 1
+      return PG_INDEX_OPTIONS.map((option) => `--reset-pg${n}-${option}`)
+    })
+    const out = await pgbackrest(repoHost, BACKUP_FILES.repoConf, [...resets, ...args], options)
+    return { ...out, skipped: skipped.map((node) => node.nodeName) }
   }
 
   /** `pgbackrest info` of the stanza, from the repository host. @returns {Promise<PgbackrestInfo>} */
@@ -287,7 +314,7 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
       const before = await pgbackrest(repoHost, BACKUP_FILES.repoConf, ['--output=json', 'info'])
       const [stanza] = JSON.parse(before.stdout)
       if (stanza?.status?.code === 0 || stanza?.status?.code === 2) return { changed: false, detail: `stanza ${backup.stanza} exists` }
-      await pgbackrest(repoHost, BACKUP_FILES.repoConf, ['stanza-create'])
+      await onRepo(['stanza-create'])
       return {
         changed: true,
         detail: `created stanza ${backup.stanza} in ${backup.s3 ? `s3://${backup.s3.bucket}${backup.repoPath}` : backup.repoPath}`,
@@ -297,8 +324,11 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
 
   async function checkStep() {
     await progress.step('backup: check', repoHost.host, async () => {
-      await pgbackrest(repoHost, BACKUP_FILES.repoConf, ['check'])
-      return { changed: false, detail: 'pgbackrest check passed: the primary archives to the repository, every configured node answers' }
+      const { skipped } = await onRepo(['check'])
+      return {
+        changed: false,
+        detail: `pgbackrest check passed: the primary archives to the repository, ${skipped.length ? `the nodes answer (left out, failing per the monitor: ${skipped.join(', ')})` : 'every node answers'}`,
+      }
     })
   }
 
@@ -307,6 +337,7 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
     repoHost,
     serverHosts,
     pgbackrest,
+    onRepo,
     info,
     tlsSteps,
     configSteps,

@@ -1,15 +1,16 @@
 // backup.mjs and restore.mjs on a lab cluster with a repository host on VM3: pgBackRest set up on
 // a running cluster without a failover, a backup from a standby, archiving that follows a
 // switchover, point-in-time restores that hold exactly the writes acknowledged before the target
-// (across the switchover's new timeline, and to just before a DELETE by mistake), and bad input
-// refused with exit 2 before anything changes.
+// (across the switchover's new timeline, and to just before a DELETE by mistake), bad input
+// refused with exit 2 before anything changes, writes and then archiving going on with the
+// repository down, and archiving on the new primary after a power-off.
 import fs from 'node:fs/promises'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findVm } from '../../lab/lab-config.mjs'
 import { startService, stopService } from '../../lab/services.mjs'
 import { waitFor } from '../../lib/wait-for.mjs'
-import { jsonLines, psql, startLabCluster, stopLabCluster, superuserSql, switchover } from '../support/lab-cluster.mjs'
+import { jsonLines, labFault, psql, startLabCluster, stopLabCluster, superuserSql, switchover } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghbk', subnet: '10.213.68.0/24', profile: 'fast' }
@@ -252,5 +253,22 @@ describe('backup.mjs and restore.mjs', () => {
     const after = await statusView()
     expect(after.backup.archiver.failing).toBe(false)
     expect(after.backup.problems).toEqual([])
+  })
+
+  it("a power-off of the primary's VM: the new primary archives, check passes there, a restore has its writes", async () => {
+    const view = JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
+    const oldPrimary = view.nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name
+    // VM3 holds the monitor and the repository: the fault hits a VM with a data node only.
+    expect(['node1', 'node2']).toContain(oldPrimary)
+    await labFault(cluster, 'power-off', `vm${String(oldPrimary).slice(-1)}`)
+    await waitFor(async () => (await psql(cluster.databaseUrl, "insert into bk (id, phase) values (500, 'after-power-off')")).ok, {
+      timeoutMs: 90_000,
+      what: 'a write through the DSN after the power-off',
+    })
+    expect(await writeRows('after-power-off', 501, 9)).toHaveLength(9)
+    const check = await backup('--check')
+    expect(check.code, check.stdout + check.stderr).toBe(0)
+    const server = restored(await restore('--latest', '--into', 'vm3', '--json'))
+    expect(await queryRestored(server, "select count(*) from bk where phase = 'after-power-off'")).toBe('10')
   })
 })

@@ -171,6 +171,7 @@ describe('rendered pgBackRest configuration', () => {
       'repo1-retention-full': '3',
       'repo1-retention-diff': '6',
       'tls-server-address': '10.0.0.13',
+      'io-timeout': '10',
     })
     expect(conf.global?.['repo1-type']).toBeUndefined()
     for (const [i, node] of inv.nodes.entries()) {
