@@ -232,38 +232,30 @@ export function renderRepoConf(backup, nodes, clientNames, secrets = {}) {
     ]),
     section(
       backup.stanza,
-      nodes.flatMap((node, i) => {
-        const n = i + 1
-        return /** @type {Array<[string, string | number]>} */ ([
-          [`pg${n}-host`, node.address],
-          [`pg${n}-host-type`, 'tls'],
-          [`pg${n}-host-port`, backup.tlsPort],
-          [`pg${n}-host-config`, BACKUP_FILES.nodeConf],
-          [`pg${n}-host-ca-file`, BACKUP_FILES.ca],
-          [`pg${n}-host-cert-file`, BACKUP_FILES.cert],
-          [`pg${n}-host-key-file`, BACKUP_FILES.key],
-          [`pg${n}-path`, node.pgdata],
-          [`pg${n}-port`, node.port],
-          [`pg${n}-socket-path`, '/var/run/postgresql'],
-        ])
-      }),
+      nodes.flatMap((node, i) => pgIndexEntries(backup, node, i + 1)),
     ),
   ].join('\n')
 }
 
-/** The options of one pgN index in repo.conf (renderRepoConf writes each of them). */
-export const PG_INDEX_OPTIONS = [
-  'host',
-  'host-type',
-  'host-port',
-  'host-config',
-  'host-ca-file',
-  'host-cert-file',
-  'host-key-file',
-  'path',
-  'port',
-  'socket-path',
-]
+/**
+ * The repository host's settings for one data node as pgBackRest's index `n` (pg<n>-*).
+ * @param {BackupSettings} backup @param {import('./inventory.mjs').InventoryHost} node @param {number} n
+ * @returns {Array<[string, string | number]>}
+ */
+export function pgIndexEntries(backup, node, n) {
+  return [
+    [`pg${n}-host`, node.address],
+    [`pg${n}-host-type`, 'tls'],
+    [`pg${n}-host-port`, backup.tlsPort],
+    [`pg${n}-host-config`, BACKUP_FILES.nodeConf],
+    [`pg${n}-host-ca-file`, BACKUP_FILES.ca],
+    [`pg${n}-host-cert-file`, BACKUP_FILES.cert],
+    [`pg${n}-host-key-file`, BACKUP_FILES.key],
+    [`pg${n}-path`, node.pgdata],
+    [`pg${n}-port`, node.port],
+    [`pg${n}-socket-path`, '/var/run/postgresql'],
+  ]
+}
 
 /** The archive_command of every data node. @param {BackupSettings} backup */
 export function archiveCommand(backup) {

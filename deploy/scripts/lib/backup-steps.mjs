@@ -22,7 +22,7 @@ import {
   ARCHIVE_TIMEOUT,
   BACKUP_FILES,
   BACKUP_SERVICE,
-  PG_INDEX_OPTIONS,
+  pgIndexEntries,
   archiveCommand,
   renderNodeConf,
   renderRepoConf,
@@ -83,11 +83,19 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
   async function onRepo(args, options) {
     const view = await runtime.clusterNodes().catch(() => null)
     const skipped = view ? inventory.nodes.filter((node) => view.find((row) => row.name === node.nodeName)?.health !== 1) : []
-    const resets = skipped.flatMap((node) => {
-      const n = inventory.nodes.indexOf(node) + 1
-      return PG_INDEX_OPTIONS.map((option) => `--reset-pg${n}-${option}`)
-    })
-    const out = await pgbackrest(repoHost, BACKUP_FILES.repoConf, [...resets, ...args], options)
+    // pgBackRest needs pg1: the nodes kept take indexes 1..k on the command line (above
+    // repo.conf), the indexes after them are reset.
+    const kept = inventory.nodes.filter((node) => !skipped.includes(node))
+    const overrides =
+      skipped.length === 0
+        ? []
+        : [
+            ...kept.flatMap((node, i) => pgIndexEntries(backup, node, i + 1).map(([key, value]) => `--${key}=${value}`)),
+            ...inventory.nodes
+              .slice(kept.length)
+              .flatMap((_, i) => pgIndexEntries(backup, kept[0] ?? repoHost, kept.length + i + 1).map(([key]) => `--reset-${key}`)),
+          ]
+    const out = await pgbackrest(repoHost, BACKUP_FILES.repoConf, [...overrides, ...args], options)
     return { ...out, skipped: skipped.map((node) => node.nodeName) }
   }
 
