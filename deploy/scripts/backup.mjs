@@ -35,13 +35,17 @@ async function main({ args, progress, loadContext }) {
   const tools = createBackupTools({ ...ctx, progress })
   const hosts = [inventory.monitor, ...inventory.nodes, tools.repoHost]
 
-  await progress.step('hosts reachable', undefined, async () => {
-    await transport.ensureReachable(hosts)
-    return {
-      changed: false,
-      detail: `${inventory.nodes.length} data nodes and repository host ${tools.repoHost.host} over ${transport.name}`,
-    }
-  })
+  // --list is a report (one JSON document with --json), not a run of steps.
+  if (args.list) await transport.ensureReachable([tools.repoHost])
+  else {
+    await progress.step('hosts reachable', undefined, async () => {
+      await transport.ensureReachable(hosts)
+      return {
+        changed: false,
+        detail: `${inventory.nodes.length} data nodes and repository host ${tools.repoHost.host} over ${transport.name}`,
+      }
+    })
+  }
 
   if (args.setup) {
     const tlsChanged = await tools.tlsSteps()
