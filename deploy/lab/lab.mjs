@@ -26,6 +26,7 @@ export const LAB_PACKAGES = [
   'postgresql-15',
   'postgresql-15-auto-failover',
   'pg-auto-failover-cli',
+  'pgbackrest',
   'iproute2',
   'util-linux',
   'procps',

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what the project needs on a fresh Debian/Ubuntu machine, idempotently:
-#   1. Debian packages (Postgres 15, pg_auto_failover, iproute2, docker-compose, shellcheck) when missing  (needs root)
+#   1. Debian packages (Postgres 15, pg_auto_failover, pgBackRest, iproute2, docker-compose, shellcheck) when missing  (needs root)
 #   2. docker.io and debootstrap when missing, without starting the host's Docker daemon  (needs root)
 #   3. npm dependencies when node_modules is missing or older than package-lock.json
 # Plain sh because it runs before the npm dependencies (zx) exist.
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 
 # docker-compose (Debian's 1.29, no daemon needed): the tests render deploy/compose/ with `config`.
 # And deploy's lint checks the kit's shell scripts with shellcheck (npm run lint:sh).
-packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli iproute2 util-linux procps nftables docker-compose shellcheck"
+packages="postgresql-15 postgresql-client-15 libpq-dev gcc postgresql-15-auto-failover pg-auto-failover-cli pgbackrest iproute2 util-linux procps nftables docker-compose shellcheck"
 missing=""
 for pkg in $packages; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

@@ -5,9 +5,11 @@
 // Steps: 1. validate the inventory and the flags (exit 2 on bad input, nothing started)
 //        2. serve GET /metrics on --listen (default 127.0.0.1:9187)
 //        3. every --interval seconds (default 5): the monitor's node table and its last
-//           stop_replication event; a failed poll sets pgha_monitor_up 0 and keeps the last values
+//           stop_replication event; a failed poll sets pgha_monitor_up 0 and keeps the last values.
+//           With a group "backup", also the last backup and the primary's archiving (backup-status.mjs)
 // usage: cluster-exporter.mjs --inventory <file> [--listen <address:port>] [--interval <s>]
 import http from 'node:http'
+import { readBackupStatus } from './lib/backup-status.mjs'
 import { createClusterMetrics, lastPromotionSql } from './lib/cluster-metrics.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
@@ -30,6 +32,8 @@ async function main({ args, progress, loadContext }) {
       const nodes = await runtime.clusterNodes()
       const [row] = await runtime.sqlJson(inventory.monitor, lastPromotionSql(inventory.formation), { db: 'pg_auto_failover' })
       metrics.update(nodes, { lastPromotion: row?.at ?? null })
+      const backup = await readBackupStatus({ inventory, runtime }, nodes)
+      if (backup) metrics.updateBackup(backup)
     } catch (error) {
       metrics.failed()
       progress.info('poll', `the monitor did not answer: ${String(/** @type {Error} */ (error).message).split('\n')[0]}`)

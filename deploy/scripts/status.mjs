@@ -9,6 +9,9 @@
 //          maintenance), everything else healthy (lib/cluster-health.mjs assessCluster)
 //   --json: "verdict" is "healthy", "degraded" or "unhealthy"; "healthy" is true only when
 //   healthy; "maintenance" names the nodes in planned maintenance; "problems" what is unhealthy.
+//   With a group "backup": "backup" has the last backup, its age and the primary's archiving
+//   (lib/backup-status.mjs); shown beside the verdict, it never changes the exit code.
+import { backupStatusText, readBackupStatus } from './lib/backup-status.mjs'
 import { assessCluster, roleOf, stuckCause, stuckNodes } from './lib/cluster-health.mjs'
 import { nodesTable } from './lib/day2.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
@@ -22,6 +25,7 @@ async function main({ args, loadContext }) {
   const nodes = await runtime.clusterNodes()
   const syncStandbyNames = await runtime.synchronousStandbyNames(nodes)
   const { healthy, verdict, problems, maintenance } = assessCluster(nodes, inventory.nodes.length)
+  const backup = await readBackupStatus({ inventory, runtime }, nodes)
   const hints = stuckNodes(nodes).map(
     (n) =>
       `${n.name} is still ${n.reported_state} ${Math.round(n.seconds_since_assigned)} s after the monitor assigned it ${n.assigned_state}; ` +
@@ -38,6 +42,7 @@ async function main({ args, loadContext }) {
       hints,
       synchronous_standby_names: syncStandbyNames,
       nodes: nodes.map((n) => ({ ...n, role: roleOf(n) })),
+      ...(backup ? { backup } : {}),
     }
     process.stdout.write(JSON.stringify(out, null, 2) + '\n')
   } else {
@@ -46,6 +51,7 @@ async function main({ args, loadContext }) {
       `\nformation ${inventory.formation}; synchronous_standby_names: ${syncStandbyNames === null ? '(not asked: no node is assigned a writable state)' : syncStandbyNames || "''"}\n`,
     )
     process.stdout.write(verdictText({ verdict, problems, maintenance }, inventory.file))
+    if (backup) process.stdout.write(backupStatusText(backup))
     for (const hint of hints) process.stdout.write(`hint: ${hint}\n`)
   }
   return healthy ? 0 : verdict === 'degraded' ? EXIT_DEGRADED : 1

@@ -52,6 +52,11 @@ export function createClusterMetrics({ formation, expectedNodes }) {
       'pgha_last_promotion_timestamp_seconds',
       'when the monitor last took a standby to stop_replication (every failover and switchover does), Unix time',
     ),
+    // Backups (lib/backup-status.mjs), with a group "backup" only.
+    lastBackup: gauge('pgha_backup_last_completion_timestamp_seconds', 'when the newest backup in the repository completed, Unix time'),
+    backups: gauge('pgha_backup_count', 'backups the repository keeps'),
+    archiveFailed: gauge('pgha_archive_failed_count', "the primary's pg_stat_archiver.failed_count (since its stats were reset)", ['node']),
+    archiveFailing: gauge('pgha_archive_failing', "1 when the primary's last archive_command attempt failed", ['node']),
     pollErrors: new client.Counter({
       name: 'pgha_exporter_poll_errors_total',
       help: 'polls of the monitor that failed',
@@ -97,12 +102,25 @@ export function createClusterMetrics({ formation, expectedNodes }) {
     if (lastPromotion) metrics.lastPromotion.set(lastPromotion)
   }
 
+  /** @param {import('./backup-status.mjs').BackupStatus} status */
+  function updateBackup(status) {
+    if (status.last_backup) metrics.lastBackup.set(status.last_backup.completed_at)
+    metrics.backups.set(status.backups)
+    // The primary moves: only the current one's figures are current.
+    metrics.archiveFailed.reset()
+    metrics.archiveFailing.reset()
+    if (status.archiver) {
+      metrics.archiveFailed.set({ node: status.archiver.node }, status.archiver.failed_count)
+      metrics.archiveFailing.set({ node: status.archiver.node }, status.archiver.failing ? 1 : 0)
+    }
+  }
+
   function failed() {
     metrics.monitorUp.set(0)
     metrics.pollErrors.inc()
   }
 
-  return { registry, update, failed }
+  return { registry, update, updateBackup, failed }
 }
 
 /** The monitor's last stop_replication goal for the formation, as Unix time (s), or null. @param {string} formation */

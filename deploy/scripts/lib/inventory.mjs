@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { DEFAULT_DOCKER_DIR, DEFAULT_DOCKER_IMAGE, IMAGE } from './compose-env.mjs'
 import { errorCode, errorMessage } from '../../lib/error-message.mjs'
 import { InputError } from '../../lib/errors.mjs'
+import { backupVars, resolveBackup } from './backup-config.mjs'
 import { caFilesFor } from './pki.mjs'
 import { PROFILE_NAMES, ProfileError, fencingViolations, resolveProfile } from './failover-profiles.mjs'
 import { RUNTIMES } from './runtimes/index.mjs'
@@ -210,7 +211,7 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     })
   }
 
-  /** @param {{name: string, key: string, vars: Record<string, unknown>}} entry @param {'monitor' | 'node'} role */
+  /** @param {{name: string, key: string, vars: Record<string, unknown>}} entry @param {'monitor' | 'node' | 'backup'} role */
   const toHost = (entry, role) => {
     const hv = validate(hostVars, entry.vars, file, `${entry.key}`)
     if (vars.transport === 'netns' && !hv.lab_vm)
@@ -247,6 +248,21 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
   if (!monitorEntry) throw new InputError('group "monitor" has no host', { file, key: 'monitor.hosts' })
   const monitor = toHost(monitorEntry, 'monitor')
   const nodes = nodeHosts.map((entry) => toHost(entry, 'node'))
+  // Optional: pgBackRest's repository host (backup-config.mjs), the one host of group "backup".
+  const backupGroup = groups.get('backup')
+  let backup
+  if (backupGroup) {
+    const bv = validate(backupVars, { ...allVars, ...backupGroup.vars, ...extraVars }, file, `${backupGroup.key}.vars`)
+    const hosts = Object.entries(backupGroup.hosts).map(([name, hv]) =>
+      toHost(
+        { name, key: `${backupGroup.key}.hosts.${name}`, vars: { ...allVars, ...backupGroup.vars, ...(hv ?? {}), ...extraVars } },
+        'backup',
+      ),
+    )
+    if (vars.runtime !== 'native')
+      throw new InputError(`backups (group "backup") need runtime "native" for now`, { file, key: `${backupGroup.key}` })
+    backup = resolveBackup({ hosts, vars: bv, formation: vars.formation, file, key: backupGroup.key })
+  }
 
   const seen = new Map()
   for (const host of [monitor, ...nodes]) {
@@ -301,6 +317,8 @@ export function parseInventory(doc, file, { extraVars = {} } = {}) {
     },
     monitor,
     nodes,
+    /** pgBackRest (backup-config.mjs): undefined without a `backup` group. */
+    backup,
   }
 }
 

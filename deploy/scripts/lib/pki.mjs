@@ -167,13 +167,14 @@ export async function certSan(certFile) {
 
 /**
  * Whether a host's certificate still fits: signed by the CA, the wanted names exactly, its own key,
- * valid for more than RENEW_BEFORE_SECONDS.
- * @param {{certFile: string, keyFile: string, caCertFile: string, san: string[]}} wanted
+ * valid for more than RENEW_BEFORE_SECONDS (and, with clientAuth, good for a TLS client too).
+ * @param {{certFile: string, keyFile: string, caCertFile: string, san: string[], clientAuth?: boolean}} wanted
  */
-export async function serverCertFits({ certFile, keyFile, caCertFile, san }) {
+export async function serverCertFits({ certFile, keyFile, caCertFile, san, clientAuth = false }) {
   if (!(await exists(certFile)) || !(await exists(keyFile))) return false
   try {
     await openssl(['verify', '-CAfile', caCertFile, '-purpose', 'sslserver', certFile])
+    if (clientAuth) await openssl(['verify', '-CAfile', caCertFile, '-purpose', 'sslclient', certFile])
     await openssl(['x509', '-noout', '-checkend', String(RENEW_BEFORE_SECONDS), '-in', certFile])
     const have = await certSan(certFile)
     if ([...have].sort().join(',') !== [...san].sort().join(',')) return false
@@ -188,14 +189,16 @@ export async function serverCertFits({ certFile, keyFile, caCertFile, san }) {
 /**
  * A host address's server key and certificate in `<pki>/hosts/`, reused while they fit (serverCertFits).
  * @param {{dir: string, caCertFile: string, caKeyFile: string}} ca @param {{address: string, dnsNames: string[]}} host
+ * @param {{subdir?: string, clientAuth?: boolean}} [options] subdir: of the pki directory; clientAuth: the
+ *   certificate also proves the host as a TLS client (pgBackRest's hosts are both, backup-config.mjs)
  * @returns {Promise<{certFile: string, keyFile: string, changed: boolean}>}
  */
-export async function ensureServerCert(ca, { address, dnsNames }) {
-  const hostsDir = path.join(ca.dir, 'hosts')
+export async function ensureServerCert(ca, { address, dnsNames }, { subdir = 'hosts', clientAuth = false } = {}) {
+  const hostsDir = path.join(ca.dir, subdir)
   const certFile = path.join(hostsDir, `${address}.crt`)
   const keyFile = path.join(hostsDir, `${address}.key`)
   const san = wantedSan(address, dnsNames)
-  if (await serverCertFits({ certFile, keyFile, caCertFile: ca.caCertFile, san })) {
+  if (await serverCertFits({ certFile, keyFile, caCertFile: ca.caCertFile, san, clientAuth })) {
     await fs.chmod(keyFile, 0o600)
     return { certFile, keyFile, changed: false }
   }
@@ -214,7 +217,7 @@ export async function ensureServerCert(ca, { address, dnsNames }) {
       [
         'basicConstraints=critical,CA:FALSE',
         'keyUsage=critical,digitalSignature,keyEncipherment',
-        'extendedKeyUsage=serverAuth',
+        `extendedKeyUsage=serverAuth${clientAuth ? ',clientAuth' : ''}`,
         `subjectAltName=${san.join(',')}`,
         '',
       ].join('\n'),

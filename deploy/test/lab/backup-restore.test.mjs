@@ -1,0 +1,274 @@
+// backup.mjs and restore.mjs on a lab cluster with a repository host on VM3: pgBackRest set up on
+// a running cluster without a failover, a backup from a standby, archiving that follows a
+// switchover, point-in-time restores that hold exactly the writes acknowledged before the target
+// (across the switchover's new timeline, and to just before a DELETE by mistake), bad input
+// refused with exit 2 before anything changes, writes and then archiving going on with the
+// repository down, and archiving on the new primary after a power-off.
+import fs from 'node:fs/promises'
+import YAML from 'yaml'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findVm } from '../../lab/lab-config.mjs'
+import { startService, stopService } from '../../lab/services.mjs'
+import { waitFor } from '../../lib/wait-for.mjs'
+import { jsonLines, labFault, psql, startLabCluster, stopLabCluster, superuserSql, switchover } from '../support/lab-cluster.mjs'
+import { runScript } from '../support/run-script.mjs'
+
+const LAB = { name: 'pghbk', subnet: '10.213.68.0/24', profile: 'fast' }
+const PREFIX = '10.213.68'
+/** @type {import('../support/lab-cluster.mjs').LabCluster} */
+let cluster
+
+/**
+ * status.mjs --json, the fields this suite reads.
+ * @typedef {{name: string, role: string, reported_state: string, assigned_state: string}} StatusNode
+ */
+
+beforeAll(async () => {
+  cluster = await startLabCluster(LAB)
+  // The repository host: VM3, beside the monitor and node3, as in the users' three-VM layout.
+  const doc = YAML.parse(await fs.readFile(cluster.inventory.file, 'utf8'))
+  doc.all.children.backup = { hosts: { 'vm3-backup': { ansible_host: `${PREFIX}.13`, lab_vm: 'vm3' } } }
+  await fs.writeFile(cluster.inventory.file, YAML.stringify(doc))
+})
+afterAll(async () => {
+  await stopLabCluster(cluster, LAB)
+})
+
+/** @param {...string} args */
+const backup = (...args) => runScript('scripts/backup.mjs', ['--inventory', cluster.inventory.file, ...args])
+/** @param {...string} args */
+const restore = (...args) => runScript('scripts/restore.mjs', ['--inventory', cluster.inventory.file, ...args])
+/** @returns {Promise<StatusNode[]>} */
+async function nodes() {
+  const out = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
+  return JSON.parse(out.stdout).nodes
+}
+/** @param {string} sql */
+async function write(sql) {
+  const out = await psql(cluster.databaseUrl, sql)
+  if (!out.ok) throw new Error(`write failed: ${out.stderr}`)
+  return out.stdout
+}
+/**
+ * Inserts rows one statement each; returns the ids acknowledged.
+ * @param {string} phase @param {number} from @param {number} count
+ */
+async function writeRows(phase, from, count) {
+  const acked = []
+  for (let id = from; id < from + count; id++) {
+    if ((await psql(cluster.databaseUrl, `insert into bk (id, phase) values (${id}, '${phase}')`)).ok) acked.push(id)
+  }
+  return acked
+}
+/**
+ * The server restore.mjs started, from its --json output.
+ * @param {{code: number | null, stdout: string, stderr: string}} out
+ * @returns {{address: string, port: number, pgdata: string, host: string}}
+ */
+function restored(out) {
+  expect(out.code, out.stdout + out.stderr).toBe(0)
+  const done = jsonLines(out.stdout).find((e) => e.step === 'done')
+  expect(done?.restore).toBeDefined()
+  return done.restore
+}
+/** @param {{address: string, port: number}} server @param {string} sql */
+async function queryRestored(server, sql) {
+  const dsn = `host=${server.address} port=${server.port} dbname=app user=app password=${cluster.password} connect_timeout=3`
+  const out = await psql(dsn, sql)
+  if (!out.ok) throw new Error(`query on the restored server failed: ${out.stderr}`)
+  return out.stdout
+}
+/** The scratch directories on a VM. @param {string} vm */
+async function restoreDirs(vm) {
+  const home = findVm(cluster.lab, vm).mounts['/var/lib/postgresql']
+  return (await fs.readdir(`${home}/.pgha/restore`).catch(() => [])).sort()
+}
+/** backup.mjs --list without its progress lines (their timings vary). */
+async function listed() {
+  const out = await backup('--list')
+  return out.stdout
+    .split('\n')
+    .filter((line) => !/^[=+!-] /.test(line))
+    .join('\n')
+}
+const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('backup.mjs and restore.mjs', () => {
+  it('--setup configures pgBackRest on a running cluster without a failover; a re-run changes nothing', async () => {
+    const before = await nodes()
+    const setup = await backup('--setup', '--json')
+    expect(setup.code, setup.stdout + setup.stderr).toBe(0)
+    const steps = jsonLines(setup.stdout).filter((e) => e.event === 'step')
+    expect(steps.find((e) => e.step === 'backup: stanza')?.status).toBe('changed')
+    expect(steps.find((e) => e.step === 'backup: check')?.status).toBe('ok')
+    // The primary was handed over by a planned switchover before its restart, never failed.
+    expect(steps.find((e) => e.step === "switchover for the primary's restart")?.detail).toMatch(/node1 handed over to node\d/)
+    for (const node of await nodes()) {
+      expect(node.reported_state).toMatch(/^(primary|secondary)$/)
+      expect(node.assigned_state).toBe(node.reported_state)
+    }
+    expect(before.find((n) => n.role === 'primary')?.name).toBe('node1')
+
+    const again = await backup('--setup', '--json')
+    expect(again.code, again.stderr).toBe(0)
+    expect(
+      jsonLines(again.stdout)
+        .filter((e) => e.status === 'changed')
+        .map((e) => e.step),
+    ).toEqual([])
+  })
+
+  it('restores to a time after a switchover: every write acknowledged before it, none after', async () => {
+    await write('create table bk (id int primary key, phase text not null)')
+    const full = await backup('--type', 'full')
+    expect(full.code, full.stderr).toBe(0)
+    expect(full.stdout).toMatch(/backup \[vm3-backup\]: \S+F \(full\) from standby node\d/)
+
+    const beforeSwitchover = await writeRows('before', 1, 20)
+    const oldPrimary = (await nodes()).find((n) => n.role === 'primary')?.name
+    await switchover(cluster)
+    expect((await nodes()).find((n) => n.role === 'primary')?.name).not.toBe(oldPrimary)
+    const afterSwitchover = await writeRows('after', 100, 20)
+    await sleep(300)
+    const target = new Date().toISOString()
+    await sleep(300)
+    const late = await writeRows('late', 200, 20)
+    expect([beforeSwitchover.length, afterSwitchover.length, late.length]).toEqual([20, 20, 20])
+
+    // The new primary archives: pgbackrest check passes there.
+    const check = await backup('--check')
+    expect(check.code, check.stderr).toBe(0)
+
+    const server = restored(await restore('--target-time', target, '--into', 'vm1', '--json'))
+    const ids = (await queryRestored(server, 'select id from bk order by id')).split('\n').filter(Boolean).map(Number)
+    expect(ids).toEqual([...beforeSwitchover, ...afterSwitchover])
+    // Promoted at the target, on a timeline after the switchover's, and not archiving.
+    expect(await queryRestored(server, 'select pg_is_in_recovery()')).toBe('f')
+    expect(await queryRestored(server, 'show archive_mode')).toBe('off')
+  })
+
+  it('a DELETE by mistake: restored to just before it, the rows are back', async () => {
+    const [lsn] = (await write('select pg_current_wal_lsn()')).split('\n')
+    expect(lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/)
+    await write("delete from bk where phase = 'before'")
+    expect(await write("select count(*) from bk where phase = 'before'")).toBe('0')
+
+    const server = restored(await restore('--target-lsn', String(lsn), '--into', 'vm2', '--json'))
+    expect(await queryRestored(server, "select count(*) from bk where phase = 'before'")).toBe('20')
+    expect(await queryRestored(server, 'select count(*) from bk')).toBe('60')
+  })
+
+  it('--list shows the backups and the recoverable window; status.mjs the last backup and archiving', async () => {
+    const status = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])
+    expect(status.code, status.stderr).toBe(0)
+    const view = JSON.parse(status.stdout)
+    const primary = view.nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name
+    expect(view.backup).toMatchObject({
+      stanza: 'default',
+      backups: 1,
+      problems: [],
+      archiver: { node: primary, failed_count: 0, failing: false },
+    })
+    expect(view.backup.last_backup).toMatchObject({ type: 'full' })
+    expect(view.backup.last_backup.age_seconds).toBeLessThan(300)
+    expect(view.backup.archiver.archived_count).toBeGreaterThan(0)
+    const text = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file])
+    expect(text.stdout).toMatch(
+      /^backup: stanza default; last backup \S+F \(full\), \d+ s ago; archiving: \d+ WAL archived by node\d, 0 failed$/m,
+    )
+
+    const list = await backup('--list')
+    expect(list.code, list.stderr).toBe(0)
+    expect(list.stdout).toMatch(/^stanza default: ok$/m)
+    expect(list.stdout).toMatch(/^\S+F\s+full\s/m)
+    expect(list.stdout).toMatch(/^recoverable: from \S+Z \(end of \S+F\) to the last archived WAL [0-9A-F]{24}$/m)
+  })
+
+  it('refuses bad input with exit 2, naming it, and changes nothing', async () => {
+    const dirsBefore = await restoreDirs('vm1')
+    const backupsBefore = await listed()
+
+    const early = await restore('--target-time', '2000-01-01T00:00:00Z', '--into', 'vm1')
+    expect(early.code, early.stdout + early.stderr).toBe(2)
+    expect(early.stderr).toMatch(/--target-time 2000-01-01T00:00:00Z is before the end of the oldest backup \S+F/)
+
+    const primary = (await nodes()).find((n) => n.role === 'primary')?.name
+    const overNode = await restore('--latest', '--into', 'vm1', '--pgdata', '/var/lib/postgresql/pgaf/node')
+    expect(overNode.code, overNode.stdout + overNode.stderr).toBe(2)
+    expect(overNode.stderr).toMatch(
+      /--pgdata \/var\/lib\/postgresql\/pgaf\/node is the data directory of cluster node node1 on vm1 \(running\)/,
+    )
+
+    const vm3 = findVm(cluster.lab, 'vm3')
+    await stopService(vm3, 'pgbackrest-server')
+    try {
+      const unreachable = await restore('--latest', '--into', 'vm1')
+      expect(unreachable.code, unreachable.stdout + unreachable.stderr).toBe(2)
+      expect(unreachable.stderr).toMatch(
+        new RegExp(
+          `the repository on vm3-backup \\(${PREFIX.replaceAll('.', '\\.')}\\.13:8432, stanza default\\) cannot be read from vm1: .*Connection refused`,
+        ),
+      )
+    } finally {
+      await startService(vm3, 'pgbackrest-server')
+    }
+
+    const unknownOption = await backup('--bogus')
+    expect(unknownOption.code, unknownOption.stdout + unknownOption.stderr).toBe(2)
+    expect(unknownOption.stderr).toMatch(/unknown option --bogus/)
+    const help = await restore('--help', '--latest', '--into', 'vm1')
+    expect(help.code, help.stderr).toBe(0)
+    expect(help.stdout).toMatch(/^usage: restore\.mjs/)
+
+    expect(await restoreDirs('vm1')).toEqual(dirsBefore)
+    expect(await listed()).toBe(backupsBefore)
+    expect(primary).toBeDefined()
+  })
+
+  it('writes go on while the repository is down; status reports archiving failing; it catches up after', async () => {
+    /** @returns {Promise<any>} */
+    const statusView = async () =>
+      JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
+    const primaryVm = `vm${String((await statusView()).nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name).slice(-1)}`
+    const vm3 = findVm(cluster.lab, 'vm3')
+    await stopService(vm3, 'pgbackrest-server')
+    try {
+      expect(await writeRows('repo-down', 400, 5)).toHaveLength(5)
+      await superuserSql(cluster, primaryVm, 'select pg_switch_wal()')
+      const failing = await waitFor(
+        async () => {
+          const view = await statusView()
+          return view.backup?.archiver?.failing ? view : null
+        },
+        { timeoutMs: 45_000, what: 'status.mjs to report archiving failing' },
+      )
+      expect(failing.healthy).toBe(true)
+      expect(failing.backup.problems.join('\n')).toMatch(/^archive_command failing on node\d: \d+ failures, last for [0-9A-F]{24}/m)
+    } finally {
+      await startService(vm3, 'pgbackrest-server')
+    }
+    // pgbackrest check switches WAL (waking the archiver) and waits until that segment is archived,
+    // which the archiver reaches only after every segment before it.
+    await waitFor(async () => (await backup('--check')).code === 0, { timeoutMs: 90_000, what: 'pgbackrest check to pass again' })
+    const after = await statusView()
+    expect(after.backup.archiver.failing).toBe(false)
+    expect(after.backup.problems).toEqual([])
+  })
+
+  it("a power-off of the primary's VM: the new primary archives, check passes there, a restore has its writes", async () => {
+    const view = JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
+    const oldPrimary = view.nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name
+    // VM3 holds the monitor and the repository: the fault hits a VM with a data node only.
+    expect(['node1', 'node2']).toContain(oldPrimary)
+    await labFault(cluster, 'power-off', `vm${String(oldPrimary).slice(-1)}`)
+    await waitFor(async () => (await psql(cluster.databaseUrl, "insert into bk (id, phase) values (500, 'after-power-off')")).ok, {
+      timeoutMs: 90_000,
+      what: 'a write through the DSN after the power-off',
+    })
+    expect(await writeRows('after-power-off', 501, 9)).toHaveLength(9)
+    const check = await backup('--check')
+    expect(check.code, check.stdout + check.stderr).toBe(0)
+    const server = restored(await restore('--latest', '--into', 'vm3', '--json'))
+    expect(await queryRestored(server, "select count(*) from bk where phase = 'after-power-off'")).toBe('10')
+  })
+})
