@@ -38,6 +38,7 @@ import {
   IMAGE_ALIAS,
   IMAGE_DIR,
   VERSIONS,
+  DEFAULT_DATA_ROOT,
   imageArchive,
   imageArchivesIn,
   imagePlan,
@@ -54,7 +55,6 @@ const USAGE = `usage: build-image.mjs [--docker-host <unix:///path/docker.sock>]
   --archive-dir       where the image is saved for docker load (default ${DEFAULT_ARCHIVE_DIR})
   --mirror            Debian mirror (default ${DEFAULT_MIRRORS.mirror})
   --security-mirror   Debian security mirror (default ${DEFAULT_MIRRORS.securityMirror})`
-const DEFAULT_DATA_ROOT = '/var/lib/pg-ha-kit/docker'
 const HOST_SOCKET = 'unix:///var/run/docker.sock'
 
 /** @param {string} line */

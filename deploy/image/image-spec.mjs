@@ -34,6 +34,9 @@ export const IMAGE_REPOSITORY = 'pg-ha-kit/pg-auto-failover'
 /** The stable name inventories use (deploy/inventory/lab-docker.yml); every build moves it to its image. */
 export const IMAGE_ALIAS = `${IMAGE_REPOSITORY}:v2.0-pg15`
 
+/** The private dockerd's directory when no daemon is given: the image and build cache stay there. */
+export const DEFAULT_DATA_ROOT = '/var/lib/pg-ha-kit/docker'
+
 /** The image cache: `docker save` archives the lab loads into every VM's dockerd. */
 export const DEFAULT_ARCHIVE_DIR = '/var/lib/pg-ha-kit/images'
 const ARCHIVE_PREFIX = 'pg-auto-failover-'
