@@ -18,6 +18,8 @@ const CLUSTER_SCRIPTS = [
   'teardown',
   'replace-monitor',
   'cluster-exporter',
+  'backup',
+  'restore',
 ].map((name) => `scripts/${name}.mjs`)
 const ENTRY_POINTS = [
   ...CLUSTER_SCRIPTS,
