@@ -1,10 +1,10 @@
 // Runtime "docker" for real: a 4-VM lab whose VMs each run their own dockerd (`lab up --docker`)
 // with the image `npm run image` builds loaded, reached over ssh only, as the users' VMs are.
 // Bad input first (an image the VMs lack, a VM without a daemon: nothing written anywhere), then
-// bring-up, a no-op re-run, switchover, maintenance, a container crash, a VM power-off and
-// restart, rejoin of a wrecked standby, the volume-on-PGDATA layout failing and the shipped
-// one working (add-node, resuming the half-made project), teardown and a lab down that leaves
-// no daemon, container, volume or mount.
+// bring-up, a no-op re-run, switchover, maintenance, a container crash (also one that leaves pid
+// files naming live processes), a VM power-off and restart, rejoin of a wrecked standby, the
+// volume-on-PGDATA layout failing and the shipped one working (add-node, resuming the half-made
+// project), teardown and a lab down that leaves no daemon, container, volume or mount.
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -31,7 +31,7 @@ const PGDATA = '/var/lib/postgres/pgaf'
 
 /**
  * status.mjs --json, the fields this suite reads.
- * @typedef {{name: string, host: string, port: number, role: string, health: number, reported_state: string}} StatusNode
+ * @typedef {{name: string, host: string, port: number, role: string, health: number, reported_state: string, seconds_since_report: number}} StatusNode
  * @typedef {{healthy: boolean, nodes: StatusNode[]}} StatusView
  */
 
@@ -98,6 +98,29 @@ const settled = (count, timeoutMs = 120_000) =>
     },
     { timeoutMs, what: `${count} nodes settled, one primary` },
   )
+/**
+ * Waits until the monitor has a report from `name`'s keeper made after `since` (epoch ms) and
+ * lists it as a healthy secondary again. @param {number} since @param {string} name
+ */
+const reportedSince = (since, name) => {
+  /** @type {StatusNode | undefined} */
+  let last
+  return waitFor(
+    async () => {
+      // The monitor computed seconds_since_report after `asked`: the report came no earlier.
+      const asked = Date.now()
+      const node = nodeOf(await status(), name)
+      last = node
+      return asked - node.seconds_since_report * 1000 > since && node.health === 1 && node.reported_state === 'secondary' ? node : null
+    },
+    {
+      timeoutMs: 60_000,
+      what: `a report from ${name}'s keeper, a healthy secondary`,
+      lastSeen: () =>
+        last ? `${last.reported_state}, health ${last.health}, last report ${last.seconds_since_report.toFixed(0)} s ago` : '',
+    },
+  )
+}
 /** The lab VM of a node's address. @param {StatusNode} node */
 const vmOfNode = (node) => {
   const vm = lab.vms.find((candidate) => candidate.address === node.host)
@@ -202,7 +225,7 @@ describe('runtime docker on a dockerd per VM, over ssh', () => {
     expect(nodeOf(await settled(3), 'node1').reported_state).toBe('secondary')
   })
 
-  it('a crashed container comes back by its restart policy and its node is a secondary again', async () => {
+  it('a crashed container comes back by its restart policy and its keeper reports again', async () => {
     const node1 = nodeOf(await status(), 'node1')
     const vm = vmOfNode(node1)
     await injectFault(lab, 'docker-kill', vm.vm, { container: containerOf(node1) })
@@ -210,7 +233,36 @@ describe('runtime docker on a dockerd per VM, over ssh', () => {
       timeoutMs: 30_000,
       what: `${containerOf(node1)} on ${vm.vm} restarted`,
     })
-    expect(nodeOf(await settled(3), 'node1').reported_state).toBe('secondary')
+    // The monitor still lists node1 as a secondary right after the kill: only a report from the
+    // restarted keeper shows it came back.
+    await reportedSince(Date.now(), 'node1')
+  })
+
+  it('a restarted container starts afresh when its old pid files name live processes', async () => {
+    const node1 = nodeOf(await status(), 'node1')
+    const vm = vmOfNode(node1)
+    const container = containerOf(node1)
+    const ids = await vmDocker(vm, ['exec', container, 'sh', '-c', 'echo "$(id -u):$(id -g)"'])
+    expect(ids.stdout.trim(), ids.stderr).toMatch(/^\d+:\d+$/)
+    const stopped = await vmDocker(vm, ['stop', container])
+    expect(stopped.exitCode, stopped.stderr).toBe(0)
+    // What a crash leaves in the container's writable layer, owned by its user and each naming
+    // pid 1 (tini, alive in every container): pg_autoctl's pid file and Postgres' socket lock file.
+    const upper = (await vmDocker(vm, ['inspect', '--format', '{{.GraphDriver.Data.UpperDir}}', container])).stdout.trim()
+    expect(upper).toMatch(/^\/var\/lib\/docker\/overlay2\/[^/]+\/diff$/)
+    const layer = path.join(vm.mounts['/var/lib/docker'], path.relative('/var/lib/docker', upper))
+    // Both directories are in the layer already (the running node wrote to them), so the files
+    // below change nothing else about them.
+    for (const dir of ['tmp', 'run/postgresql']) await fs.access(path.join(layer, dir))
+    const pidFile = path.join(layer, 'tmp/pg_autoctl/var/lib/postgres/pgaf/pg_autoctl.pid')
+    const lockFile = path.join(layer, `run/postgresql/.s.PGSQL.${node1.port}.lock`)
+    await fs.mkdir(path.dirname(pidFile), { recursive: true })
+    await Promise.all([pidFile, lockFile].map((file) => fs.writeFile(file, '1\n', { mode: 0o600 })))
+    await $`chown -R ${ids.stdout.trim()} ${path.join(layer, 'tmp/pg_autoctl')} ${lockFile}`
+    const startedAt = Date.now()
+    const started = await vmDocker(vm, ['start', container])
+    expect(started.exitCode, started.stderr).toBe(0)
+    await reportedSince(startedAt, 'node1')
   })
 
   it('a powered-off primary VM fails over; restarted, its dockerd brings the container back and it rejoins', async () => {
@@ -219,13 +271,19 @@ describe('runtime docker on a dockerd per VM, over ssh', () => {
     const vm = vmOfNode(primary)
     const before = (await vmDocker(vm, ['inspect', '--format', '{{.State.Pid}}', containerOf(primary)])).stdout.trim()
     await injectFault(lab, 'power-off', vm.vm)
+    /** @type {StatusView | undefined} */
+    let seen
     const failedOver = await waitFor(
       async () => {
-        const now = await status()
-        const name = primaryName(now)
+        seen = await status()
+        const name = primaryName(seen)
         return name && name !== primary.name ? name : null
       },
-      { timeoutMs: 120_000, what: `a primary other than ${primary.name}` },
+      {
+        timeoutMs: 120_000,
+        what: `a primary other than ${primary.name}`,
+        lastSeen: () => (seen?.nodes ?? []).map((n) => `${n.name} ${n.reported_state} health ${n.health}`).join(', '),
+      },
     )
     expect((await write('insert into orders select generate_series(101, 200)')).stderr).toBe('')
     await injectFault(lab, 'restart', vm.vm)
