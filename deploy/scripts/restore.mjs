@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// restore: point-in-time recovery from the pgBackRest repository into a scratch data directory
-// on one host of the inventory, started as a standalone server beside the cluster (never over a
-// cluster node, never archiving into the cluster's stanza), for an operator to read from.
+// restore: point-in-time recovery from the pgBackRest repository, either into a scratch data
+// directory on one host of the inventory, started as a standalone server beside the cluster
+// (never over a cluster node, never archiving into the cluster's stanza), for an operator to read
+// from; or, with --promote-as-cluster, into the first data node's own data directory after the
+// whole cluster is lost, as the seed bring-up makes a new cluster from.
 //
 // Steps: 1. validate the inventory and the flags (exit 2 on bad input, nothing changed)
 //        2. from the target host: the repository answers, and the target lies inside what it can
@@ -12,7 +14,14 @@
 //           latest timeline, so a target after a failover is reached through it)
 //        4. start Postgres there on a free port, wait until it has reached the target and
 //           accepts writes, and print how to reach it, stop it and remove it
-// usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) --into <host> [--pgdata <dir>] [--port <n>]
+// --promote-as-cluster (with --yes): 2. every data node is gone (none answers, every data
+//        directory empty) and the monitor, if it runs, lists no node; pgBackRest's files on the
+//        data nodes and the repository host (as backup.mjs --setup writes them); 3. pgbackrest
+//        restore into the first data node's data directory (archiving kept: its new timeline
+//        goes to the stanza); 4. Postgres started there alone until promoted at the target, the
+//        restore's recovery settings removed, stopped cleanly; then bringup.mjs makes the cluster
+//        from it (printed, not run: the next command is the operator's).
+// usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) (--into <host> [--pgdata <dir>] [--port <n>] | --promote-as-cluster --yes)
 import { BACKUP_FILES } from './lib/backup-config.mjs'
 import { backupOf, createBackupTools } from './lib/backup-steps.mjs'
 import { tcpPortOption } from '../lib/cli-options.mjs'
@@ -21,29 +30,17 @@ import { shellQuote as quote } from '../lib/shell.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const USAGE =
-  'usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) --into <host> [--pgdata <dir>] [--port <n>]'
+  'usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) (--into <host> [--pgdata <dir>] [--port <n>] | --promote-as-cluster --yes)'
 const RESTORE_ROOT = '/var/lib/postgresql/.pgha/restore'
 const FIRST_PORT = 5440
 const LAST_PORT = 5499
 
 /** @param {import('./lib/script-main.mjs').ScriptRun} run */
 async function main({ args, progress, loadContext }) {
-  const targets = ['target-time', 'target-lsn', 'latest'].filter((k) => args[k] !== undefined && args[k] !== false)
-  if (targets.length !== 1) throw new InputError(`give exactly one of --target-time, --target-lsn, --latest; ${USAGE}`)
-  /** @type {number | undefined} epoch ms */
-  let targetTime
-  if (args['target-time'] !== undefined) {
-    const text = String(args['target-time'])
-    // An ISO time with its offset: Postgres and this script must read it as the same instant.
-    if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/.test(text) || Number.isNaN(Date.parse(text)))
-      throw new InputError(`--target-time "${text}" is not an ISO time with a UTC offset, such as 2026-12-02T21:30:00Z`)
-    targetTime = Date.parse(text)
-    if (targetTime > Date.now())
-      throw new InputError(`--target-time ${text} is in the future: nothing is archived there yet (use --latest)`)
-  }
-  if (args['target-lsn'] !== undefined && !/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i.test(String(args['target-lsn'])))
-    throw new InputError(`--target-lsn "${args['target-lsn']}" is not an LSN such as 0/3000060`)
+  const target = parseTarget(args)
+  if (args['promote-as-cluster']) return promoteAsCluster({ args, progress, loadContext, target })
   if (!args.into) throw new InputError(`--into is required (the inventory host to restore on); ${USAGE}`)
+  if (args.yes) throw new InputError(`--yes goes with --promote-as-cluster only: --into restores beside the cluster, never over it`)
   const port = tcpPortOption(args.port, '--port')
 
   const ctx = await loadContext()
@@ -83,37 +80,7 @@ async function main({ args, progress, loadContext }) {
     return { changed: false, detail: `${into.host} over ${transport.name}` }
   })
 
-  // Checked from the target host, as the restore will reach it; a failure is bad input (exit 2).
-  /** @type {import('./lib/backup-steps.mjs').PgbackrestInfo} */
-  let info
-  {
-    // A short I/O timeout: a repository that does not answer in seconds will not for a restore.
-    const out = await pgbackrestOn(['--output=json', '--io-timeout=3', 'info'], { allowFailure: true })
-    const parsed = out.exitCode === 0 ? JSON.parse(out.stdout)?.[0] : undefined
-    /** @type {string | undefined} */
-    const repoProblem = parsed?.repo?.find((/** @type {{status?: {code: number}}} */ r) => r.status?.code !== 0)?.status?.message
-    const reason =
-      out.exitCode !== 0
-        ? (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-2).join(' | ')
-        : (repoProblem ?? parsed?.status?.message)
-    if (!parsed || ![0, 2].includes(parsed.status?.code))
-      throw new InputError(
-        `the repository on ${backup.repoHost.host} (${backup.repoHost.address}:${backup.tlsPort}, stanza ${backup.stanza}) cannot be read from ${into.host}: ${reason}`,
-      )
-    info = parsed
-  }
-  const oldest = info.backup?.[0]
-  if (!oldest) throw new InputError(`stanza ${backup.stanza} has no backup yet: take one with backup.mjs --inventory ${inventory.file}`)
-  if (targetTime !== undefined && targetTime < oldest.timestamp.stop * 1000) {
-    throw new InputError(
-      `--target-time ${args['target-time']} is before the end of the oldest backup ${oldest.label} (${new Date(oldest.timestamp.stop * 1000).toISOString()}): nothing can be restored to it`,
-    )
-  }
-  if (args['target-lsn'] !== undefined && oldest.lsn && lsnValue(String(args['target-lsn'])) < lsnValue(oldest.lsn.stop)) {
-    throw new InputError(
-      `--target-lsn ${args['target-lsn']} is before the end of the oldest backup ${oldest.label} (LSN ${oldest.lsn.stop})`,
-    )
-  }
+  await checkRepository(pgbackrestOn, backup, into, target, inventory.file)
 
   // WAL written since the last segment switch is not in the archive yet, and a time target
   // needs a record after it to stop at: a WAL switch on the primary, archived before restoring
@@ -150,74 +117,24 @@ async function main({ args, progress, loadContext }) {
     return { changed: true, detail: `${pgdata} (empty, 0700)` }
   })
 
-  const target =
-    args['target-time'] !== undefined
-      ? ['--type=time', `--target=${new Date(/** @type {number} */ (targetTime)).toISOString().replace('T', ' ').replace('Z', '+00')}`]
-      : args['target-lsn'] !== undefined
-        ? ['--type=lsn', `--target=${args['target-lsn']}`]
-        : ['--type=default']
   await progress.step('pgbackrest restore', into.host, async () => {
     // --latest has no target: recovery ends, and the server promotes, at the end of the archive.
-    const action = args.latest ? [] : ['--target-action=promote']
-    const out = await pgbackrestOn([`--pg1-path=${pgdata}`, ...target, ...action, '--archive-mode=off', 'restore'], { allowFailure: true })
+    const out = await pgbackrestOn([`--pg1-path=${pgdata}`, ...target.pgbackrest, '--archive-mode=off', 'restore'], { allowFailure: true })
     if (out.exitCode !== 0) {
       // The directory this run created goes again, so a failed restore leaves nothing behind.
       await runtime.pg(into, ['rm', '-rf', pgdata])
       throw new Error(`pgbackrest restore failed: ${(out.stderr.trim() || out.stdout.trim()).split('\n').slice(-3).join(' | ')}`)
     }
-    return { changed: true, detail: `${target.join(' ')} into ${pgdata} (archive_mode off: it never archives into the cluster's stanza)` }
+    return {
+      changed: true,
+      detail: `${target.pgbackrest.join(' ')} into ${pgdata} (archive_mode off: it never archives into the cluster's stanza)`,
+    }
   })
-
-  /** The restored server's log, last lines. */
-  // What the restored server's log says about how recovery went: its FATAL and recovery lines.
-  const logTail = async () => {
-    const log = `ls -t ${quote(pgdata)}/log/*.log 2>/dev/null | head -n 1`
-    const out = await runtime.pg(
-      into,
-      [
-        'sh',
-        '-c',
-        `f=$(${log}); cat ${quote(pgdata)}/restore.log "\${f:-/dev/null}" 2>/dev/null | grep -E 'FATAL|PANIC|last completed transaction|recovery stopping' | tail -n 4`,
-      ],
-      { allowFailure: true },
-    )
-    return out.stdout.trim().split('\n').join(' | ') || '(nothing in its log)'
-  }
-  const pgdataQuoted = quote(pgdata)
 
   await progress.step('start', into.host, async () => {
     // Standalone: no streaming from the cluster, whatever pg_autoctl's included files say.
-    const options = `-p ${restorePort} -c archive_mode=off -c primary_conninfo= -c primary_slot_name= -c cluster_name=restore`
-    const out = await runtime.pg(into, ['pg_ctl', 'start', '-D', pgdata, '-w', '-t', '300', '-l', `${pgdata}/restore.log`, '-o', options], {
-      allowFailure: true,
-    })
-    /** @param {string} what */
-    const failed = async (what) => {
-      const log = await logTail()
-      // Nothing of it is usable: the scratch directory goes, so a re-run starts clean.
-      await runtime.pg(into, ['sh', '-c', `pg_ctl stop -D ${pgdataQuoted} -m immediate >/dev/null 2>&1; rm -rf ${pgdataQuoted}`], {
-        allowFailure: true,
-      })
-      const hint = /recovery ended before configured recovery target/.test(log)
-        ? ' The archive ends before the target: give an earlier time, or --latest.'
-        : ''
-      return new Error(`${what}: ${log}.${hint} Removed ${pgdata}.`)
-    }
-    if (out.exitCode !== 0) throw await failed('Postgres did not start')
-    // pg_ctl returns once the server takes read-only connections, while recovery still runs.
-    const deadline = Date.now() + 300_000
-    for (;;) {
-      const status = await runtime.pg(into, ['pg_ctl', 'status', '-D', pgdata], { allowFailure: true })
-      if (status.exitCode !== 0) throw await failed('recovery failed, Postgres stopped')
-      const [row] = await runtime.sqlJson({ ...into, port: restorePort }, 'select pg_is_in_recovery() as recovering').catch(() => [])
-      if (row && !row.recovering) break
-      if (Date.now() > deadline) throw await failed('still recovering after 300 s')
-      await new Promise((resolve) => setTimeout(resolve, 500))
-    }
-    return {
-      changed: true,
-      detail: `running on ${into.address}:${restorePort}, promoted ${args.latest ? 'at the end of the archive' : 'at the target'}`,
-    }
+    await startUntilPromoted(runtime, into, pgdata, restorePort, ['-c archive_mode=off', '-c cluster_name=restore'])
+    return { changed: true, detail: `running on ${into.address}:${restorePort}, promoted at ${target.label}` }
   })
 
   const reach = {
@@ -231,10 +148,224 @@ async function main({ args, progress, loadContext }) {
   }
   progress.info(
     'done',
-    `restored to ${args.latest ? 'the end of the archive' : target[1]?.replace('--target=', '')} in ${(progress.elapsedMs() / 1000).toFixed(1)} s; ` +
+    `restored to ${target.label} in ${(progress.elapsedMs() / 1000).toFixed(1)} s; ` +
       `reach it with ${reach.app} (the application's password as of the target), or ${reach.superuser}; ` +
       `remove it with ${reach.stop}`,
     { restore: reach },
+  )
+}
+
+/**
+ * @typedef {object} RestoreTarget
+ * @property {number} [time] epoch ms (--target-time)
+ * @property {string} [timeText] --target-time as given
+ * @property {string} [lsn] (--target-lsn)
+ * @property {string[]} pgbackrest pgbackrest restore's options for it
+ * @property {string} label for messages
+ */
+
+/** One of --target-time, --target-lsn, --latest, validated. @param {Record<string, any>} args @returns {RestoreTarget} */
+function parseTarget(args) {
+  const given = ['target-time', 'target-lsn', 'latest'].filter((k) => args[k] !== undefined && args[k] !== false)
+  if (given.length !== 1) throw new InputError(`give exactly one of --target-time, --target-lsn, --latest; ${USAGE}`)
+  if (args['target-time'] !== undefined) {
+    const text = String(args['target-time'])
+    // An ISO time with its offset: Postgres and this script must read it as the same instant.
+    if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/.test(text) || Number.isNaN(Date.parse(text)))
+      throw new InputError(`--target-time "${text}" is not an ISO time with a UTC offset, such as 2026-12-02T21:30:00Z`)
+    const time = Date.parse(text)
+    if (time > Date.now()) throw new InputError(`--target-time ${text} is in the future: nothing is archived there yet (use --latest)`)
+    const at = new Date(time).toISOString().replace('T', ' ').replace('Z', '+00')
+    return { time, timeText: text, pgbackrest: ['--type=time', `--target=${at}`, '--target-action=promote'], label: at }
+  }
+  if (args['target-lsn'] !== undefined) {
+    const lsn = String(args['target-lsn'])
+    if (!/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i.test(lsn)) throw new InputError(`--target-lsn "${lsn}" is not an LSN such as 0/3000060`)
+    return { lsn, pgbackrest: ['--type=lsn', `--target=${lsn}`, '--target-action=promote'], label: `LSN ${lsn}` }
+  }
+  // No target: recovery ends, and the server promotes, at the end of the archive.
+  return { pgbackrest: ['--type=default'], label: 'the end of the archive' }
+}
+
+/**
+ * From the host that restores, as the restore will reach it: the repository answers and holds a
+ * backup that ends before the target. Anything else is bad input (exit 2).
+ * @param {(extra: string[], options?: {allowFailure?: boolean}) => Promise<{exitCode: number | null, stdout: string, stderr: string}>} pgbackrestOn
+ * @param {import('./lib/backup-config.mjs').BackupSettings} backup @param {{host: string}} into
+ * @param {RestoreTarget} target @param {string} inventoryFile
+ */
+async function checkRepository(pgbackrestOn, backup, into, target, inventoryFile) {
+  // A short I/O timeout: a repository that does not answer in seconds will not for a restore.
+  const out = await pgbackrestOn(['--output=json', '--io-timeout=3', 'info'], { allowFailure: true })
+  /** @type {import('./lib/backup-steps.mjs').PgbackrestInfo | undefined} */
+  const info = out.exitCode === 0 ? JSON.parse(out.stdout)?.[0] : undefined
+  /** @type {string | undefined} */
+  const repoProblem = /** @type {any} */ (info)?.repo?.find((/** @type {{status?: {code: number}}} */ r) => r.status?.code !== 0)?.status
+    ?.message
+  const reason =
+    out.exitCode !== 0 ? (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-2).join(' | ') : (repoProblem ?? info?.status?.message)
+  if (!info || ![0, 2].includes(info.status?.code))
+    throw new InputError(
+      `the repository on ${backup.repoHost.host} (${backup.repoHost.address}:${backup.tlsPort}, stanza ${backup.stanza}) cannot be read from ${into.host}: ${reason}`,
+    )
+  const oldest = info.backup?.[0]
+  if (!oldest) throw new InputError(`stanza ${backup.stanza} has no backup yet: take one with backup.mjs --inventory ${inventoryFile}`)
+  if (target.time !== undefined && target.time < oldest.timestamp.stop * 1000) {
+    throw new InputError(
+      `--target-time ${target.timeText} is before the end of the oldest backup ${oldest.label} (${new Date(oldest.timestamp.stop * 1000).toISOString()}): nothing can be restored to it`,
+    )
+  }
+  if (target.lsn !== undefined && oldest.lsn && lsnValue(target.lsn) < lsnValue(oldest.lsn.stop)) {
+    throw new InputError(`--target-lsn ${target.lsn} is before the end of the oldest backup ${oldest.label} (LSN ${oldest.lsn.stop})`)
+  }
+}
+
+/**
+ * Starts the restored data directory alone on `port` and waits until recovery has reached its
+ * target and the server is promoted; on failure, stops it, removes the directory (nothing of it
+ * is usable, and a re-run then starts clean) and throws with what its log says.
+ * @param {import('./lib/runtimes/runtime.mjs').Runtime} runtime @param {import('./lib/inventory.mjs').InventoryHost} host
+ * @param {string} pgdata @param {number} port @param {string[]} extraOptions postgres -c options
+ */
+async function startUntilPromoted(runtime, host, pgdata, port, extraOptions) {
+  const pgdataQuoted = quote(pgdata)
+  // What the server's log says about how recovery went: its FATAL and recovery lines.
+  const logTail = async () => {
+    const log = `ls -t ${pgdataQuoted}/log/*.log 2>/dev/null | head -n 1`
+    const out = await runtime.pg(
+      host,
+      [
+        'sh',
+        '-c',
+        `f=$(${log}); cat ${pgdataQuoted}/restore.log "\${f:-/dev/null}" 2>/dev/null | grep -E 'FATAL|PANIC|last completed transaction|recovery stopping' | tail -n 4`,
+      ],
+      { allowFailure: true },
+    )
+    return out.stdout.trim().split('\n').join(' | ') || '(nothing in its log)'
+  }
+  /** @param {string} what */
+  const failed = async (what) => {
+    const log = await logTail()
+    await runtime.pg(host, ['sh', '-c', `pg_ctl stop -D ${pgdataQuoted} -m immediate >/dev/null 2>&1; rm -rf ${pgdataQuoted}`], {
+      allowFailure: true,
+    })
+    const hint = /recovery ended before configured recovery target/.test(log)
+      ? ' The archive ends before the target: give an earlier time, or --latest.'
+      : ''
+    return new Error(`${what}: ${log}.${hint} Removed ${pgdata}.`)
+  }
+  // Never streaming from a cluster node, whatever pg_autoctl's included files say.
+  const options = [`-p ${port}`, '-c primary_conninfo=', '-c primary_slot_name=', ...extraOptions].join(' ')
+  const out = await runtime.pg(host, ['pg_ctl', 'start', '-D', pgdata, '-w', '-t', '300', '-l', `${pgdata}/restore.log`, '-o', options], {
+    allowFailure: true,
+  })
+  if (out.exitCode !== 0) throw await failed('Postgres did not start')
+  // pg_ctl returns once the server takes read-only connections, while recovery still runs.
+  const deadline = Date.now() + 300_000
+  for (;;) {
+    const status = await runtime.pg(host, ['pg_ctl', 'status', '-D', pgdata], { allowFailure: true })
+    if (status.exitCode !== 0) throw await failed('recovery failed, Postgres stopped')
+    const [row] = await runtime.sqlJson({ ...host, port }, 'select pg_is_in_recovery() as recovering').catch(() => [])
+    if (row && !row.recovering) return
+    if (Date.now() > deadline) throw await failed('still recovering after 300 s')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+/**
+ * --promote-as-cluster: every node lost, the first data node's data directory restored from the
+ * repository and promoted at the target, as the seed of a new cluster that bring-up then makes.
+ * @param {{args: Record<string, any>, progress: import('./lib/script-main.mjs').ScriptRun['progress'], loadContext: import('./lib/script-main.mjs').ScriptRun['loadContext'], target: RestoreTarget}} run
+ */
+async function promoteAsCluster({ args, progress, loadContext, target }) {
+  for (const option of ['into', 'pgdata', 'port'])
+    if (args[option] !== undefined)
+      throw new InputError(`--${option} does not go with --promote-as-cluster (it restores into the first data node's data directory)`)
+  if (!args.yes) throw new InputError(`--promote-as-cluster writes the first data node's data directory; add --yes to confirm. ${USAGE}`)
+  const ctx = await loadContext()
+  const { inventory, transport, runtime } = ctx
+  const tools = createBackupTools({ ...ctx, progress })
+  const seed = /** @type {import('./lib/inventory.mjs').InventoryHost} */ (inventory.nodes[0])
+  const hosts = [inventory.monitor, ...inventory.nodes, tools.repoHost]
+
+  await progress.step('hosts reachable', undefined, async () => {
+    await transport.ensureReachable(hosts)
+    return { changed: false, detail: `${hosts.length} hosts over ${transport.name}` }
+  })
+
+  // Only a cluster that is gone: a running node, a data directory left or nodes the monitor
+  // still lists would make a second cluster beside the first, or a node join the old one.
+  await progress.step('cluster lost', undefined, async () => {
+    for (const node of inventory.nodes) {
+      if (await runtime.acceptsSql(node).catch(() => false))
+        throw new InputError(
+          `${node.nodeName} on ${node.host} (${node.address}:${node.port}) is running: --promote-as-cluster rebuilds a cluster that is lost; use restore.mjs --into for a copy beside it, or teardown.mjs first`,
+        )
+      const empty = await runtime.pg(node, ['sh', '-c', `test ! -e ${quote(node.pgdata)} || test -z "$(ls -A ${quote(node.pgdata)})"`], {
+        allowFailure: true,
+      })
+      if (empty.exitCode !== 0)
+        throw new InputError(
+          `${node.nodeName}'s data directory ${node.pgdata} on ${node.host} is not empty: --promote-as-cluster rebuilds a cluster whose nodes are gone (teardown.mjs --yes removes them)`,
+        )
+    }
+    if (await runtime.acceptsSql(inventory.monitor).catch(() => false)) {
+      const listed = (await runtime.clusterNodes()).map((n) => n.name)
+      if (listed.length > 0)
+        throw new InputError(
+          `the monitor on ${inventory.monitor.host} still lists ${listed.join(', ')}: a new node would join that formation; tear the cluster down first (teardown.mjs --yes)`,
+        )
+    }
+    return { changed: false, detail: `no data node runs or has data; the monitor lists no node` }
+  })
+
+  // A replaced VM has none of pgBackRest's files: the ones backup.mjs --setup writes.
+  const tlsChanged = await tools.tlsSteps()
+  const confChanged = await tools.configSteps()
+  for (const [address, changed] of tlsChanged) if (changed) confChanged.add(address)
+  await tools.serverSteps(confChanged)
+
+  /** @param {string[]} extra @param {{allowFailure?: boolean}} [options] */
+  const pgbackrestOnSeed = (extra, options = {}) => tools.pgbackrest(seed, BACKUP_FILES.nodeConf, extra, options)
+  await progress.step('repository', tools.repoHost.host, async () => {
+    await checkRepository(pgbackrestOnSeed, tools.backup, seed, target, inventory.file)
+    return { changed: false, detail: `stanza ${tools.backup.stanza} readable from ${seed.host}, a backup before the target` }
+  })
+
+  await progress.step('pgbackrest restore', seed.host, async () => {
+    await runtime.pg(seed, ['mkdir', '-p', '-m', '0700', seed.pgdata])
+    // archive_mode as backed up (on): the promoted seed pushes its new timeline to the stanza.
+    const out = await pgbackrestOnSeed([`--pg1-path=${seed.pgdata}`, ...target.pgbackrest, 'restore'], { allowFailure: true })
+    if (out.exitCode !== 0) {
+      await runtime.pg(seed, ['sh', '-c', `rm -rf ${quote(seed.pgdata)}/* ${quote(seed.pgdata)}/.[!.]*`], { allowFailure: true })
+      throw new Error(`pgbackrest restore failed: ${(out.stderr.trim() || out.stdout.trim()).split('\n').slice(-3).join(' | ')}`)
+    }
+    return { changed: true, detail: `${target.pgbackrest.join(' ')} into ${seed.pgdata}` }
+  })
+
+  await progress.step('promote', seed.host, async () => {
+    // ssl off while alone: the certificate files named by the restored settings may be gone with the VM.
+    await startUntilPromoted(runtime, seed, seed.pgdata, seed.port, ['-c ssl=off'])
+    // pgBackRest's recovery settings would hold the node at the target if it ever recovered again
+    // (as a standby after a failover); pg_autoctl sets its own.
+    const settings = [
+      'restore_command',
+      'recovery_target_time',
+      'recovery_target_lsn',
+      'recovery_target_action',
+      'recovery_target_timeline',
+    ]
+    await runtime.sqlExec(seed, settings.map((name) => `alter system reset ${name};`).join('\n') + '\nselect pg_switch_wal();\n')
+    await runtime.pg(seed, ['pg_ctl', 'stop', '-D', seed.pgdata, '-m', 'fast', '-w'])
+    return { changed: true, detail: `promoted at ${target.label} on a new timeline, recovery settings removed, stopped cleanly` }
+  })
+
+  progress.info(
+    'done',
+    `${seed.nodeName}'s data directory holds the cluster as of ${target.label} (${(progress.elapsedMs() / 1000).toFixed(1)} s). ` +
+      `Next: node deploy/scripts/bringup.mjs --inventory ${inventory.file} (the monitor, ${seed.nodeName} from this data, the other nodes rebuilt from it), ` +
+      `then backup.mjs --inventory ${inventory.file} --setup and a full backup (backup.mjs --type full)`,
+    { seed: { host: seed.host, node: seed.nodeName, pgdata: seed.pgdata, target: target.label } },
   )
 }
 
@@ -248,6 +379,6 @@ await runClusterScript({
   name: 'restore',
   usage: USAGE,
   string: ['target-time', 'target-lsn', 'into', 'pgdata', 'port'],
-  boolean: ['latest'],
+  boolean: ['latest', 'promote-as-cluster', 'yes'],
   main,
 })

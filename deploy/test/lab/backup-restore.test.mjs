@@ -3,7 +3,8 @@
 // switchover, point-in-time restores that hold exactly the writes acknowledged before the target
 // (across the switchover's new timeline, and to just before a DELETE by mistake), bad input
 // refused with exit 2 before anything changes, writes and then archiving going on with the
-// repository down, and archiving on the new primary after a power-off.
+// repository down, archiving on the new primary after a power-off, and, every node lost, a new
+// cluster seeded by --promote-as-cluster at a target time and made by bring-up.
 import fs from 'node:fs/promises'
 import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,6 +18,8 @@ const LAB = { name: 'pghbk', subnet: '10.213.68.0/24', profile: 'fast' }
 const PREFIX = '10.213.68'
 /** @type {import('../support/lab-cluster.mjs').LabCluster} */
 let cluster
+/** The VM the power-off case leaves off. @type {string | undefined} */
+let poweredOff
 
 /**
  * status.mjs --json, the fields this suite reads.
@@ -213,6 +216,16 @@ describe('backup.mjs and restore.mjs', () => {
       await startService(vm3, 'pgbackrest-server')
     }
 
+    const overRunning = await restore('--latest', '--promote-as-cluster', '--yes')
+    expect(overRunning.code, overRunning.stdout + overRunning.stderr).toBe(2)
+    expect(overRunning.stderr).toMatch(/node1 on vm1 \(\S+:5432\) is running: --promote-as-cluster rebuilds a cluster that is lost/)
+    const unconfirmed = await restore('--latest', '--promote-as-cluster')
+    expect(unconfirmed.code, unconfirmed.stdout + unconfirmed.stderr).toBe(2)
+    expect(unconfirmed.stderr).toMatch(/add --yes to confirm/)
+    const withInto = await restore('--latest', '--promote-as-cluster', '--yes', '--into', 'vm1')
+    expect(withInto.code, withInto.stdout + withInto.stderr).toBe(2)
+    expect(withInto.stderr).toMatch(/--into does not go with --promote-as-cluster/)
+
     const unknownOption = await backup('--bogus')
     expect(unknownOption.code, unknownOption.stdout + unknownOption.stderr).toBe(2)
     expect(unknownOption.stderr).toMatch(/unknown option --bogus/)
@@ -260,7 +273,8 @@ describe('backup.mjs and restore.mjs', () => {
     const oldPrimary = view.nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name
     // VM3 holds the monitor and the repository: the fault hits a VM with a data node only.
     expect(['node1', 'node2']).toContain(oldPrimary)
-    await labFault(cluster, 'power-off', `vm${String(oldPrimary).slice(-1)}`)
+    poweredOff = `vm${String(oldPrimary).slice(-1)}`
+    await labFault(cluster, 'power-off', poweredOff)
     await waitFor(async () => (await psql(cluster.databaseUrl, "insert into bk (id, phase) values (500, 'after-power-off')")).ok, {
       timeoutMs: 90_000,
       what: 'a write through the DSN after the power-off',
@@ -270,5 +284,59 @@ describe('backup.mjs and restore.mjs', () => {
     expect(check.code, check.stdout + check.stderr).toBe(0)
     const server = restored(await restore('--latest', '--into', 'vm3', '--json'))
     expect(await queryRestored(server, "select count(*) from bk where phase = 'after-power-off'")).toBe('10')
+  })
+  it('every node lost: --promote-as-cluster seeds node1 at the target, bring-up makes the cluster from it, archiving goes on', async () => {
+    if (poweredOff) await labFault(cluster, 'restart', poweredOff)
+    const kept = await writeRows('before-loss', 600, 10)
+    expect(kept).toHaveLength(10)
+    await sleep(1100)
+    const target = new Date().toISOString()
+    await sleep(1100)
+    expect(await writeRows('after-target', 700, 5)).toHaveLength(5)
+    // Archived up to the last write, as a cluster lost after archive_timeout would have it.
+    const check = await backup('--check')
+    expect(check.code, check.stdout + check.stderr).toBe(0)
+
+    const teardown = await runScript('scripts/teardown.mjs', ['--inventory', cluster.inventory.file, '--yes'])
+    expect(teardown.code, teardown.stderr).toBe(0)
+
+    const started = Date.now()
+    const seeded = await restore('--target-time', target, '--promote-as-cluster', '--yes', '--json')
+    expect(seeded.code, seeded.stdout + seeded.stderr).toBe(0)
+    expect(jsonLines(seeded.stdout).find((e) => e.step === 'done')?.seed).toMatchObject({ node: 'node1' })
+    const again = await restore('--target-time', target, '--promote-as-cluster', '--yes')
+    expect(again.code, again.stdout + again.stderr).toBe(2)
+    expect(again.stderr).toMatch(/node1's data directory \S+ on vm1 is not empty/)
+
+    const bringup = await runScript('scripts/bringup.mjs', [
+      '--inventory',
+      cluster.inventory.file,
+      '--env-output',
+      cluster.inventory.envFile,
+    ])
+    expect(bringup.code, bringup.stderr).toBe(0)
+    process.stdout.write(`every node lost: --promote-as-cluster, then bring-up: ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+    const settled = await waitFor(
+      async () => {
+        const view = await nodes()
+        return view.length === 3 &&
+          view.filter((n) => n.role === 'primary').length === 1 &&
+          view.filter((n) => n.reported_state === 'secondary').length === 2
+          ? view
+          : null
+      },
+      { timeoutMs: 120_000, what: 'the rebuilt cluster settled: one primary, two secondaries' },
+    )
+    expect(settled.find((n) => n.role === 'primary')?.name).toBe('node1')
+    expect(await write("select count(*) from bk where phase = 'before-loss'")).toBe('10')
+    expect(await write("select count(*) from bk where phase = 'after-target'")).toBe('0')
+    expect(await write("select count(*) from bk where phase = 'after-power-off'")).toBe('10')
+
+    // The new timeline archives into the same stanza: setup, a backup and check on the rebuilt cluster.
+    const setup = await backup('--setup')
+    expect(setup.code, setup.stdout + setup.stderr).toBe(0)
+    expect(await writeRows('rebuilt', 800, 3)).toHaveLength(3)
+    const after = await backup('--check')
+    expect(after.code, after.stdout + after.stderr).toBe(0)
   })
 })
