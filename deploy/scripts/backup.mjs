@@ -48,10 +48,7 @@ async function main({ args, progress, loadContext }) {
   }
 
   if (args.setup) {
-    const tlsChanged = await tools.tlsSteps()
-    const confChanged = await tools.configSteps()
-    for (const [address, changed] of tlsChanged) if (changed) confChanged.add(address)
-    await tools.serverSteps(confChanged)
+    await tools.hostSteps()
     await tools.stanzaSteps()
     await tools.archivingSteps()
     await tools.checkStep()

@@ -109,10 +109,7 @@ async function main({ args, progress, loadContext }) {
   })
 
   await progress.step('scratch directory', into.host, async () => {
-    const out = await runtime.pg(into, ['sh', '-c', `test ! -e ${quote(pgdata)} || test -z "$(ls -A ${quote(pgdata)})"`], {
-      allowFailure: true,
-    })
-    if (out.exitCode !== 0) throw new InputError(`--pgdata ${pgdata} on ${into.host} exists and is not empty`)
+    if (!(await isEmptyDir(runtime, into, pgdata))) throw new InputError(`--pgdata ${pgdata} on ${into.host} exists and is not empty`)
     await runtime.pg(into, ['mkdir', '-p', '-m', '0700', pgdata])
     return { changed: true, detail: `${pgdata} (empty, 0700)` }
   })
@@ -132,7 +129,6 @@ async function main({ args, progress, loadContext }) {
   })
 
   await progress.step('start', into.host, async () => {
-    // Standalone: no streaming from the cluster, whatever pg_autoctl's included files say.
     await startUntilPromoted(runtime, into, pgdata, restorePort, ['-c archive_mode=off', '-c cluster_name=restore'])
     return { changed: true, detail: `running on ${into.address}:${restorePort}, promoted at ${target.label}` }
   })
@@ -301,10 +297,7 @@ async function promoteAsCluster({ args, progress, loadContext, target }) {
         throw new InputError(
           `${node.nodeName} on ${node.host} (${node.address}:${node.port}) is running: --promote-as-cluster rebuilds a cluster that is lost; use restore.mjs --into for a copy beside it, or teardown.mjs first`,
         )
-      const empty = await runtime.pg(node, ['sh', '-c', `test ! -e ${quote(node.pgdata)} || test -z "$(ls -A ${quote(node.pgdata)})"`], {
-        allowFailure: true,
-      })
-      if (empty.exitCode !== 0)
+      if (!(await isEmptyDir(runtime, node, node.pgdata)))
         throw new InputError(
           `${node.nodeName}'s data directory ${node.pgdata} on ${node.host} is not empty: --promote-as-cluster rebuilds a cluster whose nodes are gone (teardown.mjs --yes removes them)`,
         )
@@ -320,10 +313,7 @@ async function promoteAsCluster({ args, progress, loadContext, target }) {
   })
 
   // A replaced VM has none of pgBackRest's files: the ones backup.mjs --setup writes.
-  const tlsChanged = await tools.tlsSteps()
-  const confChanged = await tools.configSteps()
-  for (const [address, changed] of tlsChanged) if (changed) confChanged.add(address)
-  await tools.serverSteps(confChanged)
+  await tools.hostSteps()
 
   /** @param {string[]} extra @param {{allowFailure?: boolean}} [options] */
   const pgbackrestOnSeed = (extra, options = {}) => tools.pgbackrest(seed, BACKUP_FILES.nodeConf, extra, options)
@@ -337,7 +327,8 @@ async function promoteAsCluster({ args, progress, loadContext, target }) {
     // archive_mode as backed up (on): the promoted seed pushes its new timeline to the stanza.
     const out = await pgbackrestOnSeed([`--pg1-path=${seed.pgdata}`, ...target.pgbackrest, 'restore'], { allowFailure: true })
     if (out.exitCode !== 0) {
-      await runtime.pg(seed, ['sh', '-c', `rm -rf ${quote(seed.pgdata)}/* ${quote(seed.pgdata)}/.[!.]*`], { allowFailure: true })
+      // It was empty or absent before: a re-run starts clean.
+      await runtime.pg(seed, ['rm', '-rf', seed.pgdata])
       throw new Error(`pgbackrest restore failed: ${(out.stderr.trim() || out.stdout.trim()).split('\n').slice(-3).join(' | ')}`)
     }
     return { changed: true, detail: `${target.pgbackrest.join(' ')} into ${seed.pgdata}` }
@@ -367,6 +358,15 @@ async function promoteAsCluster({ args, progress, loadContext, target }) {
       `then backup.mjs --inventory ${inventory.file} --setup and a full backup (backup.mjs --type full)`,
     { seed: { host: seed.host, node: seed.nodeName, pgdata: seed.pgdata, target: target.label } },
   )
+}
+
+/**
+ * Is `dir` on the host absent or empty? @param {import('./lib/runtimes/runtime.mjs').Runtime} runtime
+ * @param {import('./lib/inventory.mjs').InventoryHost} host @param {string} dir
+ */
+async function isEmptyDir(runtime, host, dir) {
+  const out = await runtime.pg(host, ['sh', '-c', `test ! -e ${quote(dir)} || test -z "$(ls -A ${quote(dir)})"`], { allowFailure: true })
+  return out.exitCode === 0
 }
 
 /** An LSN as a number, for comparisons. @param {string} lsn such as 16/B374D848 */

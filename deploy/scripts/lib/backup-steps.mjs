@@ -212,6 +212,17 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
     }
   }
 
+  /**
+   * TLS certificates, configuration files and `pgbackrest server` on every backup host, each
+   * server restarted when its files changed: what a host needs before any pgBackRest command.
+   */
+  async function hostSteps() {
+    const tlsChanged = await tlsSteps()
+    const confChanged = await configSteps()
+    for (const [address, changed] of tlsChanged) if (changed) confChanged.add(address)
+    await serverSteps(confChanged)
+  }
+
   /** @param {InventoryHost} node */
   async function archiveSettings(node) {
     const rows = await runtime.sqlJson(
@@ -347,9 +358,7 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
     pgbackrest,
     onRepo,
     info,
-    tlsSteps,
-    configSteps,
-    serverSteps,
+    hostSteps,
     archivingSteps,
     stanzaSteps,
     checkStep,
