@@ -16,6 +16,7 @@
 // Exit 0 done, 1 failed, 2 bad input (nothing changed).
 // usage: backup.mjs --inventory <file> [--setup | --list | --check | --type full|diff|incr] [--json] [--private-data-dir <dir> [--ident <id>]]
 import { createBackupTools } from './lib/backup-steps.mjs'
+import { gapText, readArchiveGap } from './lib/backup-status.mjs'
 import { roleOf } from './lib/cluster-health.mjs'
 import { settledIn } from './lib/day2.mjs'
 import { InputError } from '../lib/errors.mjs'
@@ -65,9 +66,15 @@ async function main({ args, progress, loadContext }) {
   if (args.list) {
     const info = await tools.info()
     const window = recoverableWindow(info)
+    // A gap in the archive since the last backup: targets past it are out of reach until the next.
+    const gap = await readArchiveGap(ctx, info)
     if (args.json) {
       process.stdout.write(
-        JSON.stringify({ stanza: info.name, status: info.status, window, backups: info.backup, archive: info.archive }, null, 2) + '\n',
+        JSON.stringify(
+          { stanza: info.name, status: info.status, window, archive_gap: gap, backups: info.backup, archive: info.archive },
+          null,
+          2,
+        ) + '\n',
       )
     } else {
       process.stdout.write(backupsTable(info))
@@ -76,6 +83,7 @@ async function main({ args, progress, loadContext }) {
           ? `recoverable: from ${window.from} (end of ${window.oldest}) to the last archived WAL ${window.lastWal}\n`
           : 'recoverable: nothing yet (no backup)\n',
       )
+      if (gap) process.stdout.write(`  except: ${gapText(gap)}\n`)
     }
     return 0
   }

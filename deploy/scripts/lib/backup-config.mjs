@@ -83,6 +83,14 @@ export const backupVars = z.object({
   // WAL waiting for an unreachable repository is bounded: past this, pgBackRest reports the
   // segments archived and drops them (the archive then has a gap; status shows it).
   backup_archive_push_queue_max: size.default('1GB'),
+  // Archiving this far behind (the oldest segment waiting in pg_wal, in seconds) is reported by
+  // status.mjs: a restore cannot reach the writes in those segments yet.
+  backup_archive_lag_max_seconds: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int('must be an integer')
+    .min(1, 'must be 1-604800')
+    .max(604800, 'must be 1-604800')
+    .default(300),
   backup_repo_s3: s3Repo.optional(),
 })
 
@@ -118,8 +126,18 @@ export function resolveBackup({ hosts, vars, formation, file, key }) {
     tlsPort: vars.backup_tls_port,
     repoPath: vars.backup_repo_s3 ? vars.backup_repo_s3.path : vars.backup_repo_path,
     archivePushQueueMax: vars.backup_archive_push_queue_max,
+    archivePushQueueMaxBytes: sizeBytes(vars.backup_archive_push_queue_max),
+    archiveLagMaxSeconds: vars.backup_archive_lag_max_seconds,
     s3: vars.backup_repo_s3,
   }
+}
+
+/** A pgBackRest size ("512MB", "1GB"; its units are powers of 1024) in bytes. @param {string} size */
+export function sizeBytes(size) {
+  const m = /^(\d+)(KB|MB|GB|TB)?$/i.exec(size)
+  if (!m) throw new InputError(`"${size}" is not a size such as 512MB or 1GB`)
+  const unit = ['', 'KB', 'MB', 'GB', 'TB'].indexOf((m[2] ?? '').toUpperCase())
+  return Number(m[1]) * 1024 ** unit
 }
 
 /** `key=value` lines of an ini section. @param {string} name @param {Array<[string, string | number | undefined]>} entries */

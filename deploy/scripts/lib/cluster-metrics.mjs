@@ -57,6 +57,21 @@ export function createClusterMetrics({ formation, expectedNodes }) {
     backups: gauge('pgha_backup_count', 'backups the repository keeps'),
     archiveFailed: gauge('pgha_archive_failed_count', "the primary's pg_stat_archiver.failed_count (since its stats were reset)", ['node']),
     archiveFailing: gauge('pgha_archive_failing', "1 when the primary's last archive_command attempt failed", ['node']),
+    archiveWaiting: gauge(
+      'pgha_archive_waiting_segments',
+      "WAL segments (and history files) waiting in the primary's pg_wal to be archived",
+      ['node'],
+    ),
+    archiveWaitingBytes: gauge('pgha_archive_waiting_bytes', 'their size, in bytes', ['node']),
+    archiveLag: gauge(
+      'pgha_archive_lag_seconds',
+      "how long the primary's oldest segment waiting to be archived has waited (0 when none waits)",
+      ['node'],
+    ),
+    archiveGap: gauge(
+      'pgha_archive_gap_segments',
+      'WAL segments missing from the archive since the last backup began (archive-push-queue-max dropped them): no restore crosses them',
+    ),
     pollErrors: new client.Counter({
       name: 'pgha_exporter_poll_errors_total',
       help: 'polls of the monitor that failed',
@@ -107,12 +122,23 @@ export function createClusterMetrics({ formation, expectedNodes }) {
     if (status.last_backup) metrics.lastBackup.set(status.last_backup.completed_at)
     metrics.backups.set(status.backups)
     // The primary moves: only the current one's figures are current.
-    metrics.archiveFailed.reset()
-    metrics.archiveFailing.reset()
-    if (status.archiver) {
-      metrics.archiveFailed.set({ node: status.archiver.node }, status.archiver.failed_count)
-      metrics.archiveFailing.set({ node: status.archiver.node }, status.archiver.failing ? 1 : 0)
+    for (const m of [
+      metrics.archiveFailed,
+      metrics.archiveFailing,
+      metrics.archiveWaiting,
+      metrics.archiveWaitingBytes,
+      metrics.archiveLag,
+    ])
+      m.reset()
+    const a = status.archiver
+    if (a) {
+      metrics.archiveFailed.set({ node: a.node }, a.failed_count)
+      metrics.archiveFailing.set({ node: a.node }, a.failing ? 1 : 0)
+      metrics.archiveWaiting.set({ node: a.node }, a.waiting_segments)
+      metrics.archiveWaitingBytes.set({ node: a.node }, a.waiting_bytes)
+      metrics.archiveLag.set({ node: a.node }, a.lag_seconds)
     }
+    metrics.archiveGap.set(status.archive_gap?.segments ?? 0)
   }
 
   function failed() {

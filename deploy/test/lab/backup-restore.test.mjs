@@ -6,16 +6,25 @@
 // repository down, archiving on the new primary after a power-off, and, every node lost, a new
 // cluster seeded by --promote-as-cluster at a target time and made by bring-up.
 import fs from 'node:fs/promises'
-import YAML from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findVm } from '../../lab/lab-config.mjs'
 import { startService, stopService } from '../../lab/services.mjs'
 import { waitFor } from '../../lib/wait-for.mjs'
-import { jsonLines, labFault, psql, startLabCluster, stopLabCluster, superuserSql, switchover } from '../support/lab-cluster.mjs'
+import {
+  addBackupHost,
+  jsonLines,
+  labFault,
+  psql,
+  startLabCluster,
+  stopLabCluster,
+  superuserSql,
+  switchover,
+} from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 
 const LAB = { name: 'pghbk', subnet: '10.213.68.0/24', profile: 'fast' }
 const PREFIX = '10.213.68'
+const LAG_MAX_SECONDS = 20
 /** @type {import('../support/lab-cluster.mjs').LabCluster} */
 let cluster
 /** The VM the power-off case leaves off. @type {string | undefined} */
@@ -29,9 +38,9 @@ let poweredOff
 beforeAll(async () => {
   cluster = await startLabCluster(LAB)
   // The repository host: VM3, beside the monitor and node3, as in the users' three-VM layout.
-  const doc = YAML.parse(await fs.readFile(cluster.inventory.file, 'utf8'))
-  doc.all.children.backup = { hosts: { 'vm3-backup': { ansible_host: `${PREFIX}.13`, lab_vm: 'vm3' } } }
-  await fs.writeFile(cluster.inventory.file, YAML.stringify(doc))
+  // Bounds small enough for the repository-down case to pass them in seconds: four segments
+  // (64 MB) of WAL kept for the repository, archiving 20 s behind reported.
+  await addBackupHost(cluster, 'vm3', { backup_archive_push_queue_max: '64MB', backup_archive_lag_max_seconds: LAG_MAX_SECONDS })
 })
 afterAll(async () => {
   await stopLabCluster(cluster, LAB)
@@ -238,11 +247,12 @@ describe('backup.mjs and restore.mjs', () => {
     expect(primary).toBeDefined()
   })
 
-  it('writes go on while the repository is down; status reports archiving failing; it catches up after', async () => {
+  it('writes go on while the repository is down; failing, behind and at the queue bound are reported; the gap dropped WAL leaves, until the next backup', async () => {
     /** @returns {Promise<any>} */
     const statusView = async () =>
       JSON.parse((await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file, '--json'])).stdout)
-    const primaryVm = `vm${String((await statusView()).nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name).slice(-1)}`
+    const primary = String((await statusView()).nodes.find((/** @type {StatusNode} */ n) => n.role === 'primary')?.name)
+    const primaryVm = `vm${primary.slice(-1)}`
     const vm3 = findVm(cluster.lab, 'vm3')
     await stopService(vm3, 'pgbackrest-server')
     try {
@@ -257,6 +267,47 @@ describe('backup.mjs and restore.mjs', () => {
       )
       expect(failing.healthy).toBe(true)
       expect(failing.backup.problems.join('\n')).toMatch(/^archive_command failing on node\d: \d+ failures, last for [0-9A-F]{24}/m)
+
+      const behind = await waitFor(
+        async () => {
+          const view = await statusView()
+          return view.backup?.archiver?.behind ? view : null
+        },
+        { timeoutMs: 60_000, what: `status.mjs to report archiving more than ${LAG_MAX_SECONDS} s behind` },
+      )
+      expect(behind.backup.archiver.lag_seconds).toBeGreaterThan(LAG_MAX_SECONDS)
+      expect(behind.backup.problems.join('\n')).toMatch(
+        new RegExp(
+          `^archiving on ${primary} is \\d+ s behind \\(bound ${LAG_MAX_SECONDS} s, backup_archive_lag_max_seconds\\): \\d+ segments? \\(\\d+ MB\\) waiting`,
+          'm',
+        ),
+      )
+      const text = await runScript('scripts/status.mjs', ['--inventory', cluster.inventory.file])
+      expect(text.stdout).toMatch(/, \d+ segments? \(\d+ MB\) waiting, the oldest for \d+ s$/m)
+
+      // Six more segments, seven waiting: past 64 MB pgBackRest reports the oldest archived and
+      // drops it, so no more than four stay in pg_wal however long the repository is gone.
+      for (let i = 0; i < 6; i++) {
+        expect(await writeRows('repo-down-queue', 410 + i, 1)).toHaveLength(1)
+        await superuserSql(cluster, primaryVm, 'select pg_switch_wal()')
+      }
+      const atBound = await waitFor(
+        async () => {
+          const view = await statusView()
+          const a = view.backup?.archiver
+          return a?.waiting_segments <= 4 && view.backup.problems.some((/** @type {string} */ p) => p.includes('at archive-push-queue-max'))
+            ? view
+            : null
+        },
+        { timeoutMs: 90_000, what: 'pg_wal to stay at archive-push-queue-max (64 MB), pgBackRest dropping the oldest segments' },
+      )
+      expect(atBound.backup.archiver.waiting_bytes).toBeLessThanOrEqual(64 * 1024 * 1024)
+      expect(atBound.backup.problems.join('\n')).toMatch(
+        new RegExp(
+          `^${primary} has 4 segments \\(64 MB\\) waiting, the oldest for \\d+ \\w+, at archive-push-queue-max \\(64 MB\\): pgBackRest drops the oldest segments`,
+          'm',
+        ),
+      )
     } finally {
       await startService(vm3, 'pgbackrest-server')
     }
@@ -264,8 +315,21 @@ describe('backup.mjs and restore.mjs', () => {
     // which the archiver reaches only after every segment before it.
     await waitFor(async () => (await backup('--check')).code === 0, { timeoutMs: 90_000, what: 'pgbackrest check to pass again' })
     const after = await statusView()
-    expect(after.backup.archiver.failing).toBe(false)
-    expect(after.backup.problems).toEqual([])
+    expect(after.backup.archiver).toMatchObject({ failing: false, behind: false, waiting_segments: 0 })
+    // What was dropped is missing from the archive: reported, in status and --list, until a backup
+    // taken after it. Seven segments closed, four kept: three at least (archive_timeout may close more).
+    expect(after.backup.archive_gap.segments).toBeGreaterThanOrEqual(3)
+    expect(after.backup.problems).toEqual([
+      expect.stringMatching(
+        /^the archive misses \d+ WAL segments since the last backup began \([0-9A-F]+\/[0-9A-F]+ to [0-9A-F]+\/[0-9A-F]+;/,
+      ),
+    ])
+    expect(await listed()).toMatch(/^ {2}except: the archive misses \d+ WAL segments/m)
+    const incr = await backup()
+    expect(incr.code, incr.stdout + incr.stderr).toBe(0)
+    const cleared = await statusView()
+    expect(cleared.backup.archive_gap).toBeNull()
+    expect(cleared.backup.problems).toEqual([])
   })
 
   it("a power-off of the primary's VM: the new primary archives, check passes there, a restore has its writes", async () => {

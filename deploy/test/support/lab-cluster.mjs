@@ -97,6 +97,18 @@ export async function startLabCluster({ name, subnet, profile = 'fast', hostVars
 }
 
 /**
+ * Adds the group `backup` (the repository host, on a VM of the lab) and backup settings to the
+ * cluster's inventory.
+ * @param {LabCluster} cluster @param {string} vm @param {Record<string, unknown>} [vars] backup_* settings (all.vars)
+ */
+export async function addBackupHost(cluster, vm, vars = {}) {
+  const doc = YAML.parse(await fs.readFile(cluster.inventory.file, 'utf8'))
+  doc.all.children.backup = { hosts: { [`${vm}-backup`]: { ansible_host: findVm(cluster.lab, vm).address, lab_vm: vm } } }
+  Object.assign(doc.all.vars, vars)
+  await fs.writeFile(cluster.inventory.file, YAML.stringify(doc))
+}
+
+/**
  * Tears down a cluster's lab; with no cluster (its start failed or was interrupted), the lab
  * named in `fallback`.
  * @param {LabCluster | undefined} cluster @param {{name: string, subnet?: string}} [fallback]

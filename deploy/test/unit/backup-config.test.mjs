@@ -67,6 +67,8 @@ describe('inventory: backup settings', () => {
       tlsPort: 8432,
       repoPath: `${BACKUP_FILES.dir}/repo`,
       archivePushQueueMax: '1GB',
+      archivePushQueueMaxBytes: 1024 ** 3,
+      archiveLagMaxSeconds: 300,
       s3: undefined,
     })
     expect(backup?.repoHost).toMatchObject({ host: 'vm3-backup', address: '10.0.0.13', role: 'backup', labVm: 'vm3' })
@@ -89,6 +91,11 @@ describe('inventory: backup settings', () => {
       'a bad queue size',
       (/** @type {InventoryDoc} */ d) => (d.all.vars.backup_archive_push_queue_max = 'lots'),
       /backup_archive_push_queue_max: must be a size/,
+    ],
+    [
+      'an archive lag bound of 0',
+      (/** @type {InventoryDoc} */ d) => (d.all.vars.backup_archive_lag_max_seconds = 0),
+      /backup_archive_lag_max_seconds: must be 1-604800/,
     ],
     [
       'a relative repository path',
