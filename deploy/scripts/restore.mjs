@@ -140,7 +140,8 @@ async function main({ args, progress, loadContext }) {
     pgdata,
     app: `psql "host=${into.address} port=${restorePort} dbname=${inventory.dbname} user=${inventory.appUser}"`,
     superuser: `on ${into.host} as postgres: psql -h /var/run/postgresql -p ${restorePort} -d ${inventory.dbname}`,
-    stop: `on ${into.host} as postgres: pg_ctl stop -D ${pgdata} -m fast && rm -rf ${pgdata}`,
+    // pg_ctl by its full path: Debian puts it on no user's PATH.
+    stop: `on ${into.host} as postgres: ${quote(`${inventory.pgBindir}/pg_ctl`)} stop -D ${pgdata} -m fast && rm -rf ${pgdata}`,
   }
   progress.info(
     'done',

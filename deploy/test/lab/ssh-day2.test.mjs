@@ -2,18 +2,22 @@
 // lab (no lab_name, no lab_vm): every script reaches the VMs the way it would reach real hosts.
 // One cluster, ordered steps sharing it: bring-up, switchover (any, then --to), maintenance of a
 // standby, rejoin of an old primary whose timeline really diverged, add-node of a 4th node,
-// teardown. After each step the monitor's view (status.mjs --json) is checked.
+// pgBackRest (setup with the repository on vm3, a full backup, a restore of the latest writes
+// into a scratch server on vm4, removed as restore.mjs says), teardown. After each step the
+// monitor's view (status.mjs --json) is checked.
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
+import { $ } from 'zx'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findVm, resolveLabConfig } from '../../lab/lab-config.mjs'
 import { labDown } from '../../lab/lab.mjs'
 import { namespacePids } from '../../lab/network.mjs'
 import { labSshPaths } from '../../lab/sshd.mjs'
+import { shellQuote } from '../../lib/shell.mjs'
 import { waitFor } from '../../lib/wait-for.mjs'
-import { jsonLines, nodeDsn, psql } from '../support/lab-cluster.mjs'
+import { jsonLines, nodeDsn, parseDatabaseUrl, psql } from '../support/lab-cluster.mjs'
 import { runScript } from '../support/run-script.mjs'
 import { sshLabVars } from '../support/ssh-lab-inventory.mjs'
 
@@ -55,8 +59,11 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true })
 })
 
-/** The lab's VMs over ssh: addresses, the lab's key and known_hosts, nothing else. */
-async function writeInventory({ withVm4 = false } = {}) {
+/**
+ * The lab's VMs over ssh: addresses, the lab's key and known_hosts, nothing else; with a backup
+ * group, vm3's address is the pgBackRest repository host.
+ */
+async function writeInventory({ withVm4 = false, withBackup = false } = {}) {
   const hosts = {
     vm1: { ansible_host: `${prefix}.11`, node_name: 'node1' },
     vm2: { ansible_host: `${prefix}.12`, node_name: 'node2' },
@@ -69,6 +76,7 @@ async function writeInventory({ withVm4 = false } = {}) {
       children: {
         monitor: { hosts: { 'vm3-monitor': { ansible_host: `${prefix}.13`, pg_port: 5431 } } },
         nodes: { hosts },
+        ...(withBackup ? { backup: { hosts: { 'vm3-backup': { ansible_host: `${prefix}.13` } } } } : {}),
       },
     },
   }
@@ -198,6 +206,39 @@ async function pgCtl(vm, ...args) {
   const out = await labCli('exec', vm, '--user', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', NODE_PGDATA, ...args)
   expect(out.code, `${vm}: pg_ctl ${args.join(' ')}: ${out.stderr}`).toBe(0)
   return out
+}
+
+/**
+ * A command line run as root on a VM through its sshd, the way an operator types one in.
+ * @param {string} vm @param {string} command
+ */
+async function sshRoot(vm, command) {
+  const opts = [
+    'BatchMode=yes',
+    'IdentitiesOnly=yes',
+    'StrictHostKeyChecking=yes',
+    `UserKnownHostsFile=${keys.knownHosts}`,
+    'ConnectTimeout=5',
+  ]
+  const out = await $({
+    quiet: true,
+    nothrow: true,
+    timeout: 60_000,
+  })`ssh ${opts.flatMap((o) => ['-o', o])} -i ${keys.privateKey} -l root ${findVm(lab, vm).address} ${command}`
+  return { code: out.exitCode, stdout: out.stdout.trim(), stderr: out.stderr.trim() }
+}
+
+/**
+ * `pgbackrest server` as the pid file of the plain service (no systemd on these VMs) names it:
+ * the process's command line and user, or null when none runs. @param {string} vm
+ */
+async function pgbackrestServer(vm) {
+  const pidFile = inVmHome(vm, '.pgha-services/pgbackrest-server.pid')
+  const [pid] = (await fs.readFile(pidFile, 'utf8').catch(() => '')).split(' ')
+  if (!pid) return null
+  const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ').trim()
+  const uid = /^Uid:\s+(\d+)/m.exec(await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1]
+  return cmdline ? { cmdline, uid: Number(uid) } : null
 }
 
 describe('day 2 over transport ssh', () => {
@@ -437,6 +478,93 @@ describe('day 2 over transport ssh', () => {
     expect(await pgProcesses('vm4')).not.toEqual([])
   })
 
+  it('sets up pgBackRest over ssh: repository on vm3, a server per VM as a plain service, archiving on; a re-run changes nothing', async () => {
+    await writeInventory({ withVm4: true, withBackup: true })
+    expect(await fs.readFile(inventory, 'utf8')).not.toMatch(/lab_name|lab_vm/)
+    const startedAt = Date.now()
+    const setup = await script('backup', '--setup', '--json')
+    log(`backup --setup: ${seconds(startedAt)}`)
+    expect(setup.stderr).toBe('')
+    expect(setup.code).toBe(0)
+    const records = jsonLines(setup.stdout)
+    expect(records.find((r) => r.step === 'hosts reachable')?.detail).toBe('4 data nodes and repository host vm3-backup over ssh')
+    expect(records.find((r) => r.step === 'backup: stanza')?.status).toBe('changed')
+    expect(records.find((r) => r.step === 'backup: check')?.status).toBe('ok')
+    expect(records.filter((r) => r.step === 'backup: pgbackrest server').map((r) => [r.host, r.status])).toEqual([
+      ['vm3-backup', 'changed'],
+      ['vm1', 'changed'],
+      ['vm2', 'changed'],
+      ['vm4', 'changed'],
+    ])
+    // One server per VM, as the Postgres user, started with setsid + nohup (these VMs run no
+    // systemd); vm3's with repo.conf (the repository and node3 share its address).
+    const postgresUid = Number(/^postgres:[^:]*:(\d+):/m.exec(await fs.readFile('/etc/passwd', 'utf8'))?.[1])
+    for (const vm of ['vm1', 'vm2', 'vm3', 'vm4']) {
+      const server = await pgbackrestServer(vm)
+      expect(server, vm).toMatchObject({ uid: postgresUid })
+      expect(server?.cmdline, vm).toBe(
+        `pgbackrest --config=/var/lib/postgresql/.pgha/pgbackrest/${vm === 'vm3' ? 'repo' : 'node'}.conf server`,
+      )
+    }
+    // Secrets and keys are the Postgres user's alone.
+    for (const [vm, file] of [
+      ['vm1', 'node.conf'],
+      ['vm3', 'repo.conf'],
+      ['vm4', 'tls/host.key'],
+    ]) {
+      expect(((await fs.stat(inVmHome(String(vm), `.pgha/pgbackrest/${file}`))).mode & 0o777).toString(8), `${vm}: ${file}`).toBe('600')
+    }
+    const view = await expectHealthy(['node1', 'node2', 'node3', 'node4'])
+    for (const node of view.nodes) {
+      expect(await psql(nodeDsn(databaseUrl, node.host), 'show archive_mode'), node.name).toMatchObject({ stdout: 'on' })
+    }
+
+    const again = await script('backup', '--setup', '--json')
+    expect(again.stderr).toBe('')
+    expect(again.code).toBe(0)
+    expect(changedSteps(again)).toEqual([])
+  })
+
+  it('takes a full backup from a standby, restores the latest writes into vm4 and removes that server as restore.mjs says', async () => {
+    let startedAt = Date.now()
+    const full = await script('backup', '--type', 'full')
+    log(`backup --type full: ${seconds(startedAt)}`)
+    expect(full.stderr).toBe('')
+    expect(full.code).toBe(0)
+    expect(full.stdout).toMatch(/backup \[vm3-backup\]: \S+F \(full\) from standby node\d/)
+    // Written after the backup: only the archived WAL brings them back.
+    expect((await psql(databaseUrl, "insert into ledger select g, 'after backup' from generate_series(301, 310) g")).stderr).toBe('')
+
+    startedAt = Date.now()
+    const out = await script('restore', '--latest', '--into', 'vm4', '--json')
+    log(`restore --latest --into vm4: ${seconds(startedAt)}`)
+    expect(out.stderr).toBe('')
+    expect(out.code).toBe(0)
+    /** @type {{host: string, address: string, port: number, pgdata: string, stop: string}} */
+    const restored = jsonLines(out.stdout).find((r) => r.step === 'done')?.restore
+    expect(restored).toMatchObject({ host: 'vm4', address: `${prefix}.14` })
+    expect(restored.port).toBeGreaterThanOrEqual(5440)
+    expect(restored.pgdata).toMatch(/^\/var\/lib\/postgresql\/\.pgha\/restore\/default-\d{8}T\d{6}$/)
+    const { dbname, user, password } = parseDatabaseUrl(databaseUrl)
+    const dsn = `host=${restored.address} port=${restored.port} dbname=${dbname} user=${user} password=${password} connect_timeout=3`
+    expect((await psql(dsn, "select count(*), count(*) filter (where note = 'after backup') from ledger")).stdout).toBe('211|10')
+    expect((await psql(dsn, 'select pg_is_in_recovery(), current_setting($$archive_mode$$)')).stdout).toBe('f|off')
+    const scratch = inVmHome('vm4', path.relative('/var/lib/postgresql', restored.pgdata))
+    expect(await exists(path.join(scratch, 'PG_VERSION'))).toBe(true)
+    expect((await pgProcesses('vm4')).filter((p) => p.includes(restored.pgdata))).not.toEqual([])
+
+    // The removal exactly as printed, run as that user over ssh with a stock Debian PATH (this
+    // machine also links pg_ctl into /usr/local/bin, which a real VM does not have).
+    const how = /^on (\S+) as (\S+): (.+)$/.exec(restored.stop)
+    expect(how?.slice(1, 3)).toEqual(['vm4', 'postgres'])
+    const removed = await sshRoot('vm4', `su - postgres -c ${shellQuote(`PATH=/usr/bin:/bin; ${how?.[3]}`)}`)
+    expect(removed.code, removed.stderr).toBe(0)
+    expect((await psql(dsn, 'select 1')).stdout).toBe('')
+    expect(await exists(scratch)).toBe(false)
+    expect((await pgProcesses('vm4')).filter((p) => p.includes(restored.pgdata))).toEqual([])
+    await expectHealthy(['node1', 'node2', 'node3', 'node4'])
+  })
+
   it('tears the cluster down over ssh: monitor and nodes gone, no pg_autoctl left on any VM', async () => {
     // Every VM was reached through its own sshd, vm4 included.
     for (const vm of lab.vms) {
@@ -473,10 +601,12 @@ describe('day 2 over transport ssh', () => {
       expect(await pgProcesses(vm), vm).toEqual([])
       expect(await exists(inVmHome(vm, 'pgaf/node')), `${vm}: data`).toBe(false)
       expect(await exists(inVmHome(vm, '.pgpass')), `${vm}: .pgpass`).toBe(false)
+      // The backup servers stay: the repository outlives the cluster (restore.mjs
+      // --promote-as-cluster rebuilds one from it).
       expect(
         (await fs.readdir(inVmHome(vm, '.pgha-services'))).filter((f) => f.endsWith('.pid')),
         vm,
-      ).toEqual([])
+      ).toEqual(['pgbackrest-server.pid'])
     }
     expect(await exists(inVmHome('vm3', 'pgaf/monitor')), 'monitor data').toBe(false)
     // The VMs stay up, sshd and all.
