@@ -15,7 +15,8 @@ import { BACKUP_FILES } from './backup-config.mjs'
  */
 /**
  * Segments missing from the archive between the last backup's first segment and the newest one
- * archived: `from_lsn` is the first WAL position no restore can reach, `to_lsn` where the archive
+ * archived (pgBackRest dropped them at archive-push-queue-max, or a primary failed before
+ * archiving them: a promoted standby archives only from its own timeline's start on): `from_lsn` is the first WAL position no restore can reach, `to_lsn` where the archive
  * holds WAL again.
  * @typedef {{segments: number, from_lsn: string, to_lsn: string}} ArchiveGap
  */
@@ -195,7 +196,7 @@ export async function readArchiveGap({ inventory, runtime }, info) {
 
 /** @param {ArchiveGap} gap */
 export function gapText(gap) {
-  return `the archive misses ${gap.segments} WAL segment${gap.segments === 1 ? '' : 's'} since the last backup began (${gap.from_lsn} to ${gap.to_lsn}; archive-push-queue-max drops WAL while the repository is unreachable): no restore reaches past ${gap.from_lsn} until a backup is taken after ${gap.to_lsn} (backup.mjs)`
+  return `the archive misses ${gap.segments} WAL segment${gap.segments === 1 ? '' : 's'} since the last backup began (${gap.from_lsn} to ${gap.to_lsn}: dropped at archive-push-queue-max, or never archived by a primary that failed): no restore reaches past ${gap.from_lsn} until a backup is taken after ${gap.to_lsn} (backup.mjs)`
 }
 
 /** One line for status.mjs. @param {BackupStatus} status */

@@ -192,7 +192,7 @@ describe('a gap in the archive', () => {
     const status = assessBackups({ stanza: 'default', info, archiver, gap, lagMaxSeconds: LAG_MAX, queueMaxBytes: QUEUE_MAX, now: NOW })
     expect(status.archive_gap).toEqual(gap)
     expect(status.problems).toEqual([
-      'the archive misses 3 WAL segments since the last backup began (0/9000000 to 0/C000000; archive-push-queue-max drops WAL while the repository is unreachable): no restore reaches past 0/9000000 until a backup is taken after 0/C000000 (backup.mjs)',
+      'the archive misses 3 WAL segments since the last backup began (0/9000000 to 0/C000000: dropped at archive-push-queue-max, or never archived by a primary that failed): no restore reaches past 0/9000000 until a backup is taken after 0/C000000 (backup.mjs)',
     ])
   })
 })
