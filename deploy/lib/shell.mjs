@@ -13,8 +13,8 @@ export function shellQuote(arg) {
 
 /**
  * `sh -c` script: writes stdin to $1 with mode $2, through a temporary file of its own beside it
- * (so hosts sharing the directory cannot clash), unless $1 already holds exactly that: it then
- * prints "unchanged" and leaves $1 alone.
+ * (so hosts sharing the directory cannot clash), unless $1 already holds exactly that with that
+ * mode: it then prints "unchanged" and leaves $1 alone. A mode loosened by hand is put back.
  */
 export const WRITE_IF_CHANGED_SH =
-  'tmp=$(mktemp "$1.XXXXXX") && cat > "$tmp" && chmod "$2" "$tmp" && if cmp -s "$tmp" "$1"; then rm -f "$tmp"; echo unchanged; else mv "$tmp" "$1"; fi'
+  'tmp=$(mktemp "$1.XXXXXX") && cat > "$tmp" && chmod "$2" "$tmp" && if cmp -s "$tmp" "$1" && [ "$(stat -c %a "$tmp")" = "$(stat -c %a "$1")" ]; then rm -f "$tmp"; echo unchanged; else mv "$tmp" "$1"; fi'

@@ -4,10 +4,14 @@
 // Steps: 1. validate the inventory (exit 2 on bad input, no host touched)
 //        2. each data node, last first: stop and remove its service, delete its data
 //        3. the monitor: the same
-//        4. remove ~postgres/.pgpass on every host
+//        4. with a group "backup": stop and remove `pgbackrest server` on every data node's host
+//           but the repository host's (the repository stays, and restore.mjs reads it through
+//           that server: a backup outlives the cluster it came from)
+//        5. remove ~postgres/.pgpass on every host
 // Idempotent: tearing down what is already gone changes nothing. The lab's VMs stay up
 // (`lab down` removes those).
 // usage: teardown.mjs --inventory <file> --yes [--json] [--private-data-dir <dir> [--ident <id>]]
+import { BACKUP_SERVICE } from './lib/backup-config.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
@@ -32,6 +36,17 @@ async function main({ args, progress, loadContext }) {
       const existed = await runtime.destroyData(host)
       return { changed: existed, detail: existed ? `deleted ${host.pgdata}` : 'already gone' }
     })
+  }
+  const repoAddress = inventory.backup?.repoHost.address
+  if (repoAddress) {
+    const serverHosts = [...new Map(inventory.nodes.map((n) => [n.address, n])).values()].filter((n) => n.address !== repoAddress)
+    for (const host of serverHosts) {
+      await progress.step('backup: pgbackrest server', host.host, async () => {
+        const wasRunning = await transport.stopService(host, BACKUP_SERVICE)
+        await transport.removeService(host, BACKUP_SERVICE)
+        return { changed: wasRunning, detail: wasRunning ? `stopped and removed on ${host.address}` : 'not running' }
+      })
+    }
   }
   for (const host of hosts) {
     await progress.step('passfile', host.host, async () => {

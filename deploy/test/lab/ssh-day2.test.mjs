@@ -591,6 +591,9 @@ describe('day 2 over transport ssh', () => {
       'node1: data',
       'monitor: stop',
       'monitor: data',
+      'backup: pgbackrest server',
+      'backup: pgbackrest server',
+      'backup: pgbackrest server',
       'passfile',
       'passfile',
       'passfile',
@@ -601,12 +604,12 @@ describe('day 2 over transport ssh', () => {
       expect(await pgProcesses(vm), vm).toEqual([])
       expect(await exists(inVmHome(vm, 'pgaf/node')), `${vm}: data`).toBe(false)
       expect(await exists(inVmHome(vm, '.pgpass')), `${vm}: .pgpass`).toBe(false)
-      // The backup servers stay: the repository outlives the cluster (restore.mjs
-      // --promote-as-cluster rebuilds one from it).
+      // The repository host's backup server stays: the repository outlives the cluster
+      // (restore.mjs reads it, --promote-as-cluster rebuilds a cluster from it). The others go.
       expect(
         (await fs.readdir(inVmHome(vm, '.pgha-services'))).filter((f) => f.endsWith('.pid')),
         vm,
-      ).toEqual(['pgbackrest-server.pid'])
+      ).toEqual(vm === 'vm3' ? ['pgbackrest-server.pid'] : [])
     }
     expect(await exists(inVmHome('vm3', 'pgaf/monitor')), 'monitor data').toBe(false)
     // The VMs stay up, sshd and all.
