@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // restore: point-in-time recovery from the pgBackRest repository, either into a scratch data
 // directory on one host of the inventory, started as a standalone server beside the cluster
-// (never over a cluster node, never archiving into the cluster's stanza), for an operator to read
-// from; or, with --promote-as-cluster, into the first data node's own data directory after the
-// whole cluster is lost, as the seed bring-up makes a new cluster from.
+// (never archiving into the cluster's stanza), for an operator to read from; with --yes and
+// --pgdata naming a data node's own data directory, the same over that node once it is out of
+// the cluster (stopped and dropped from the formation); or, with --promote-as-cluster, into the
+// first data node's own data directory after the whole cluster is lost, as the seed bring-up
+// makes a new cluster from.
 //
 // Steps: 1. validate the inventory and the flags (exit 2 on bad input, nothing changed)
 //        2. from the target host: the repository answers, and the target lies inside what it can
@@ -14,6 +16,10 @@
 //           latest timeline, so a target after a failover is reached through it)
 //        4. start Postgres there on a free port, wait until it has reached the target and
 //           accepts writes, and print how to reach it, stop it and remove it
+// --yes --pgdata <node N's data directory>: 2. N is out of the cluster (its Postgres and keeper
+//        stopped, the monitor answers and does not list it; otherwise exit 2); 3. N's keeper
+//        service and pg_autoctl files removed, its data directory emptied, then the restore as
+//        above; 4. as above, and rejoin.mjs is printed as the way back into the cluster.
 // --promote-as-cluster (with --yes): 2. every data node is gone (none answers, every data
 //        directory empty) and the monitor, if it runs, lists no node; pgBackRest's files on the
 //        data nodes and the repository host (as backup.mjs --setup writes them); 3. pgbackrest
@@ -21,7 +27,7 @@
 //        goes to the stanza); 4. Postgres started there alone until promoted at the target, the
 //        restore's recovery settings removed, stopped cleanly; then bringup.mjs makes the cluster
 //        from it (printed, not run: the next command is the operator's).
-// usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) (--into <host> [--pgdata <dir>] [--port <n>] | --promote-as-cluster --yes)
+// usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) (--into <host> [--pgdata <dir> [--yes]] [--port <n>] | --promote-as-cluster --yes)
 import { BACKUP_FILES } from './lib/backup-config.mjs'
 import { backupOf, createBackupTools } from './lib/backup-steps.mjs'
 import { tcpPortOption } from '../lib/cli-options.mjs'
@@ -30,7 +36,7 @@ import { shellQuote as quote } from '../lib/shell.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
 const USAGE =
-  'usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) (--into <host> [--pgdata <dir>] [--port <n>] | --promote-as-cluster --yes)'
+  'usage: restore.mjs --inventory <file> (--target-time <ISO time> | --target-lsn <lsn> | --latest) (--into <host> [--pgdata <dir> [--yes]] [--port <n>] | --promote-as-cluster --yes)'
 const RESTORE_ROOT = '/var/lib/postgresql/.pgha/restore'
 const FIRST_PORT = 5440
 const LAST_PORT = 5499
@@ -40,7 +46,12 @@ async function main({ args, progress, loadContext }) {
   const target = parseTarget(args)
   if (args['promote-as-cluster']) return promoteAsCluster({ args, progress, loadContext, target })
   if (!args.into) throw new InputError(`--into is required (the inventory host to restore on); ${USAGE}`)
-  if (args.yes) throw new InputError(`--yes goes with --promote-as-cluster only: --into restores beside the cluster, never over it`)
+  // --yes confirms one thing only: replacing a node's data. A scratch restore needs no
+  // confirmation, and a --yes that confirms nothing (a mistyped --pgdata) must not pass silently.
+  if (args.yes && args.pgdata === undefined)
+    throw new InputError(
+      `--yes goes with --pgdata <a data node's data directory> (a restore over a node that is out of the cluster) or with --promote-as-cluster; a scratch restore needs no --yes`,
+    )
   const port = tcpPortOption(args.port, '--port')
 
   const ctx = await loadContext()
@@ -60,16 +71,31 @@ async function main({ args, progress, loadContext }) {
   const pgdata = String(args.pgdata ?? `${RESTORE_ROOT}/${backup.stanza}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)
   if (!/^\/[A-Za-z0-9_./-]+$/.test(pgdata) || pgdata.split('/').includes('..'))
     throw new InputError(`--pgdata "${pgdata}" must be an absolute path without ".."`)
-  // Never a cluster node's data directory, nor one inside or around it.
-  for (const host of [...inventory.nodes, inventory.monitor].filter((h) => h.address === into.address)) {
-    const inside = (/** @type {string} */ a, /** @type {string} */ b) => a === b || a.startsWith(`${b}/`)
-    if (inside(pgdata, host.pgdata) || inside(host.pgdata, pgdata)) {
-      const what = host.role === 'monitor' ? 'the monitor' : `cluster node ${host.nodeName}`
-      const running = await runtime.acceptsSql(host).catch(() => false)
-      throw new InputError(
-        `--pgdata ${pgdata} is ${pgdata === host.pgdata ? '' : 'inside or around '}the data directory of ${what} on ${into.host}${running ? ' (running)' : ''}: restore into a scratch directory (leave out --pgdata)`,
-      )
-    }
+  // Never the monitor's data directory, nor one inside or around a node's or the monitor's; a
+  // node's own data directory only with --yes, and only once the node is out of the cluster.
+  const hostsThere = [...inventory.nodes, inventory.monitor].filter((h) => h.address === into.address)
+  const inside = (/** @type {string} */ a, /** @type {string} */ b) => a === b || a.startsWith(`${b}/`)
+  /** The data node whose own data directory --yes restores over. */
+  const overNode = args.yes ? hostsThere.find((h) => h.role === 'node' && h.pgdata === pgdata) : undefined
+  for (const host of hostsThere) {
+    if (host === overNode || !(inside(pgdata, host.pgdata) || inside(host.pgdata, pgdata))) continue
+    const what = host.role === 'monitor' ? 'the monitor' : `cluster node ${host.nodeName}`
+    const running = await runtime.acceptsSql(host).catch(() => false)
+    const instead =
+      host.role === 'monitor'
+        ? 'a restore never goes over the monitor; restore into a scratch directory (leave out --pgdata)'
+        : pgdata === host.pgdata
+          ? `restore into a scratch directory (leave out --pgdata), or over ${host.nodeName} with --yes once it is out of the cluster`
+          : `restore into a scratch directory (leave out --pgdata); --yes restores over a node's data directory itself only`
+    throw new InputError(
+      `--pgdata ${pgdata} is ${pgdata === host.pgdata ? '' : 'inside or around '}the data directory of ${what} on ${into.host}${running ? ' (running)' : ''}: ${instead}`,
+    )
+  }
+  if (args.yes && !overNode) {
+    const nodesThere = hostsThere.filter((h) => h.role === 'node').map((h) => `${h.nodeName}: ${h.pgdata}`)
+    throw new InputError(
+      `--yes restores over the data directory of a node that is out of the cluster, and --pgdata ${pgdata} is none on ${into.host} (${nodesThere.join(', ') || 'no data node there'}): leave out --yes to restore into it as a scratch directory`,
+    )
   }
   const resetRepoPg = nodeThere ? [] : ['--reset-pg1-host']
   /** @param {string[]} extra */
@@ -79,6 +105,12 @@ async function main({ args, progress, loadContext }) {
     await transport.ensureReachable([into])
     return { changed: false, detail: `${into.host} over ${transport.name}` }
   })
+
+  if (overNode)
+    await progress.step(`${overNode.nodeName}: out of the cluster`, overNode.host, async () => {
+      await refuseUnlessOut(runtime, inventory, overNode)
+      return { changed: false, detail: `Postgres and keeper stopped; the monitor does not list ${overNode.nodeName}` }
+    })
 
   await checkRepository(pgbackrestOn, backup, into, target, inventory.file)
 
@@ -108,11 +140,31 @@ async function main({ args, progress, loadContext }) {
     return { changed: false, detail: `port ${restorePort} free` }
   })
 
-  await progress.step('scratch directory', into.host, async () => {
-    if (!(await isEmptyDir(runtime, into, pgdata))) throw new InputError(`--pgdata ${pgdata} on ${into.host} exists and is not empty`)
-    await runtime.pg(into, ['mkdir', '-p', '-m', '0700', pgdata])
-    return { changed: true, detail: `${pgdata} (empty, 0700)` }
-  })
+  if (overNode)
+    await progress.step(`${overNode.nodeName}: data directory`, overNode.host, async () => {
+      // Again right before deleting: a keeper or Postgres started since the first check wins.
+      await refuseUnlessOut(runtime, inventory, overNode)
+      // The whole directory goes, rather than a pgBackRest --delta over it: the restored server
+      // is then exactly what a scratch restore gives, with nothing of the node's left (pg_autoctl's
+      // settings, standby.signal, a postmaster.pid a crash left, which --delta refuses). With it go
+      // pg_autoctl's files for that directory and the keeper's service: they describe a
+      // registration the monitor has dropped, and a keeper started again (by the service manager,
+      // at the next boot) would run that dropped node over the restored server, or register it
+      // into the formation with data that left the cluster's history. rejoin.mjs makes them anew.
+      await runtime.removeService(overNode)
+      await runtime.destroyData(overNode)
+      await runtime.pg(overNode, ['mkdir', '-p', '-m', '0700', pgdata])
+      return {
+        changed: true,
+        detail: `${runtime.serviceName(overNode)} removed, pg_autoctl's files for it deleted, ${pgdata} emptied (0700)`,
+      }
+    })
+  else
+    await progress.step('scratch directory', into.host, async () => {
+      if (!(await isEmptyDir(runtime, into, pgdata))) throw new InputError(`--pgdata ${pgdata} on ${into.host} exists and is not empty`)
+      await runtime.pg(into, ['mkdir', '-p', '-m', '0700', pgdata])
+      return { changed: true, detail: `${pgdata} (empty, 0700)` }
+    })
 
   await progress.step('pgbackrest restore', into.host, async () => {
     // --latest has no target: recovery ends, and the server promotes, at the end of the archive.
@@ -140,16 +192,71 @@ async function main({ args, progress, loadContext }) {
     pgdata,
     app: `psql "host=${into.address} port=${restorePort} dbname=${inventory.dbname} user=${inventory.appUser}"`,
     superuser: `on ${into.host} as postgres: psql -h /var/run/postgresql -p ${restorePort} -d ${inventory.dbname}`,
-    // pg_ctl by its full path: Debian puts it on no user's PATH.
-    stop: `on ${into.host} as postgres: ${quote(`${inventory.pgBindir}/pg_ctl`)} stop -D ${pgdata} -m fast && rm -rf ${pgdata}`,
+    // pg_ctl by its full path: Debian puts it on no user's PATH. A node's directory stays for
+    // rejoin.mjs, which deletes and rebuilds it.
+    stop: `on ${into.host} as postgres: ${quote(`${inventory.pgBindir}/pg_ctl`)} stop -D ${pgdata} -m fast${overNode ? '' : ` && rm -rf ${pgdata}`}`,
+    ...(overNode && {
+      node: overNode.nodeName,
+      rejoin: `node deploy/scripts/rejoin.mjs --inventory ${inventory.file} --node ${overNode.nodeName} --yes`,
+    }),
   }
   progress.info(
     'done',
     `restored to ${target.label} in ${(progress.elapsedMs() / 1000).toFixed(1)} s; ` +
       `reach it with ${reach.app} (the application's password as of the target), or ${reach.superuser}; ` +
-      `remove it with ${reach.stop}`,
+      (reach.rejoin
+        ? `stop it with ${reach.stop}; ${reach.node} is out of the cluster until it is rebuilt from the primary with ${reach.rejoin} (this replaces the restored data)`
+        : `remove it with ${reach.stop}`),
     { restore: reach },
   )
+}
+
+/**
+ * Refuses (exit 2) unless `node` is out of the cluster: its Postgres not running, its keeper not
+ * running, and the monitor answering without listing it. A monitor that does not answer cannot
+ * prove the node was dropped, so that refuses too.
+ * @param {import('./lib/runtimes/runtime.mjs').Runtime} runtime @param {import('./lib/inventory.mjs').Inventory} inventory
+ * @param {import('./lib/inventory.mjs').InventoryHost} node
+ */
+async function refuseUnlessOut(runtime, inventory, node) {
+  const pgdata = quote(node.pgdata)
+  /** @type {string[]} */
+  const ties = []
+  if (await runtime.acceptsSql(node).catch(() => false)) ties.push(`its Postgres accepts connections`)
+  else if ((await runtime.pg(node, ['pg_ctl', 'status', '-D', node.pgdata], { allowFailure: true })).exitCode === 0)
+    ties.push(`its Postgres runs`)
+  // The kit's service, or a keeper started by hand: pg_autoctl's pid file names a live pg_autoctl.
+  const byHand = await runtime.pg(
+    node,
+    [
+      'sh',
+      '-c',
+      `f=$(pg_autoctl show file --pid --pgdata ${pgdata} 2>/dev/null) && p=$(head -n 1 "$f" 2>/dev/null) && test -n "$p" && tr '\\0' ' ' < /proc/"$p"/cmdline 2>/dev/null | grep -q pg_autoctl`,
+    ],
+    { allowFailure: true },
+  )
+  if ((await runtime.isRunning(node).catch(() => false)) || byHand.exitCode === 0)
+    ties.push(`its keeper runs (${runtime.serviceName(node)})`)
+  /** @type {import('./lib/runtimes/pg-autoctl-core.mjs').MonitorNode[] | undefined} */
+  let listed
+  try {
+    listed = await runtime.clusterNodes()
+  } catch {
+    ties.push(
+      `the monitor on ${inventory.monitor.host} (${inventory.monitor.address}:${inventory.monitor.port}) does not answer, so nothing shows it was dropped from the formation`,
+    )
+  }
+  const row = listed?.find((n) => n.name === node.nodeName || (n.host === node.address && Number(n.port) === node.port))
+  if (row)
+    ties.push(
+      `the monitor lists it as ${row.reported_state}${row.assigned_state === row.reported_state ? '' : ` (assigned ${row.assigned_state})`}`,
+    )
+  if (ties.length > 0)
+    throw new InputError(
+      `${node.nodeName} on ${node.host} (${node.address}:${node.port}) is not out of the cluster: ${ties.join('; ')}. ` +
+        `--yes restores over a node only once it is stopped (its keeper service ${runtime.serviceName(node)}) and dropped from the formation ` +
+        `(on the monitor: pg_autoctl drop node --pgdata ${inventory.monitor.pgdata} --hostname ${node.address} --pgport ${node.port} --force); nothing changed`,
+    )
 }
 
 /**

@@ -2,9 +2,12 @@
 // a running cluster without a failover, a backup from a standby, archiving that follows a
 // switchover, point-in-time restores that hold exactly the writes acknowledged before the target
 // (across the switchover's new timeline, and to just before a DELETE by mistake), bad input
-// refused with exit 2 before anything changes, writes and then archiving going on with the
-// repository down, archiving on the new primary after a power-off, and, every node lost, a new
-// cluster seeded by --promote-as-cluster at a target time and made by bring-up.
+// refused with exit 2 before anything changes, writes going on with the repository down (archiving
+// failing, behind, and at archive-push-queue-max reported; the gap dropped WAL leaves, until a
+// backup), a restore over a node stopped and dropped from the formation (then rejoined), archiving
+// on the new primary after a power-off with the repository down (the gap the old primary's
+// unarchived segments leave), and, every node lost, a new cluster seeded by --promote-as-cluster
+// at a target time and made by bring-up.
 import fs from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findVm } from '../../lab/lab-config.mjs'
@@ -79,7 +82,7 @@ async function writeRows(phase, from, count) {
 /**
  * The server restore.mjs started, from its --json output.
  * @param {{code: number | null, stdout: string, stderr: string}} out
- * @returns {{address: string, port: number, pgdata: string, host: string}}
+ * @returns {{address: string, port: number, pgdata: string, host: string, stop: string, node?: string, rejoin?: string}}
  */
 function restored(out) {
   expect(out.code, out.stdout + out.stderr).toBe(0)
@@ -108,6 +111,11 @@ async function listed() {
     .join('\n')
 }
 const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms))
+/** A command on a lab VM as the Postgres user, as an operator would run it there. @param {string} vm @param {...string} argv */
+const onVm = (vm, ...argv) =>
+  runScript('lab/cli.mjs', ['exec', vm, '--name', cluster.lab.name, '--subnet', cluster.lab.subnet, '--user', 'postgres', '--', ...argv])
+const NODE_PGDATA = '/var/lib/postgresql/pgaf/node'
+const MONITOR_PGDATA = '/var/lib/postgresql/pgaf/monitor'
 
 describe('backup.mjs and restore.mjs', () => {
   it('--setup configures pgBackRest on a running cluster without a failover; a re-run changes nothing', async () => {
@@ -214,6 +222,29 @@ describe('backup.mjs and restore.mjs', () => {
     expect(overNode.stderr).toMatch(
       /--pgdata \/var\/lib\/postgresql\/pgaf\/node is the data directory of cluster node node1 on vm1 \(running\)/,
     )
+    // --yes over a node still in the cluster: everything that ties it there is named.
+    const overRunningNode = await restore('--latest', '--into', 'vm1', '--pgdata', NODE_PGDATA, '--yes')
+    expect(overRunningNode.code, overRunningNode.stdout + overRunningNode.stderr).toBe(2)
+    expect(overRunningNode.stderr).toMatch(
+      /node1 on vm1 \(\S+:5432\) is not out of the cluster: its Postgres accepts connections; its keeper runs \(pgautofailover-node-5432\); the monitor lists it as (primary|secondary)\b/,
+    )
+    const overMonitor = await restore('--latest', '--into', 'vm3', '--pgdata', MONITOR_PGDATA, '--yes')
+    expect(overMonitor.code, overMonitor.stdout + overMonitor.stderr).toBe(2)
+    expect(overMonitor.stderr).toMatch(
+      /--pgdata \/var\/lib\/postgresql\/pgaf\/monitor is the data directory of the monitor on vm3 \(running\): a restore never goes over the monitor/,
+    )
+    const insideNode = await restore('--latest', '--into', 'vm1', '--pgdata', `${NODE_PGDATA}/base`, '--yes')
+    expect(insideNode.code, insideNode.stdout + insideNode.stderr).toBe(2)
+    expect(insideNode.stderr).toMatch(/is inside or around the data directory of cluster node node1 on vm1 \(running\)/)
+    // --yes confirms replacing a node's data only: with a scratch directory it is refused, not ignored.
+    const yesScratch = await restore('--latest', '--into', 'vm1', '--pgdata', '/var/lib/postgresql/.pgha/restore/scratch', '--yes')
+    expect(yesScratch.code, yesScratch.stdout + yesScratch.stderr).toBe(2)
+    expect(yesScratch.stderr).toMatch(
+      /--pgdata \/var\/lib\/postgresql\/\.pgha\/restore\/scratch is none on vm1 \(node1: \/var\/lib\/postgresql\/pgaf\/node\): leave out --yes/,
+    )
+    const yesAlone = await restore('--latest', '--into', 'vm1', '--yes')
+    expect(yesAlone.code, yesAlone.stdout + yesAlone.stderr).toBe(2)
+    expect(yesAlone.stderr).toMatch(/--yes goes with --pgdata <a data node's data directory>/)
 
     const vm3 = findVm(cluster.lab, 'vm3')
     await stopService(vm3, 'pgbackrest-server')
@@ -331,6 +362,120 @@ describe('backup.mjs and restore.mjs', () => {
     const cleared = await statusView()
     expect(cleared.backup.archive_gap).toBeNull()
     expect(cleared.backup.problems).toEqual([])
+  })
+
+  it('--yes over a node out of the cluster: refused while node3 runs or is listed; once dropped, restored there; rejoined', async () => {
+    const vm3 = findVm(cluster.lab, 'vm3')
+    const keeper = 'pgautofailover-node-5433'
+    const home = vm3.mounts['/var/lib/postgresql']
+    const overNode3 = () => restore('--latest', '--into', 'vm3', '--pgdata', NODE_PGDATA, '--yes')
+    /** What a refusal must leave: node3's data, pg_autoctl's files for it, its keeper's service. */
+    const node3Intact = async () => {
+      for (const file of [
+        `${home}/pgaf/node/PG_VERSION`,
+        `${home}/.config/pg_autoctl${NODE_PGDATA}/pg_autoctl.cfg`,
+        `${vm3.servicesDir}/${keeper}.json`,
+      ])
+        await fs.access(file)
+    }
+    expect(await writeRows('before-node-restore', 450, 5)).toHaveLength(5)
+    const total = await write('select count(*) from bk')
+
+    const running = await overNode3()
+    expect(running.code, running.stdout + running.stderr).toBe(2)
+    expect(running.stderr).toMatch(
+      /node3 on vm3 \(\S+:5433\) is not out of the cluster: its Postgres accepts connections; its keeper runs \(pgautofailover-node-5433\); the monitor lists it as secondary\b/,
+    )
+
+    // Stopped (the keeper stops its Postgres) but still in the formation.
+    await stopService(vm3, keeper)
+    await waitFor(async () => (await onVm('vm3', 'pg_ctl', 'status', '-D', NODE_PGDATA)).code !== 0, {
+      timeoutMs: 30_000,
+      what: "node3's Postgres to stop with its keeper",
+    })
+    const listed = await overNode3()
+    expect(listed.code, listed.stdout + listed.stderr).toBe(2)
+    // The monitor's listing is the only tie left.
+    expect(listed.stderr).toMatch(
+      /node3 on vm3 \(\S+:5433\) is not out of the cluster: the monitor lists it as \w+( \(assigned \w+\))?\. --yes/,
+    )
+
+    // Dropped on the monitor, as the refusal says (--force: its keeper is stopped).
+    const drop = await onVm(
+      'vm3',
+      'pg_autoctl',
+      'drop',
+      'node',
+      '--pgdata',
+      MONITOR_PGDATA,
+      '--hostname',
+      `${PREFIX}.13`,
+      '--pgport',
+      '5433',
+      '--force',
+    )
+    expect(drop.code, drop.stdout + drop.stderr).toBe(0)
+    await waitFor(async () => !(await nodes()).some((n) => n.name === 'node3'), { timeoutMs: 60_000, what: 'the monitor to forget node3' })
+
+    // Without the monitor's answer nothing shows node3 was dropped.
+    await stopService(vm3, 'pgautofailover-monitor-5432')
+    try {
+      const blind = await overNode3()
+      expect(blind.code, blind.stdout + blind.stderr).toBe(2)
+      expect(blind.stderr).toMatch(
+        /node3 on vm3 \(\S+:5433\) is not out of the cluster: the monitor on vm3-monitor \(\S+:5432\) does not answer/,
+      )
+    } finally {
+      await startService(vm3, 'pgautofailover-monitor-5432')
+    }
+    await waitFor(
+      async () => {
+        const view = await nodes()
+        return (
+          view.length === 2 && view.every((n) => n.assigned_state === n.reported_state && /^(primary|secondary)$/.test(n.reported_state))
+        )
+      },
+      { timeoutMs: 60_000, what: 'the monitor back, the two nodes left settled' },
+    )
+    await node3Intact()
+
+    const out = await restore('--latest', '--into', 'vm3', '--pgdata', NODE_PGDATA, '--yes', '--json')
+    const server = restored(out)
+    const done = jsonLines(out.stdout).find((e) => e.step === 'done')
+    expect(done.detail).toMatch(
+      /stop it with on vm3 as postgres: \S*\/pg_ctl stop -D \/var\/lib\/postgresql\/pgaf\/node -m fast; node3 is out of the cluster until it is rebuilt from the primary with node deploy\/scripts\/rejoin\.mjs --inventory \S+ --node node3 --yes/,
+    )
+    expect(server).toMatchObject({ host: 'vm3', pgdata: NODE_PGDATA, node: 'node3' })
+    expect(server.port).not.toBe(5433)
+    // Every write acknowledged before the restore, promoted, not archiving into the cluster's stanza.
+    expect(await queryRestored(server, "select count(*) from bk where phase = 'before-node-restore'")).toBe('5')
+    expect(await queryRestored(server, 'select count(*) from bk')).toBe(total)
+    expect(await queryRestored(server, 'select pg_is_in_recovery()')).toBe('f')
+    expect(await queryRestored(server, 'show archive_mode')).toBe('off')
+    // The dropped registration's files and the keeper's service are gone with the old data.
+    await expect(fs.access(`${home}/.config/pg_autoctl${NODE_PGDATA}/pg_autoctl.cfg`)).rejects.toThrow()
+    await expect(fs.access(`${vm3.servicesDir}/${keeper}.json`)).rejects.toThrow()
+    // A restored server running there keeps node3 from being out of the cluster.
+    const again = await overNode3()
+    expect(again.code, again.stdout + again.stderr).toBe(2)
+    expect(again.stderr).toMatch(/node3 on vm3 \(\S+:5433\) is not out of the cluster: its Postgres runs\./)
+
+    // Stopped as printed, then back in the cluster as the output says.
+    const stop = await onVm('vm3', 'sh', '-c', server.stop.replace(/^on vm3 as postgres: /, ''))
+    expect(stop.code, stop.stdout + stop.stderr).toBe(0)
+    const rejoin = await runScript('scripts/rejoin.mjs', ['--inventory', cluster.inventory.file, '--node', 'node3', '--yes'])
+    expect(rejoin.code, rejoin.stdout + rejoin.stderr).toBe(0)
+    const settled = await waitFor(
+      async () => {
+        const view = await nodes()
+        return view.length === 3 &&
+          view.every((n) => n.assigned_state === n.reported_state && /^(primary|secondary)$/.test(n.reported_state))
+          ? view
+          : null
+      },
+      { timeoutMs: 120_000, what: 'node3 back as a secondary beside the primary' },
+    )
+    expect(settled.find((n) => n.name === 'node3')?.role).toBe('secondary')
   })
 
   it("a power-off of the primary's VM with the repository down: the new primary archives; what the old one never archived is a gap, reported, that a backup closes", async () => {
