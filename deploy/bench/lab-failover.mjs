@@ -23,6 +23,7 @@ import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
 import { errorMessage } from '../lib/error-message.mjs'
 import { assessCluster, roleOf } from '../scripts/lib/cluster-health.mjs'
+import { performSwitchover } from '../scripts/lib/day2.mjs'
 import { ensureRoot } from '../lib/ensure-packages.mjs'
 import { PROFILE_NAMES } from '../scripts/lib/failover-profiles.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
@@ -133,15 +134,7 @@ try {
       const faultAt = Date.now()
       log(`profile ${profile}: ${scenario} of ${primary.name} (${vm})`)
       if (scenario === 'switchover') {
-        await ctx.runtime.pg(ctx.inventory.monitor, [
-          'pg_autoctl',
-          'perform',
-          'switchover',
-          '--pgdata',
-          ctx.inventory.monitor.pgdata,
-          '--formation',
-          ctx.inventory.formation,
-        ])
+        await performSwitchover(ctx)
       } else {
         await injectFault(cluster.lab, /** @type {'power-off' | 'partition' | 'isolate'} */ (scenario), vm)
       }

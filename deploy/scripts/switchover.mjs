@@ -8,7 +8,7 @@
 //        4. wait until healthy, with another primary (the --to node when given)
 // usage: switchover.mjs --inventory <file> [--to <node_name>] [--json] [--private-data-dir <dir> [--ident <id>]]
 import { assessCluster, roleOf } from './lib/cluster-health.mjs'
-import { nodeNamed } from './lib/day2.mjs'
+import { nodeNamed, performSwitchover } from './lib/day2.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
 
@@ -32,16 +32,7 @@ async function main({ args, progress, loadContext }) {
     return 0
   }
   await progress.step('perform switchover', inventory.monitor.host, async () => {
-    const action = args.to ? ['promotion', '--name', args.to] : ['switchover']
-    await runtime.pg(inventory.monitor, [
-      'pg_autoctl',
-      'perform',
-      ...action,
-      '--pgdata',
-      inventory.monitor.pgdata,
-      '--formation',
-      inventory.formation,
-    ])
+    await performSwitchover({ inventory, runtime }, { to: args.to })
     return { changed: true, detail: `switched over from ${oldPrimary}${args.to ? ` to ${args.to}` : ''}` }
   })
   await progress.step('healthy after', undefined, async () => {

@@ -18,6 +18,7 @@
 //   check: `pgbackrest check` (a WAL switch on the primary, archived to the repository)
 import fs from 'node:fs/promises'
 import { assessCluster, describeNodes, roleOf } from './cluster-health.mjs'
+import { performSwitchover } from './day2.mjs'
 import {
   ARCHIVE_TIMEOUT,
   BACKUP_FILES,
@@ -272,15 +273,7 @@ export function createBackupTools({ inventory, runtime, transport, secrets, prog
     const primary = primaryRow && hostOf(primaryRow.name)
     if (primary && (await archiveSettings(primary)).mode !== 'on') {
       await progress.step("switchover for the primary's restart", inventory.monitor.host, async () => {
-        await runtime.pg(inventory.monitor, [
-          'pg_autoctl',
-          'perform',
-          'switchover',
-          '--pgdata',
-          inventory.monitor.pgdata,
-          '--formation',
-          inventory.formation,
-        ])
+        await performSwitchover({ inventory, runtime })
         const now = await waitFor(
           async () => {
             const view = await runtime.clusterNodes()

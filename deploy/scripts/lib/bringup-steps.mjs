@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { assessCluster, describeNodes, roleOf } from './cluster-health.mjs'
+import { performSwitchover } from './day2.mjs'
 import { applicationDsn } from './dsn.mjs'
 import { bringupEnvText } from './env-file.mjs'
 import { monitorUri } from './monitor-uri.mjs'
@@ -306,18 +307,7 @@ export function createClusterSteps({ inventory, secrets, transport, runtime, pro
     await progress.step("primary off the monitor's host", undefined, async () => {
       const decision = primaryMoveTarget(nodes, inventory)
       if (!decision.move) return { changed: false, detail: decision.reason }
-      const monitor = inventory.monitor
-      await runtime.pg(monitor, [
-        'pg_autoctl',
-        'perform',
-        'promotion',
-        '--name',
-        decision.target,
-        '--pgdata',
-        monitor.pgdata,
-        '--formation',
-        inventory.formation,
-      ])
+      await performSwitchover({ inventory, runtime }, { to: decision.target })
       await waitFor(
         async () => {
           const now = await nodesNow()

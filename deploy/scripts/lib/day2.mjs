@@ -74,6 +74,39 @@ export function healthyPrimary(nodes) {
   return primaries.length === 1 && settledIn(primaries[0], ['primary', 'wait_primary']) ? primaries[0] : undefined
 }
 
+/** The client's exit code when the monitor refuses or cannot be reached (pg_autoctl defaults.h). */
+const EXIT_CODE_MONITOR = 6
+
+/**
+ * `pg_autoctl perform switchover` on the monitor, or `perform promotion` of `to`. Right after a
+ * node settles the monitor may still refuse ("cannot fail over: primary node is not in a stable
+ * state"; the client exits 6): tried again every `intervalMs` for up to `timeoutMs`, unless the monitor's
+ * view shows the switchover under way, which the caller's wait for the new primary then follows.
+ * @param {{inventory: Inventory, runtime: import('./runtimes/runtime.mjs').Runtime}} ctx
+ * @param {{to?: string, timeoutMs?: number, intervalMs?: number}} [options]
+ */
+export async function performSwitchover({ inventory, runtime }, { to, timeoutMs = 60_000, intervalMs = 2000 } = {}) {
+  const monitor = inventory.monitor
+  const action = to ? ['promotion', '--name', to] : ['switchover']
+  const argv = ['pg_autoctl', 'perform', ...action, '--pgdata', monitor.pgdata, '--formation', inventory.formation]
+  const before = (await runtime.clusterNodes()).find((n) => roleOf(n) === 'primary')?.name
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const out = await runtime.pg(monitor, argv, { allowFailure: true })
+    if (out.exitCode === 0) return
+    const view = await runtime.clusterNodes().catch(() => [])
+    const underWay = view.some(
+      (n) => (n.name === before && n.assigned_state !== 'primary') || (n.name === to && n.assigned_state !== 'secondary'),
+    )
+    if (underWay) return
+    if (out.exitCode !== EXIT_CODE_MONITOR || Date.now() >= deadline) {
+      const detail = (out.stderr.trim() || out.stdout.trim()).split('\n').slice(-4).join(' | ')
+      throw new Error(`pg_autoctl perform ${action[0]} on ${monitor.host} exited ${out.exitCode}: ${detail}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}
+
 /**
  * The monitor's view as a table (the columns status.mjs prints).
  * @param {Array<Pick<MonitorNode, 'name' | 'host' | 'port' | 'reported_state' | 'assigned_state' | 'health' | 'tli' | 'lsn'>>} nodes
