@@ -17,7 +17,7 @@
 // usage: archive-failover.mjs [--profile default|fast]
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { writeBenchResults } from './bench-results.mjs'
 import { findVm } from '../lab/lab-config.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
 import { errorMessage } from '../lib/error-message.mjs'
@@ -42,7 +42,6 @@ import { runScript } from '../test/support/run-script.mjs'
 
 const LAB = { name: 'pgharch', subnet: '10.213.73.0/24' }
 const SEGMENT_BYTES = 16 * 1024 * 1024
-const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
 const USAGE = `usage: archive-failover.mjs [--profile ${PROFILE_NAMES.join('|')}]`
 
 let args
@@ -191,9 +190,7 @@ try {
 }
 
 results.finished_at = new Date().toISOString()
-await fs.mkdir(resultsDir, { recursive: true })
-const file = path.join(resultsDir, `archive-failover-${String(results.started_at).replace(/[:.]/g, '-')}.json`)
-await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
+const file = await writeBenchResults('archive-failover', String(results.started_at), results)
 process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten: ${path.relative(process.cwd(), file)}\n`)
 
 /** Every file under the stanza's archive directory, by name. @param {string} dir @returns {Promise<string[]>} */

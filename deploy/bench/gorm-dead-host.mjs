@@ -13,6 +13,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeBenchResults } from './bench-results.mjs'
 import { $ } from 'zx'
 import { injectFault } from '../lab/faults.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
@@ -25,7 +26,6 @@ import { psql, startLabCluster, stopLabCluster } from '../test/support/lab-clust
 
 const LAB = { name: 'pghgo', subnet: '10.213.63.0/24', profile: 'fast' }
 const here = path.dirname(fileURLToPath(import.meta.url))
-const resultsDir = path.resolve(here, '../../bench/results')
 const USAGE = 'usage: gorm-dead-host.mjs [--writes <n>]'
 
 /** @typedef {import('../test/support/lab-cluster.mjs').LabCluster} LabCluster */
@@ -103,9 +103,7 @@ try {
   log(
     `first host black-holed (${first.address}), primary ${after.name}: ${deadFirst.map((r) => (r.error ? 'error' : r.ms.toFixed(0))).join('/')} ms with connect_timeout=${connectTimeoutS}s`,
   )
-  await fs.mkdir(resultsDir, { recursive: true })
-  const file = path.join(resultsDir, `gorm-dead-host-${results.started_at.replaceAll(':', '-').replace('.', '-')}.json`)
-  await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
+  const file = await writeBenchResults('gorm-dead-host', results.started_at, results)
   process.stdout.write(`${JSON.stringify(results)}\nwritten: ${path.relative(process.cwd(), file)}\n`)
 } catch (error) {
   log(`failed: ${errorMessage(error)}`)

@@ -15,9 +15,8 @@
 // Figures go to stdout and bench/results/lab-failover-<timestamp>.json.
 // usage: lab-failover.mjs [--profiles default,fast] [--scenarios switchover,power-off,partition,isolate] [--runtime native|docker]
 // --runtime docker: every VM runs a dockerd with the image npm run image builds (lab-docker.yml).
-import fs from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { writeBenchResults } from './bench-results.mjs'
 import { FAULTS, injectFault } from '../lab/faults.mjs'
 import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
 import { parseOptions } from '../lib/cli-options.mjs'
@@ -32,7 +31,6 @@ import { overlapFrom, startWriteProbes } from '../test/support/write-probes.mjs'
 
 const SCENARIOS = ['switchover', 'power-off', 'partition', 'isolate']
 const LAB = { name: 'pghbench', subnet: '10.213.44.0/24' }
-const resultsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results')
 
 /** @typedef {import('../test/support/lab-cluster.mjs').LabCluster} LabCluster */
 /** @typedef {import('../scripts/lib/index.mjs').MonitorNode} MonitorNode */
@@ -209,9 +207,7 @@ try {
 }
 
 results.finished_at = new Date().toISOString()
-await fs.mkdir(resultsDir, { recursive: true })
-const file = path.join(resultsDir, `lab-failover-${results.started_at.replace(/[:.]/g, '-')}.json`)
-await fs.writeFile(file, JSON.stringify(results, null, 2) + '\n')
+const file = await writeBenchResults('lab-failover', results.started_at, results)
 process.stdout.write(`runtime ${runtime}\n`)
 process.stdout.write('profile   bring-up  scenario     outage   rejoin   write p50 before/degraded  overlap  acked  lost  dup\n')
 for (const run of results.runs) {
