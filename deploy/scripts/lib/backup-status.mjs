@@ -1,9 +1,9 @@
 // The backups' side of status.mjs and the exporter: the last backup and its age (pgbackrest info
 // on the repository host), whether the current primary's archive_command works and how far it is
 // behind (pg_stat_archiver, and the segments waiting in pg_wal/archive_status), and segments
-// missing from the repository's archive since the last backup began (pgBackRest drops WAL to keep
-// pg_wal under archive-push-queue-max), which no restore crosses. Reported next to the cluster's verdict, never part of it:
-// a cluster whose archiving fails still takes writes, and status.mjs's exit code says whether it does.
+// missing from the repository's archive since the last backup began, which no restore crosses.
+// Reported next to the cluster's verdict, never part of it: a cluster whose archiving fails still
+// takes writes, and status.mjs's exit code says whether it does.
 import { roleOf } from './cluster-health.mjs'
 import { BACKUP_FILES } from './backup-config.mjs'
 
@@ -16,8 +16,8 @@ import { BACKUP_FILES } from './backup-config.mjs'
 /**
  * Segments missing from the archive between the last backup's first segment and the newest one
  * archived (pgBackRest dropped them at archive-push-queue-max, or a primary failed before
- * archiving them: a promoted standby archives only from its own timeline's start on): `from_lsn` is the first WAL position no restore can reach, `to_lsn` where the archive
- * holds WAL again.
+ * archiving them: a promoted standby archives only from its own timeline's start on). `from_lsn`:
+ * the first WAL position no restore can reach; `to_lsn`: where the archive holds WAL again.
  * @typedef {{segments: number, from_lsn: string, to_lsn: string}} ArchiveGap
  */
 /**
@@ -118,7 +118,7 @@ export function assessBackups({ stanza, info, archiver, gap = null, lagMaxSecond
     )
   }
   // One more segment and pgBackRest drops the oldest: the archive gets a gap.
-  if (archiver && archiver.waiting_bytes + SEGMENT_BYTES > queueMaxBytes) {
+  if (archiver && archiver.waiting_segments > 0 && archiver.waiting_bytes + SEGMENT_BYTES > queueMaxBytes) {
     problems.push(
       `${archiver.node} has ${waitingText(archiver)}, at archive-push-queue-max (${mbText(queueMaxBytes)}): pgBackRest drops the oldest segments from here on, a gap in the archive no restore crosses`,
     )
