@@ -23,10 +23,11 @@ import { parseOptions } from '../lib/cli-options.mjs'
 import { errorMessage } from '../lib/error-message.mjs'
 import { ensureRoot } from '../lib/ensure-packages.mjs'
 import { waitFor } from '../lib/wait-for.mjs'
-import { ARCHIVER_SQL } from '../scripts/lib/backup-status.mjs'
+import { ARCHIVER_SQL, walSegmentEnd } from '../scripts/lib/backup-status.mjs'
 import { BACKUP_FILES } from '../scripts/lib/backup-config.mjs'
 import { loadClusterContext } from '../scripts/lib/cluster-context.mjs'
 import { roleOf } from '../scripts/lib/cluster-health.mjs'
+import { lsnBytes } from '../scripts/lib/cluster-metrics.mjs'
 import { PROFILE_NAMES } from '../scripts/lib/failover-profiles.mjs'
 import {
   addBackupHost,
@@ -41,7 +42,6 @@ import {
 import { runScript } from '../test/support/run-script.mjs'
 
 const LAB = { name: 'pgharch', subnet: '10.213.73.0/24' }
-const SEGMENT_BYTES = 16 * 1024 * 1024
 const USAGE = `usage: archive-failover.mjs [--profile ${PROFILE_NAMES.join('|')}]`
 
 let args
@@ -105,7 +105,7 @@ try {
 
   // What the archive lacks at the cut: the WAL after the last archived segment.
   const [before] = await ctx.runtime.sqlJson(old, `select pg_current_wal_lsn()::text as lsn, a.* from (${ARCHIVER_SQL}) a`)
-  const unarchivedBytes = before ? Number(lsnBytes(before.lsn) - segmentEnd(String(before.last_archived_wal))) : null
+  const unarchivedBytes = before ? Number(lsnBytes(before.lsn)) - walSegmentEnd(String(before.last_archived_wal)) : null
   const filesBefore = new Set(await archiveFiles(archiveDir))
   const oldTimeline =
     [...filesBefore]
@@ -197,17 +197,4 @@ process.stdout.write(`${JSON.stringify(results, null, 2)}\nwritten: ${path.relat
 async function archiveFiles(dir) {
   const entries = await fs.readdir(dir, { recursive: true }).catch(() => [])
   return entries.map((e) => path.basename(String(e)))
-}
-
-/** `0/3000060` in bytes. @param {string} lsn */
-function lsnBytes(lsn) {
-  const [hi = '0', lo = '0'] = lsn.split('/')
-  return BigInt(`0x${hi}`) * 2n ** 32n + BigInt(`0x${lo}`)
-}
-
-/** Where a WAL segment ends, in bytes (16 MB segments). @param {string} wal */
-function segmentEnd(wal) {
-  const log = BigInt(`0x${wal.slice(8, 16)}`)
-  const seg = BigInt(`0x${wal.slice(16, 24)}`)
-  return log * 2n ** 32n + (seg + 1n) * BigInt(SEGMENT_BYTES)
 }

@@ -11,7 +11,7 @@
 // Idempotent: tearing down what is already gone changes nothing. The lab's VMs stay up
 // (`lab down` removes those).
 // usage: teardown.mjs --inventory <file> --yes [--json] [--private-data-dir <dir> [--ident <id>]]
-import { BACKUP_SERVICE } from './lib/backup-config.mjs'
+import { BACKUP_SERVICE, backupServerHosts } from './lib/backup-config.mjs'
 import { InputError } from '../lib/errors.mjs'
 import { runClusterScript } from './lib/script-main.mjs'
 
@@ -37,10 +37,9 @@ async function main({ args, progress, loadContext }) {
       return { changed: existed, detail: existed ? `deleted ${host.pgdata}` : 'already gone' }
     })
   }
-  const repoAddress = inventory.backup?.repoHost.address
-  if (repoAddress) {
-    const serverHosts = [...new Map(inventory.nodes.map((n) => [n.address, n])).values()].filter((n) => n.address !== repoAddress)
-    for (const host of serverHosts) {
+  if (inventory.backup) {
+    const repoAddress = inventory.backup.repoHost.address
+    for (const host of backupServerHosts(inventory.backup, inventory.nodes).filter((h) => h.address !== repoAddress)) {
       await progress.step('backup: pgbackrest server', host.host, async () => {
         const wasRunning = await transport.stopService(host, BACKUP_SERVICE)
         await transport.removeService(host, BACKUP_SERVICE)

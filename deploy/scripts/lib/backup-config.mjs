@@ -132,6 +132,17 @@ export function resolveBackup({ hosts, vars, formation, file, key }) {
   }
 }
 
+/**
+ * The hosts that run `pgbackrest server`, one per address: the repository host's first, then
+ * each data node's.
+ * @template {{address: string}} H
+ * @param {{repoHost: H}} backup @param {H[]} nodes
+ * @returns {H[]}
+ */
+export function backupServerHosts(backup, nodes) {
+  return [backup.repoHost, ...nodes].filter((h, i, all) => all.findIndex((o) => o.address === h.address) === i)
+}
+
 /** A pgBackRest size ("512MB", "1GB"; its units are powers of 1024) in bytes. @param {string} size */
 export function sizeBytes(size) {
   const m = /^(\d+)(KB|MB|GB|TB)?$/i.exec(size)

@@ -53,6 +53,8 @@ const SEGMENTS_PER_LOG = 2 ** 32 / SEGMENT_BYTES
 
 /** A segment's place in the WAL, whatever its timeline. @param {string} log @param {string} seg */
 const position = (log, seg) => parseInt(log, 16) * SEGMENTS_PER_LOG + parseInt(seg, 16)
+/** Where a WAL segment (its file name) ends, as a byte position in the WAL. @param {string} wal */
+export const walSegmentEnd = (wal) => (position(wal.slice(8, 16), wal.slice(16, 24)) + 1) * SEGMENT_BYTES
 /** The LSN a segment position starts at. @param {number} pos */
 const lsnOf = (pos) =>
   `${Math.floor(pos / SEGMENTS_PER_LOG)

@@ -22,6 +22,7 @@ import { performSwitchover } from './day2.mjs'
 import {
   ARCHIVE_TIMEOUT,
   BACKUP_FILES,
+  backupServerHosts,
   BACKUP_SERVICE,
   pgIndexEntries,
   archiveCommand,
@@ -58,8 +59,7 @@ export function backupOf(inventory) {
 export function createBackupTools({ inventory, runtime, transport, secrets, progress }) {
   const backup = backupOf(inventory)
   const repoHost = backup.repoHost
-  /** One host per address that runs pgBackRest: the repository host's first, then each data node's. */
-  const serverHosts = [repoHost, ...inventory.nodes].filter((h, i, all) => all.findIndex((o) => o.address === h.address) === i)
+  const serverHosts = backupServerHosts(backup, inventory.nodes)
   const clientNames = serverHosts.map((h) => h.address)
   /** @param {InventoryHost} host */
   const serverConf = (host) => (host.address === repoHost.address ? BACKUP_FILES.repoConf : BACKUP_FILES.nodeConf)

@@ -70,7 +70,7 @@ export function createClusterMetrics({ formation, expectedNodes }) {
     ),
     archiveGap: gauge(
       'pgha_archive_gap_segments',
-      'WAL segments missing from the archive since the last backup began (archive-push-queue-max dropped them): no restore crosses them',
+      'WAL segments missing from the archive since the last backup began (dropped at archive-push-queue-max, or never archived by a primary that failed): no restore crosses them',
     ),
     pollErrors: new client.Counter({
       name: 'pgha_exporter_poll_errors_total',

@@ -1,7 +1,7 @@
 // What status.mjs and the exporter say about backups: the last backup and its age, and an
 // archive_command that fails now (its last failure newer than its last success) as a problem.
 import { describe, expect, it } from 'vitest'
-import { archiveGap, assessBackups, backupStatusText } from '../../scripts/lib/backup-status.mjs'
+import { archiveGap, assessBackups, backupStatusText, walSegmentEnd } from '../../scripts/lib/backup-status.mjs'
 import { createClusterMetrics } from '../../scripts/lib/cluster-metrics.mjs'
 
 const NOW = 1_800_000_000
@@ -169,6 +169,11 @@ describe('a gap in the archive', () => {
     file('000000020000000000000007'),
     file('000000020000000000000008'),
   ]
+
+  it('where a segment ends, as a byte position (16 MB segments, 256 per 4 GB of the name)', () => {
+    expect(walSegmentEnd('000000010000000000000005')).toBe(6 * 16 * 1024 * 1024)
+    expect(walSegmentEnd('0000000300000001000000FF')).toBe(2 * 2 ** 32)
+  })
 
   it('none across a failover: each position has a segment of some timeline', () => {
     expect(archiveGap(continuous, '000000010000000000000005')).toBeNull()
